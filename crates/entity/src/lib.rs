@@ -1,0 +1,30 @@
+//! sea-orm models of todoql's tables and their relations.
+//!
+//! Models only: no business rule lives here. Every timestamp is UTC; every key is a UUID.
+
+pub mod account;
+pub mod deleted_todo_log;
+pub mod email_outbox;
+pub mod email_verification_code;
+pub mod oauth_state;
+pub mod password_reset_token;
+pub mod rate_limit_counter;
+pub mod refresh_token_history;
+pub mod session;
+pub mod todo;
+pub mod user;
+
+pub mod prelude {
+    //! The entities under short names, for `use todoql_entity::prelude::*`.
+    pub use crate::account::Entity as Account;
+    pub use crate::deleted_todo_log::Entity as DeletedTodoLog;
+    pub use crate::email_outbox::Entity as EmailOutbox;
+    pub use crate::email_verification_code::Entity as EmailVerificationCode;
+    pub use crate::oauth_state::Entity as OauthState;
+    pub use crate::password_reset_token::Entity as PasswordResetToken;
+    pub use crate::rate_limit_counter::Entity as RateLimitCounter;
+    pub use crate::refresh_token_history::Entity as RefreshTokenHistory;
+    pub use crate::session::Entity as Session;
+    pub use crate::todo::Entity as Todo;
+    pub use crate::user::Entity as User;
+}

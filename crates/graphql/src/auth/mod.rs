@@ -1,0 +1,7 @@
+//! Accounts, passwords, tokens and sessions.
+
+pub mod access_token;
+pub mod accounts;
+pub mod identity;
+pub mod password;
+pub mod sessions;

@@ -1,0 +1,322 @@
+//! Sessions: creation at sign-in, the per-request check, refresh-token rotation with reuse
+//! detection, listing and revocation.
+//!
+//! A refresh token's successor is `HMAC(server key, token)`. Only hashes are stored, yet a
+//! retried rotation (two tabs racing, a lost response) can answer with the *same* successor
+//! during the grace window. Every replaced token's hash is kept in `refresh_token_history`
+//! until the session ends, so presenting any ancestor is recognised as theft and revokes the
+//! whole session.
+
+use crate::error::{AppError, AppResult};
+use crate::request::Viewer;
+use crate::secrets::{constant_time_eq, hmac_token, random_token, sha256_hex};
+use crate::state::AppState;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use todoql_entity::{refresh_token_history, session, user};
+use uuid::Uuid;
+
+/// Where a sign-in comes from, recorded on its session.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    /// Client IP address.
+    pub ip: Option<String>,
+    /// User agent (truncated before storage).
+    pub user_agent: Option<String>,
+}
+
+/// The outcome of every sign-in and refresh: tokens, the session and its user.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// JWT for the `Authorization: Bearer` header.
+    pub access_token: String,
+    /// When the access token expires.
+    pub access_token_expires_at: DateTime<Utc>,
+    /// The refresh token; shown once, stored only as a hash.
+    pub refresh_token: String,
+    /// The session.
+    pub session: session::Model,
+    /// The signed-in user.
+    pub user: user::Model,
+}
+
+/// The session `session_id` of `user_id` with its user, when both are live. One query.
+pub async fn load_live_session(
+    app: &AppState,
+    user_id: Uuid,
+    session_id: Uuid,
+) -> AppResult<Option<Viewer>> {
+    let now = app.now();
+    let found = session::Entity::find_by_id(session_id)
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now))
+        .find_also_related(user::Entity)
+        .filter(user::Column::DeletedAt.is_null())
+        .one(app.db())
+        .await?;
+    Ok(match found {
+        Some((session, Some(user))) => Some(Viewer { user, session }),
+        _ => None,
+    })
+}
+
+/// Starts a new session for `user` and issues its tokens.
+pub async fn start_session<C: ConnectionTrait>(
+    db: &C,
+    app: &AppState,
+    user: user::Model,
+    client: &ClientInfo,
+) -> AppResult<SignedIn> {
+    let now = app.now();
+    let refresh_token = random_token();
+    let max_ua = app.settings().max_user_agent_len;
+    let session = session::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.id),
+        session_token: Set(sha256_hex(&refresh_token)),
+        previous_token_hash: Set(None),
+        rotated_at: Set(None),
+        ip_address: Set(client.ip.clone()),
+        user_agent: Set(client
+            .user_agent
+            .as_ref()
+            .map(|ua| ua.chars().take(max_ua).collect())),
+        expires_at: Set(now + app.settings().session_ttl),
+        created_at: Set(now),
+        last_used_at: Set(now),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    signed_in(app, user, session, refresh_token, now)
+}
+
+fn signed_in(
+    app: &AppState,
+    user: user::Model,
+    session: session::Model,
+    refresh_token: String,
+    now: DateTime<Utc>,
+) -> AppResult<SignedIn> {
+    let (access_token, access_token_expires_at) =
+        app.access_tokens().issue(user.id, session.id, now)?;
+    Ok(SignedIn {
+        access_token,
+        access_token_expires_at,
+        refresh_token,
+        session,
+        user,
+    })
+}
+
+/// Exchanges a refresh token for new tokens (rotation), with reuse detection.
+pub async fn refresh(app: &AppState, presented: &str, client: &ClientInfo) -> AppResult<SignedIn> {
+    let presented_hash = sha256_hex(presented);
+    let now = app.now();
+
+    if let Some((session, Some(user))) = session::Entity::find()
+        .filter(session::Column::SessionToken.eq(&presented_hash))
+        .find_also_related(user::Entity)
+        .one(app.db())
+        .await?
+        && constant_time_eq(&session.session_token, &presented_hash)
+    {
+        if !is_live(&session, &user, now) {
+            return Err(invalid_refresh_token());
+        }
+        if let Some(rotated) = rotate(app, &session, presented, client, now).await? {
+            return signed_in(app, user, rotated.0, rotated.1, now);
+        }
+        // A concurrent refresh of the same token won the race: answer like a retry below.
+    }
+
+    if let Some((session, Some(user))) = session::Entity::find()
+        .filter(session::Column::PreviousTokenHash.eq(&presented_hash))
+        .find_also_related(user::Entity)
+        .one(app.db())
+        .await?
+    {
+        let successor = hmac_token(app.refresh_key(), presented);
+        let within_grace = session
+            .rotated_at
+            .is_some_and(|at| now < at + app.settings().refresh_grace);
+        let successor_is_current =
+            constant_time_eq(&sha256_hex(&successor), &session.session_token);
+        if within_grace && successor_is_current && is_live(&session, &user, now) {
+            return signed_in(app, user, session, successor, now);
+        }
+        revoke_for_reuse(app, session.id, now).await?;
+        return Err(invalid_refresh_token());
+    }
+
+    if let Some(ancestor) = refresh_token_history::Entity::find_by_id(presented_hash)
+        .one(app.db())
+        .await?
+    {
+        revoke_for_reuse(app, ancestor.session_id, now).await?;
+    }
+    Err(invalid_refresh_token())
+}
+
+fn invalid_refresh_token() -> AppError {
+    AppError::InvalidToken("This refresh token is invalid, expired or revoked.".into())
+}
+
+fn is_live(session: &session::Model, user: &user::Model, now: DateTime<Utc>) -> bool {
+    session.revoked_at.is_none() && session.expires_at > now && user.deleted_at.is_none()
+}
+
+/// Replaces the session's refresh token by its successor in one transaction. `None` when
+/// another request rotated the same token first.
+async fn rotate(
+    app: &AppState,
+    session: &session::Model,
+    presented: &str,
+    client: &ClientInfo,
+    now: DateTime<Utc>,
+) -> AppResult<Option<(session::Model, String)>> {
+    let successor = hmac_token(app.refresh_key(), presented);
+    let txn = crate::db::begin_write(app.db()).await?;
+    let mut update = session::Entity::update_many()
+        .col_expr(
+            session::Column::SessionToken,
+            Expr::value(sha256_hex(&successor)),
+        )
+        .col_expr(
+            session::Column::PreviousTokenHash,
+            Expr::value(session.session_token.clone()),
+        )
+        .col_expr(session::Column::RotatedAt, Expr::value(now))
+        .col_expr(session::Column::LastUsedAt, Expr::value(now))
+        .col_expr(
+            session::Column::ExpiresAt,
+            Expr::value(now + app.settings().session_ttl),
+        );
+    if let Some(ip) = &client.ip {
+        update = update.col_expr(session::Column::IpAddress, Expr::value(ip.clone()));
+    }
+    let updated = update
+        .filter(session::Column::Id.eq(session.id))
+        .filter(session::Column::SessionToken.eq(&session.session_token))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        txn.rollback().await?;
+        return Ok(None);
+    }
+    refresh_token_history::ActiveModel {
+        token_hash: Set(session.session_token.clone()),
+        session_id: Set(session.id),
+        rotated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let rotated = session::Entity::find_by_id(session.id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("rotated session vanished")))?;
+    txn.commit().await?;
+    Ok(Some((rotated, successor)))
+}
+
+/// Gives the current session a fresh refresh token (after a password change). The old token
+/// simply stops working; it is not kept as an ancestor, so a tab still holding it is signed
+/// out of this session without revoking it for everyone.
+pub async fn replace_current_token(
+    app: &AppState,
+    viewer: &Viewer,
+    user: user::Model,
+    client: &ClientInfo,
+) -> AppResult<SignedIn> {
+    let now = app.now();
+    let fresh = random_token();
+    session::Entity::update_many()
+        .col_expr(
+            session::Column::SessionToken,
+            Expr::value(sha256_hex(&fresh)),
+        )
+        .col_expr(
+            session::Column::PreviousTokenHash,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(session::Column::RotatedAt, Expr::value(now))
+        .col_expr(session::Column::LastUsedAt, Expr::value(now))
+        .col_expr(
+            session::Column::ExpiresAt,
+            Expr::value(now + app.settings().session_ttl),
+        )
+        .col_expr(session::Column::IpAddress, Expr::value(client.ip.clone()))
+        .filter(session::Column::Id.eq(viewer.session.id))
+        .exec(app.db())
+        .await?;
+    let session = session::Entity::find_by_id(viewer.session.id)
+        .one(app.db())
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    signed_in(app, user, session, fresh, now)
+}
+
+async fn revoke_for_reuse(app: &AppState, session_id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+    let revoked = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(now))
+        .filter(session::Column::Id.eq(session_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(app.db())
+        .await?;
+    if revoked.rows_affected > 0 {
+        tracing::warn!(%session_id, "refresh token reuse detected; session revoked");
+        metrics::counter!("todoql_refresh_token_reuse_total").increment(1);
+    }
+    Ok(())
+}
+
+/// The user's active sessions, newest first.
+pub async fn list_active(app: &AppState, user_id: Uuid) -> AppResult<Vec<session::Model>> {
+    Ok(session::Entity::find()
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(app.now()))
+        .order_by_desc(session::Column::CreatedAt)
+        .order_by_desc(session::Column::Id)
+        .all(app.db())
+        .await?)
+}
+
+/// Revokes one of the viewer's sessions. Another user's session is NOT_FOUND, like a missing
+/// one, and nothing changes.
+pub async fn revoke(app: &AppState, viewer: &Viewer, session_id: Uuid) -> AppResult<()> {
+    let revoked = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(app.now()))
+        .filter(session::Column::Id.eq(session_id))
+        .filter(session::Column::UserId.eq(viewer.user.id))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(app.db())
+        .await?;
+    if revoked.rows_affected == 0 {
+        return Err(AppError::NotFound("No such session.".into()));
+    }
+    Ok(())
+}
+
+/// Revokes every live session of `user_id` except `keep`; returns how many.
+pub async fn revoke_all_except<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> AppResult<u64> {
+    let mut update = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(now))
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now));
+    if let Some(keep) = keep {
+        update = update.filter(session::Column::Id.ne(keep));
+    }
+    Ok(update.exec(db).await?.rows_affected)
+}

@@ -1,0 +1,78 @@
+//! The clean-up pass: old trash, expired sessions, codes, tokens, OAuth states, rate-limit
+//! windows, and users soft-deleted long ago. Every step is an idempotent DELETE by a time
+//! cutoff, so several instances may run it at once.
+
+use crate::error::AppResult;
+use crate::state::AppState;
+use chrono::Duration;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
+use todoql_entity::{
+    deleted_todo_log, email_verification_code, oauth_state, password_reset_token, session, user,
+};
+
+/// How long deleted todos stay restorable, and soft-deleted users stay before removal.
+pub const RETENTION_DAYS: i64 = 30;
+
+/// What one pass removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PurgeReport {
+    /// Trash entries older than 30 days.
+    pub deleted_todos: u64,
+    /// Expired or long-revoked sessions.
+    pub sessions: u64,
+    /// Expired email codes.
+    pub email_codes: u64,
+    /// Expired reset tokens.
+    pub reset_tokens: u64,
+    /// Expired OAuth states.
+    pub oauth_states: u64,
+    /// Finished rate-limit windows.
+    pub rate_limit_counters: u64,
+    /// Users soft-deleted more than 30 days ago.
+    pub users: u64,
+}
+
+/// Runs one clean-up pass.
+pub async fn purge(app: &AppState) -> AppResult<PurgeReport> {
+    let db = app.db();
+    let now = app.now();
+    let retention = now - Duration::days(RETENTION_DAYS);
+    let report = PurgeReport {
+        deleted_todos: deleted_todo_log::Entity::delete_many()
+            .filter(deleted_todo_log::Column::DeletedAt.lt(retention))
+            .exec(db)
+            .await?
+            .rows_affected,
+        sessions: session::Entity::delete_many()
+            .filter(
+                Condition::any()
+                    .add(session::Column::ExpiresAt.lt(now))
+                    .add(session::Column::RevokedAt.lt(now - Duration::days(1))),
+            )
+            .exec(db)
+            .await?
+            .rows_affected,
+        email_codes: email_verification_code::Entity::delete_many()
+            .filter(email_verification_code::Column::ExpiresAt.lt(now))
+            .exec(db)
+            .await?
+            .rows_affected,
+        reset_tokens: password_reset_token::Entity::delete_many()
+            .filter(password_reset_token::Column::ExpiresAt.lt(now))
+            .exec(db)
+            .await?
+            .rows_affected,
+        oauth_states: oauth_state::Entity::delete_many()
+            .filter(oauth_state::Column::ExpiresAt.lt(now))
+            .exec(db)
+            .await?
+            .rows_affected,
+        rate_limit_counters: crate::rate_limit::purge(db, now - Duration::days(1)).await?,
+        users: user::Entity::delete_many()
+            .filter(user::Column::DeletedAt.lt(retention))
+            .exec(db)
+            .await?
+            .rows_affected,
+    };
+    Ok(report)
+}

@@ -1,0 +1,70 @@
+//! The GraphQL schema, assembled from per-area parts.
+
+pub mod account_types;
+pub mod auth;
+pub mod scalars;
+
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use async_graphql::{EmptySubscription, ID, MergedObject, Schema, SchemaBuilder};
+use uuid::Uuid;
+
+/// Every query.
+#[derive(MergedObject, Default)]
+pub struct Query(auth::AuthQuery);
+
+/// Every mutation.
+#[derive(MergedObject, Default)]
+pub struct Mutation(auth::AuthMutation);
+
+/// The schema type served by todoql.
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Limits applied to every operation.
+#[derive(Debug, Clone, Copy)]
+pub struct SchemaLimits {
+    /// Deepest nesting of selections.
+    pub max_depth: usize,
+    /// Highest total complexity (each field costs 1; lists multiply by `first`).
+    pub max_complexity: usize,
+    /// Whether `__schema` / `__type` introspection is answered.
+    pub introspection: bool,
+}
+
+impl Default for SchemaLimits {
+    fn default() -> Self {
+        Self {
+            max_depth: 12,
+            max_complexity: 1000,
+            introspection: true,
+        }
+    }
+}
+
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+}
+
+/// The schema with its state and limits. Builds without touching the database.
+pub fn build_schema(state: AppState, limits: SchemaLimits) -> AppSchema {
+    let mut builder = builder()
+        .data(state)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(32)
+        .limit_directives(8);
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The schema in SDL, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}
+
+/// Parses an `ID` that must be a UUID; BAD_USER_INPUT on `field` otherwise.
+pub fn parse_id(id: &ID, field: &str) -> AppResult<Uuid> {
+    Uuid::parse_str(id.as_str()).map_err(|_| AppError::bad_input(field, "Not a valid id."))
+}

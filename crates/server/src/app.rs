@@ -1,0 +1,169 @@
+//! Wiring: configuration → domain state → schema → router → a running server with its
+//! background tasks and graceful shutdown.
+
+use crate::config::Config;
+use crate::http::{self, HttpState};
+use anyhow::Context as _;
+use sea_orm::DatabaseConnection;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use todoql_graphql::clock::Clock;
+use todoql_graphql::settings::{Limit, RateLimits};
+use todoql_graphql::{AppState, SchemaLimits, Settings, build_schema};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// The domain settings described by the configuration.
+pub fn settings(config: &Config) -> Settings {
+    let secret = match &config.jwt_secret {
+        Some(secret) => secret.as_bytes().to_vec(),
+        None => {
+            tracing::warn!(
+                "TODOQL_JWT_SECRET is not set: using a random key. Access tokens will not survive a \
+                 restart and several instances cannot share sessions. Set a secret of at least 32 bytes in production."
+            );
+            let mut key = vec![0u8; 32];
+            todoql_graphql::secrets::fill_random(&mut key);
+            key
+        }
+    };
+    let mut settings = Settings::new(secret);
+    settings.require_verified_email = config.require_verified_email;
+    settings.app_url = config.app_url.clone();
+    settings.refresh_grace = chrono::Duration::from_std(config.refresh_grace).unwrap_or_default();
+    let quarter_hour = chrono::Duration::minutes(15);
+    let hour = chrono::Duration::hours(1);
+    settings.rate_limits = RateLimits {
+        failed_sign_ins_per_email: Limit {
+            max: config.signin_failures_per_email,
+            window: quarter_hour,
+        },
+        failed_sign_ins_per_ip: Limit {
+            max: config.signin_failures_per_ip,
+            window: quarter_hour,
+        },
+        mails_per_address: Limit {
+            max: config.mails_per_address,
+            window: hour,
+        },
+        code_guesses_per_address: Limit {
+            max: config.code_guesses_per_address,
+            window: hour,
+        },
+    };
+    settings
+}
+
+/// A server listening and serving in the background.
+pub struct RunningServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its domain state (tests reach the database and clock through it).
+    pub state: AppState,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets in-flight requests finish (bounded) and waits for the end.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.task.await.context("server task panicked")?
+    }
+}
+
+/// Starts serving on `listener` with `db` and `clock`. Returns once it accepts connections.
+pub async fn start(
+    config: Config,
+    db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
+    listener: TcpListener,
+) -> anyhow::Result<RunningServer> {
+    let state = AppState::new(db, settings(&config), clock);
+    let schema = build_schema(
+        state.clone(),
+        SchemaLimits {
+            max_depth: config.max_depth as usize,
+            max_complexity: config.max_complexity as usize,
+            introspection: config.introspection,
+        },
+    );
+    let router = http::router(
+        HttpState {
+            schema,
+            app: state.clone(),
+            max_batch: config.max_batch as usize,
+            trust_proxy: config.trust_proxy,
+        },
+        &config,
+    );
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = watch::channel(false);
+
+    let background = crate::background::spawn(state.clone(), &config, stopped.clone());
+    let shutdown_timeout = config.shutdown_timeout;
+    let db = state.db().clone();
+    let task = tokio::spawn(async move {
+        let signal = wait_for(stopped.clone());
+        let serve = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal);
+        let serve = async move { serve.await.context("serving HTTP") };
+        // In-flight requests get `shutdown_timeout` after the signal, then we stop anyway.
+        let deadline = async {
+            wait_for(stopped).await;
+            tokio::time::sleep(shutdown_timeout).await;
+        };
+        let result = tokio::select! {
+            result = serve => result,
+            () = deadline => {
+                tracing::warn!("in-flight requests did not finish within the shutdown timeout");
+                Ok(())
+            }
+        };
+        background.stop().await;
+        db.close_by_ref().await.ok();
+        result
+    });
+    Ok(RunningServer {
+        addr,
+        state,
+        stop,
+        task,
+    })
+}
+
+fn wait_for(mut stopped: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
+    async move {
+        while !*stopped.borrow_and_update() {
+            if stopped.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,76 @@
+//! The subcommands: serve, migrate, schema, purge.
+
+use crate::config::{Cli, Command, Config, MigrateAction};
+use anyhow::Context as _;
+use std::sync::Arc;
+use todoql_graphql::clock::SystemClock;
+use todoql_migration::{Migrator, MigratorTrait};
+
+/// Runs the command the user asked for.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve { no_migrate: false }) {
+        Command::Serve { no_migrate } => serve(cli.config, no_migrate).await,
+        Command::Migrate { action } => migrate(&cli.config, action).await,
+        Command::Schema => {
+            print!("{}", todoql_graphql::sdl());
+            Ok(())
+        }
+        Command::Purge => purge(&cli.config).await,
+    }
+}
+
+async fn serve(config: Config, no_migrate: bool) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let db = crate::db::connect(&config)
+        .await
+        .context("connecting to the database")?;
+    if no_migrate {
+        tracing::info!("not applying migrations (--no-migrate)");
+    } else {
+        crate::db::migrate_up(&db)
+            .await
+            .context("applying migrations")?;
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    crate::metrics::handle();
+    let server = crate::app::start(config, db, Arc::new(SystemClock), listener).await?;
+    tracing::info!(
+        "todoql listening on http://{addr} (GraphiQL at http://{addr}/graphql), ready in {ms} ms",
+        addr = server.addr,
+        ms = started.elapsed().as_millis()
+    );
+    crate::app::shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    server.shutdown().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
+    let db = crate::db::connect(config)
+        .await
+        .context("connecting to the database")?;
+    match action {
+        MigrateAction::Up => Migrator::up(&db, None).await?,
+        MigrateAction::Down => Migrator::down(&db, Some(1)).await?,
+        MigrateAction::Status => Migrator::status(&db).await?,
+        MigrateAction::Fresh => Migrator::fresh(&db).await?,
+    }
+    db.close().await.ok();
+    Ok(())
+}
+
+async fn purge(config: &Config) -> anyhow::Result<()> {
+    let db = crate::db::connect(config)
+        .await
+        .context("connecting to the database")?;
+    let state =
+        todoql_graphql::AppState::new(db, crate::app::settings(config), Arc::new(SystemClock));
+    let report = todoql_graphql::maintenance::purge(&state)
+        .await
+        .map_err(|err| anyhow::anyhow!("purge failed: {err:?}"))?;
+    println!("{report:?}");
+    Ok(())
+}

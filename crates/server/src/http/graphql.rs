@@ -1,0 +1,206 @@
+//! POST /graphql (JSON only: our CSRF defence) and GET /graphql (GraphiQL for browsers, and
+//! GraphQL-over-HTTP GET for queries, never for mutations).
+
+use super::HttpState;
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{BatchRequest, BatchResponse, Request, Response as GqlResponse};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use std::net::SocketAddr;
+use std::time::Instant;
+use todoql_graphql::RequestContext;
+
+/// POST /graphql.
+pub async fn post(
+    State(http): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !is_json(&headers) {
+        return request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "POST /graphql accepts only Content-Type: application/json.",
+        );
+    }
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(_) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                "The body is not a GraphQL request in JSON.",
+            );
+        }
+    };
+    let batch = match batch {
+        BatchRequest::Batch(requests) if requests.len() > http.max_batch => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                &format!("A batch may hold at most {} operations.", http.max_batch),
+            );
+        }
+        BatchRequest::Batch(requests) if requests.is_empty() => {
+            return request_error(StatusCode::BAD_REQUEST, "The batch is empty.");
+        }
+        BatchRequest::Single(request) => {
+            BatchRequest::Single(request.data(request_context(&http, &headers, peer)))
+        }
+        BatchRequest::Batch(requests) => BatchRequest::Batch(
+            requests
+                .into_iter()
+                .map(|r| r.data(request_context(&http, &headers, peer)))
+                .collect(),
+        ),
+    };
+    let operations: Vec<String> = match &batch {
+        BatchRequest::Single(r) => {
+            vec![crate::metrics::operation_label(r.operation_name.as_deref())]
+        }
+        BatchRequest::Batch(rs) => rs
+            .iter()
+            .map(|r| crate::metrics::operation_label(r.operation_name.as_deref()))
+            .collect(),
+    };
+    let started = Instant::now();
+    let response = match http.schema.execute_batch(batch).await {
+        BatchResponse::Single(r) => BatchResponse::Single(finish(r)),
+        BatchResponse::Batch(rs) => BatchResponse::Batch(rs.into_iter().map(finish).collect()),
+    };
+    record(&operations, &response, started);
+    json_response(StatusCode::OK, &response)
+}
+
+/// GET /graphql.
+pub async fn get(
+    State(http): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let has_query = query.as_deref().is_some_and(|q| !q.is_empty());
+    if !has_query {
+        return Html(super::graphiql::page()).into_response();
+    }
+    let request =
+        match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
+            Ok(request) => request,
+            Err(_) => {
+                return request_error(
+                    StatusCode::BAD_REQUEST,
+                    "The query string is not a GraphQL request.",
+                );
+            }
+        };
+    if selects_mutation(&request) {
+        let mut response = request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Mutations are not allowed over GET; use POST with Content-Type: application/json.",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return response;
+    }
+    let operation = crate::metrics::operation_label(request.operation_name.as_deref());
+    let request = request.data(request_context(&http, &headers, peer));
+    let started = Instant::now();
+    let response = BatchResponse::Single(finish(http.schema.execute(request).await));
+    record(&[operation], &response, started);
+    json_response(StatusCode::OK, &response)
+}
+
+/// Whether the operation the request would run is a mutation (or subscription).
+fn selects_mutation(request: &Request) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false; // execution reports the syntax error
+    };
+    let ty = match &document.operations {
+        DocumentOperations::Single(op) => Some(op.node.ty),
+        DocumentOperations::Multiple(ops) => match &request.operation_name {
+            Some(name) => ops.get(name.as_str()).map(|op| op.node.ty),
+            None => None,
+        },
+    };
+    matches!(
+        ty,
+        Some(OperationType::Mutation | OperationType::Subscription)
+    )
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn request_context(http: &HttpState, headers: &HeaderMap, peer: SocketAddr) -> RequestContext {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_owned())
+        });
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    RequestContext::new(
+        bearer,
+        Some(super::client_ip(headers, peer, http.trust_proxy)),
+        user_agent,
+    )
+}
+
+/// Gives every error a contract code: errors that did not come from a resolver (syntax,
+/// validation, limits) are the client's, so BAD_USER_INPUT.
+fn finish(mut response: GqlResponse) -> GqlResponse {
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", "BAD_USER_INPUT");
+        }
+    }
+    response
+}
+
+fn record(operations: &[String], response: &BatchResponse, started: Instant) {
+    let elapsed = started.elapsed().as_secs_f64();
+    let outcomes: Vec<bool> = match response {
+        BatchResponse::Single(r) => vec![r.errors.is_empty()],
+        BatchResponse::Batch(rs) => rs.iter().map(|r| r.errors.is_empty()).collect(),
+    };
+    for (operation, ok) in operations.iter().zip(outcomes) {
+        let outcome = if ok { "ok" } else { "error" };
+        metrics::counter!("todoql_graphql_requests_total", "operation" => operation.clone(), "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("todoql_graphql_request_duration_seconds", "operation" => operation.clone())
+            .record(elapsed);
+    }
+}
+
+fn json_response(status: StatusCode, body: &BatchResponse) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// An error about the HTTP request itself, in GraphQL's error shape.
+pub fn request_error(status: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }]
+    });
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
