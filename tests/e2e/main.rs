@@ -1,1 +1,6 @@
+//! todoql's end-to-end suite: one test binary (linking once), a module per area.
 
+mod helpers;
+
+mod foundation;
+mod accounts;
