@@ -2,5 +2,6 @@
 
 mod helpers;
 
-mod foundation;
 mod accounts;
+mod email;
+mod foundation;

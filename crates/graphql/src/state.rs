@@ -20,6 +20,7 @@ struct Inner {
     passwords: PasswordHasher,
     access_tokens: AccessTokens,
     refresh_key: Vec<u8>,
+    mail_queued: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for AppState {
@@ -48,6 +49,7 @@ impl AppState {
                 passwords,
                 access_tokens,
                 refresh_key,
+                mail_queued: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -80,6 +82,11 @@ impl AppState {
     /// Access-token signing and verification.
     pub fn access_tokens(&self) -> &AccessTokens {
         &self.inner.access_tokens
+    }
+
+    /// Signalled when a mail was queued; the outbox sender of this instance waits on it.
+    pub fn mail_queued(&self) -> &tokio::sync::Notify {
+        &self.inner.mail_queued
     }
 
     /// Key for deriving refresh-token successors.

@@ -101,7 +101,7 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let (stop, stopped) = watch::channel(false);
 
-    let background = crate::background::spawn(state.clone(), &config, stopped.clone());
+    let background = crate::background::spawn(state.clone(), &config, stopped.clone())?;
     let shutdown_timeout = config.shutdown_timeout;
     let db = state.db().clone();
     let task = tokio::spawn(async move {

@@ -89,6 +89,16 @@ fn parse_app_url(value: &str) -> Result<String, String> {
     Ok(value.trim_end_matches('/').to_owned())
 }
 
+fn parse_smtp_url(value: &str) -> Result<String, String> {
+    todoql_graphql::mail::transport::SmtpUrl::parse(value)?;
+    Ok(value.to_owned())
+}
+
+fn parse_mail_from(value: &str) -> Result<String, String> {
+    todoql_graphql::mail::transport::parse_mailbox(value)?;
+    Ok(value.to_owned())
+}
+
 fn parse_origin(value: &str) -> Result<String, String> {
     let url = url::Url::parse(value).map_err(|e| format!("{value:?} is not an origin: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
@@ -142,8 +152,10 @@ pub struct Config {
     #[arg(long, env = "TODOQL_APP_URL", default_value = "http://localhost:3000", value_parser = parse_app_url, global = true)]
     pub app_url: String,
 
-    /// SMTP server, e.g. smtp://user:pass@host:587. Unset: mails are printed to the log.
-    #[arg(long, env = "TODOQL_SMTP_URL", hide_env_values = true, global = true)]
+    /// SMTP server: smtp://user:pass@host:587 (STARTTLS when offered), smtps://user:pass@host
+    /// (implicit TLS, port 465), smtp://host:25?tls=none (plain, for a local relay) or
+    /// ?tls=required. Unset: mails are printed to the log.
+    #[arg(long, env = "TODOQL_SMTP_URL", value_parser = parse_smtp_url, hide_env_values = true, global = true)]
     pub smtp_url: Option<String>,
 
     /// Sender of mails.
@@ -151,9 +163,19 @@ pub struct Config {
         long,
         env = "TODOQL_MAIL_FROM",
         default_value = "todoql <no-reply@todoql.localhost>",
+        value_parser = parse_mail_from,
         global = true
     )]
     pub mail_from: String,
+
+    /// Seconds before the first retry of a mail the transport refused; doubled after each
+    /// further failure (at most one hour apart).
+    #[arg(long, env = "TODOQL_MAIL_RETRY_BASE", default_value = "10", value_parser = parse_seconds, global = true)]
+    pub mail_retry_base: Duration,
+
+    /// Attempts to deliver one mail before giving up on it (it is then deleted, with an error log).
+    #[arg(long, env = "TODOQL_MAIL_MAX_ATTEMPTS", default_value = "10", value_parser = parse_positive, global = true)]
+    pub mail_max_attempts: u32,
 
     /// Whether todo operations need a verified email.
     #[arg(long, env = "TODOQL_REQUIRE_VERIFIED_EMAIL", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = ArgAction::Set, global = true)]

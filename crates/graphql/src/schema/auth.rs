@@ -10,7 +10,7 @@ use crate::state::state;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use secrecy::SecretString;
 
-fn client_info(ctx: &Context<'_>) -> ClientInfo {
+pub(crate) fn client_info(ctx: &Context<'_>) -> ClientInfo {
     let request = request::client(ctx);
     ClientInfo {
         ip: request.client_ip.clone(),
