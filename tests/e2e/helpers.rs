@@ -28,7 +28,12 @@ impl TestDb {
     pub async fn create() -> Self {
         match std::env::var("TODOQL_TEST_DATABASE_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {
-                let name = format!("todoql_test_{}", uuid::Uuid::new_v4().simple());
+                janitor::sweep_once(&admin_url);
+                let name = format!(
+                    "todoql_test_{}_{}",
+                    std::process::id(),
+                    uuid::Uuid::new_v4().simple()
+                );
                 let admin = sea_orm::Database::connect(&admin_url)
                     .await
                     .expect("TODOQL_TEST_DATABASE_URL is set but PostgreSQL is unreachable");
@@ -72,26 +77,84 @@ fn replace_db_name(url: &str, name: &str) -> String {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = self.postgres.take() {
-            // Drop runs outside async; a short-lived runtime on its own thread does the work.
-            let _ = std::thread::spawn(move || {
+            janitor::drop_later(admin_url, name);
+        }
+    }
+}
+
+/// Dropping a PostgreSQL database forces a checkpoint (over a second here), so tests hand
+/// their databases to one background thread instead of waiting. Databases a finished test
+/// process could not drop (it exited first) are swept by the next process: their names carry
+/// the pid of a process that no longer runs.
+mod janitor {
+    use std::sync::mpsc::{Sender, channel};
+    use std::sync::{Mutex, Once, OnceLock};
+
+    fn queue() -> &'static Mutex<Sender<(String, String)>> {
+        static QUEUE: OnceLock<Mutex<Sender<(String, String)>>> = OnceLock::new();
+        QUEUE.get_or_init(|| {
+            let (sender, receiver) = channel::<(String, String)>();
+            std::thread::spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
-                    .ok()?;
-                runtime.block_on(async {
-                    use sea_orm::ConnectionTrait;
-                    let admin = sea_orm::Database::connect(&admin_url).await.ok()?;
-                    admin
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                    .unwrap();
+                for (admin_url, name) in receiver {
+                    runtime.block_on(drop_database(&admin_url, &name));
+                }
+            });
+            Mutex::new(sender)
+        })
+    }
+
+    async fn drop_database(admin_url: &str, name: &str) {
+        use sea_orm::ConnectionTrait;
+        if let Ok(admin) = sea_orm::Database::connect(admin_url).await {
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
+            let _ = admin.close().await;
+        }
+    }
+
+    /// Queues `name` for dropping.
+    pub fn drop_later(admin_url: String, name: String) {
+        let _ = queue()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send((admin_url, name));
+    }
+
+    /// Once per process: queue the test databases of processes that are gone.
+    pub fn sweep_once(admin_url: &str) {
+        static SWEPT: Once = Once::new();
+        SWEPT.call_once(|| {
+            let admin_url = admin_url.to_owned();
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let names: Vec<String> = runtime.block_on(async {
+                    use sea_orm::{ConnectionTrait, Statement};
+                    let Ok(admin) = sea_orm::Database::connect(&admin_url).await else { return Vec::new() };
+                    let rows = admin
+                        .query_all_raw(Statement::from_string(
+                            admin.get_database_backend(),
+                            "SELECT datname FROM pg_database WHERE datname LIKE 'todoql\\_test\\_%'",
                         ))
                         .await
-                        .ok()?;
-                    admin.close().await.ok()
-                })
-            })
-            .join();
-        }
+                        .unwrap_or_default();
+                    let _ = admin.close().await;
+                    rows.iter().filter_map(|r| r.try_get::<String>("", "datname").ok()).collect()
+                });
+                for name in names {
+                    let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+                    // Only names of this scheme, whose process is gone.
+                    let orphaned = pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists());
+                    if orphaned {
+                        drop_later(admin_url.clone(), name);
+                    }
+                }
+            });
+        });
     }
 }
 
