@@ -570,3 +570,68 @@ async fn a_second_start_on_the_same_sqlite_file_keeps_the_data_and_sigterm_exits
         "keep@example.com"
     );
 }
+
+#[tokio::test]
+async fn in_flight_requests_finish_during_graceful_shutdown() {
+    let app = spawn_app().await;
+    app.sign_up("ada@example.com").await;
+    let client = app.client.clone();
+    let url = format!("{}/graphql", app.base_url);
+    let sign_in = json!({ "query": "mutation($e: String!, $p: String!) { signIn(input: {email: $e, password: $p}) { accessToken } }", "variables": { "e": "ada@example.com", "p": PASSWORD } });
+    app.take_statement_count();
+    let requests: Vec<_> = (0..8)
+        .map(|_| {
+            let (client, url, body) = (client.clone(), url.clone(), sign_in.clone());
+            tokio::spawn(async move { client.post(url).json(&body).send().await })
+        })
+        .collect();
+    // Each sign-in reads the rate limits and the user before hashing: once every request has
+    // done so, all of them are in flight (waiting for Argon2).
+    while app.statements.load(std::sync::atomic::Ordering::SeqCst) < 16 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    app.shutdown().await;
+    for request in requests {
+        let response = request.await.unwrap().expect("answered, not dropped");
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(body["data"]["signIn"]["accessToken"].is_string(), "{body}");
+    }
+}
+
+#[test]
+fn migrate_subcommands_apply_report_and_roll_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("cli.db").display());
+    let run = |args: &[&str]| {
+        let output = todoql_bin()
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .env("TODOQL_LOG", "info")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    run(&["migrate", "up"]);
+    let status = run(&["migrate", "status"]);
+    assert!(
+        status.contains("m20261123_000001_initial_schema") && status.contains("Applied"),
+        "{status}"
+    );
+    run(&["migrate", "down"]);
+    let status = run(&["migrate", "status"]);
+    assert!(status.contains("Pending"), "{status}");
+    run(&["migrate", "fresh"]);
+    let purge = todoql_bin()
+        .arg("purge")
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(purge.status.success());
+    assert!(String::from_utf8_lossy(&purge.stdout).contains("PurgeReport"));
+}
