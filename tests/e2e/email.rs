@@ -236,7 +236,7 @@ async fn several_senders_never_send_one_mail_twice() {
         senders.push(tokio::spawn(async move {
             let policy = outbox::RetryPolicy::default();
             loop {
-                let report = outbox::deliver_due(&state, mailer.as_ref(), &policy, 5)
+                let report = outbox::deliver_due(state.db(), &state, mailer.as_ref(), &policy, 5)
                     .await
                     .unwrap();
                 if report.is_empty() {

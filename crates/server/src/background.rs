@@ -45,6 +45,7 @@ pub fn spawn(
     };
     tasks.push(tokio::spawn(mail_loop(
         state.clone(),
+        config.clone(),
         mailer,
         policy,
         stopped.clone(),
@@ -65,20 +66,55 @@ pub const MAIL_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// Mails claimed per pass.
 const MAIL_BATCH: u64 = 20;
 
+/// Connections of the sender's own pool.
+const MAIL_POOL_SIZE: u32 = 2;
+
 /// The outbox sender: delivers every due mail, then sleeps until a mail is queued on this
-/// instance, the poll interval passes, or the server stops.
+/// instance, the poll interval passes, or the server stops. It talks to the database through a
+/// small pool of its own, so that it never takes a connection a request is waiting for (and
+/// request-level statement counts stay exact).
 async fn mail_loop(
     state: AppState,
+    config: Config,
     mailer: Mailer,
     policy: RetryPolicy,
     mut stopped: watch::Receiver<bool>,
+) {
+    let mut pool_config = config;
+    pool_config.db_max_connections = MAIL_POOL_SIZE;
+    let db = loop {
+        match crate::db::connect(&pool_config).await {
+            Ok(db) => break db,
+            Err(err) => {
+                tracing::error!(error = %err, "mail sender cannot reach the database; retrying")
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            changed = stopped.changed() => {
+                if changed.is_err() || *stopped.borrow() {
+                    return;
+                }
+            }
+        }
+    };
+    deliver_until_stopped(&state, &db, mailer, policy, &mut stopped).await;
+    db.close().await.ok();
+}
+
+async fn deliver_until_stopped(
+    state: &AppState,
+    db: &sea_orm::DatabaseConnection,
+    mailer: Mailer,
+    policy: RetryPolicy,
+    stopped: &mut watch::Receiver<bool>,
 ) {
     loop {
         loop {
             if *stopped.borrow() {
                 return;
             }
-            match outbox::deliver_due(&state, mailer.as_ref(), &policy, MAIL_BATCH).await {
+            match outbox::deliver_due(db, state, mailer.as_ref(), &policy, MAIL_BATCH).await {
                 Ok(report) if report.is_empty() => break,
                 Ok(_) => {}
                 Err(err) => {

@@ -147,15 +147,17 @@ impl DeliveryReport {
     }
 }
 
-/// Claims up to `batch` due mails and tries each once. Safe to run from several instances at
-/// once: each mail is claimed by one sender only.
-pub async fn deliver_due(
+/// Claims up to `batch` due mails and tries each once, through `db` (the server gives the
+/// sender a pool of its own, so that background work never queues behind requests) with the
+/// time of `app`'s clock. Safe to run from several instances at once: each mail is claimed by
+/// one sender only.
+pub async fn deliver_due<C: ConnectionTrait>(
+    db: &C,
     app: &AppState,
     transport: &dyn Transport,
     policy: &RetryPolicy,
     batch: u64,
 ) -> AppResult<DeliveryReport> {
-    let db = app.db();
     let now = app.now();
     let candidates: Vec<Uuid> = Outbox::find()
         .select_only()
@@ -170,7 +172,7 @@ pub async fn deliver_due(
         .await?;
     let mut report = DeliveryReport::default();
     for id in candidates {
-        let Some(mail) = claim(app, id).await? else {
+        let Some(mail) = claim(db, app, id).await? else {
             continue; // another sender took it
         };
         match transport.send(&mail).await {
@@ -182,7 +184,7 @@ pub async fn deliver_due(
                 report.sent += 1;
             }
             Err(err) => {
-                if failed(app, &mail, err, policy).await? {
+                if failed(db, app, &mail, err, policy).await? {
                     report.failed += 1;
                 } else {
                     report.retried += 1;
@@ -200,20 +202,24 @@ fn unlocked(now: DateTime<Utc>) -> Condition {
 }
 
 /// Takes the row for this sender; `None` when another sender holds it or it is gone.
-async fn claim(app: &AppState, id: Uuid) -> AppResult<Option<OutgoingMail>> {
+async fn claim<C: ConnectionTrait>(
+    db: &C,
+    app: &AppState,
+    id: Uuid,
+) -> AppResult<Option<OutgoingMail>> {
     let now = app.now();
     let claimed = Outbox::update_many()
         .col_expr(Column::LockedUntil, Expr::value(now + LEASE))
         .filter(Column::Id.eq(id))
         .filter(Column::NextAttemptAt.lte(now))
         .filter(unlocked(now))
-        .exec(app.db())
+        .exec(db)
         .await?;
     if claimed.rows_affected != 1 {
         return Ok(None);
     }
     Ok(Outbox::find_by_id(id)
-        .one(app.db())
+        .one(db)
         .await?
         .map(|row| OutgoingMail {
             id: row.id,
@@ -226,13 +232,13 @@ async fn claim(app: &AppState, id: Uuid) -> AppResult<Option<OutgoingMail>> {
 }
 
 /// Records a failed attempt; true when the mail was given up (and deleted).
-async fn failed(
+async fn failed<C: ConnectionTrait>(
+    db: &C,
     app: &AppState,
     mail: &OutgoingMail,
     err: crate::mail::transport::SendError,
     policy: &RetryPolicy,
 ) -> AppResult<bool> {
-    let db = app.db();
     let now = app.now();
     let row = Outbox::find_by_id(mail.id).one(db).await?;
     let attempts = row.map_or(1, |r| r.attempts + 1);
