@@ -5,37 +5,66 @@ use crate::auth::identity::normalize_email;
 use crate::auth::password::validate_new_password;
 use crate::auth::sessions;
 use crate::error::{AppError, AppResult};
+use crate::mail::transport::OutgoingMail;
 use crate::mail::{self, messages, outbox};
 use crate::secrets::{constant_time_eq, random_token, sha256_hex};
 use crate::state::AppState;
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use secrecy::{ExposeSecret, SecretString};
-use todoql_entity::{email_verification_code, password_reset_token, user};
+use todoql_entity::{email_outbox, email_verification_code, password_reset_token, user};
 use uuid::Uuid;
 
 /// How long a reset link works.
 pub const RESET_TTL_MINUTES: i64 = 30;
 
-/// Mails a reset link when `email` belongs to a live account; does nothing otherwise. The
-/// caller answers true either way, and no SMTP is waited for. Past the per-address mail limit
-/// it quietly sends nothing. A new link replaces the previous one.
+/// The outbox kind of a reset request not yet looked at (see [`request_password_reset`]).
+pub const RESET_REQUEST_KIND: &str = "password_reset_request";
+
+/// Answers a reset request for any well-formed address with the SAME work whether or not it
+/// has an account: one outbox row, a "job" that names the address and carries no secret. The
+/// sender resolves it ([`prepare_reset_mail`]): a live account gets its link, anything else
+/// nothing. So neither the answer nor its time tells whether the address exists, and no
+/// request waits for SMTP.
 pub async fn request_password_reset(app: &AppState, email: &str) -> AppResult<()> {
     let email = normalize_email(email, "email")?;
-    let Some(user) = user::Entity::find()
-        .filter(user::Column::Email.eq(&email))
-        .filter(user::Column::DeletedAt.is_null())
-        .one(app.db())
-        .await?
-    else {
-        return Ok(());
-    };
     let now = app.now();
     let txn = crate::db::begin_write(app.db()).await?;
-    if outbox::reserve_quota(&txn, app, &email).await?.is_err() {
-        txn.rollback().await?;
-        return Ok(());
+    outbox::enqueue_job(&txn, now, &email, RESET_REQUEST_KIND).await?;
+    txn.commit().await?;
+    mail::wake_sender(app);
+    Ok(())
+}
+
+/// Turns a claimed reset-request job into the reset mail, in one transaction that also stores
+/// the token (a new link replaces the previous one). `None`, and the job is deleted, when the
+/// address has no live account or has had its share of mails this hour.
+pub async fn prepare_reset_mail(
+    db: &DatabaseConnection,
+    app: &AppState,
+    job: &OutgoingMail,
+) -> AppResult<Option<OutgoingMail>> {
+    let now = app.now();
+    let txn = crate::db::begin_write(db).await?;
+    let user = user::Entity::find()
+        .filter(user::Column::Email.eq(&job.to))
+        .filter(user::Column::DeletedAt.is_null())
+        .one(&txn)
+        .await?;
+    let Some(user) = user else {
+        email_outbox::Entity::delete_by_id(job.id)
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        return Ok(None);
+    };
+    if outbox::reserve_quota(&txn, app, &job.to).await?.is_err() {
+        email_outbox::Entity::delete_by_id(job.id)
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        return Ok(None);
     }
     password_reset_token::Entity::delete_many()
         .filter(password_reset_token::Column::UserId.eq(user.id))
@@ -53,10 +82,9 @@ pub async fn request_password_reset(app: &AppState, email: &str) -> AppResult<()
     .insert(&txn)
     .await?;
     let content = messages::password_reset(&app.settings().app_url, token.expose_secret());
-    outbox::enqueue(&txn, now, &email, content).await?;
+    let mail = outbox::fill_job(&txn, job, content).await?;
     txn.commit().await?;
-    mail::wake_sender(app);
-    Ok(())
+    Ok(Some(mail))
 }
 
 fn invalid_reset_token() -> AppError {

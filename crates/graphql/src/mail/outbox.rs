@@ -10,7 +10,13 @@
 //! `max_attempts` the row is deleted too, with an error log. Delivery is at least once: a
 //! sender that dies between the SMTP answer and the delete leaves the row to be sent again
 //! once its lease ends.
+//!
+//! Jobs: a flow whose request must not reveal whether an account exists (password reset)
+//! queues a row that names the address and holds no text ([`enqueue_job`]); the sender passes
+//! it back to that flow, which fills it with the mail and its token in one transaction, or
+//! deletes it. The request does the same work either way.
 
+use crate::auth::password_reset;
 use crate::error::AppResult;
 use crate::mail::messages::MailContent;
 use crate::mail::transport::{OutgoingMail, Transport};
@@ -18,8 +24,8 @@ use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use todoql_entity::email_outbox::{self, Column, Entity as Outbox};
 use todoql_entity::rate_limit_counter;
@@ -55,6 +61,57 @@ pub async fn enqueue<C: ConnectionTrait>(
     .insert(db)
     .await?;
     Ok(())
+}
+
+/// Writes a job: a row that names a recipient and a `kind` but holds no text yet. The sender
+/// hands it to the flow that owns the kind, which fills it in (or drops it) at claim time.
+pub async fn enqueue_job<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    to: &str,
+    kind: &str,
+) -> AppResult<()> {
+    email_outbox::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        to: Set(to.to_owned()),
+        subject: Set(String::new()),
+        text: Set(String::new()),
+        html: Set(String::new()),
+        kind: Set(kind.to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        locked_until: Set(None),
+        sent_at: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Fills a claimed job with its mail (the sender keeps its claim).
+pub async fn fill_job<C: ConnectionTrait>(
+    db: &C,
+    job: &OutgoingMail,
+    content: MailContent,
+) -> AppResult<OutgoingMail> {
+    Outbox::update_many()
+        .col_expr(Column::Subject, Expr::value(content.subject.clone()))
+        .col_expr(Column::Text, Expr::value(content.text.clone()))
+        .col_expr(Column::Html, Expr::value(content.html.clone()))
+        .col_expr(Column::Kind, Expr::value(content.kind))
+        .filter(Column::Id.eq(job.id))
+        .exec(db)
+        .await?;
+    Ok(OutgoingMail {
+        id: job.id,
+        to: job.to.clone(),
+        subject: content.subject,
+        text: content.text,
+        html: content.html,
+        kind: content.kind.to_owned(),
+    })
 }
 
 fn quota_key(email: &str) -> String {
@@ -138,12 +195,14 @@ pub struct DeliveryReport {
     pub retried: u64,
     /// Mails given up on (and deleted).
     pub failed: u64,
+    /// Jobs that turned out to need no mail (e.g. a reset for an address without account).
+    pub dropped: u64,
 }
 
 impl DeliveryReport {
     /// Whether the pass handled any mail.
     pub fn is_empty(&self) -> bool {
-        self.sent + self.retried + self.failed == 0
+        self.sent + self.retried + self.failed + self.dropped == 0
     }
 }
 
@@ -151,8 +210,8 @@ impl DeliveryReport {
 /// sender a pool of its own, so that background work never queues behind requests) with the
 /// time of `app`'s clock. Safe to run from several instances at once: each mail is claimed by
 /// one sender only.
-pub async fn deliver_due<C: ConnectionTrait>(
-    db: &C,
+pub async fn deliver_due(
+    db: &DatabaseConnection,
     app: &AppState,
     transport: &dyn Transport,
     policy: &RetryPolicy,
@@ -172,9 +231,18 @@ pub async fn deliver_due<C: ConnectionTrait>(
         .await?;
     let mut report = DeliveryReport::default();
     for id in candidates {
-        let Some(mail) = claim(db, app, id).await? else {
+        let Some(mut mail) = claim(db, app, id).await? else {
             continue; // another sender took it
         };
+        if mail.kind == password_reset::RESET_REQUEST_KIND {
+            match password_reset::prepare_reset_mail(db, app, &mail).await? {
+                Some(prepared) => mail = prepared,
+                None => {
+                    report.dropped += 1;
+                    continue;
+                }
+            }
+        }
         match transport.send(&mail).await {
             Ok(()) => {
                 Outbox::delete_by_id(id).exec(db).await?;
