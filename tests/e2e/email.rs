@@ -1297,6 +1297,87 @@ async fn wrong_code_guesses_are_limited_alike_whether_or_not_the_address_has_an_
     assert_eq!(outcomes[1], expected);
 }
 
+// --- transports and configuration ------------------------------------------------------------
+
+#[tokio::test]
+async fn the_log_transport_prints_each_mail_with_its_code_and_link_and_says_so_at_start() {
+    let db = TestDb::create().await;
+    let server = ServerProcess::start(
+        &db.url,
+        &[(
+            "TODOQL_JWT_SECRET",
+            "a-secret-of-at-least-thirty-two-bytes!",
+        )],
+    )
+    .await;
+    assert!(
+        server.log().contains("mail transport: log")
+            && server.log().contains("WITH ITS CODE AND LINK"),
+        "{}",
+        server.log()
+    );
+
+    let requested = server
+        .graphql(None, REQUEST_CODE, json!({ "email": "dev@example.com" }))
+        .await;
+    assert_eq!(requested.data()["requestSignInCode"], true);
+    let printed = |log: &str| log.contains("Subject: Your todoql sign-in code");
+    for _ in 0..400 {
+        if printed(&server.log()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let log = server.log();
+    assert!(printed(&log), "{log}");
+    assert!(log.contains("To: dev@example.com"), "{log}");
+    assert!(
+        log.contains("http://localhost:3000/sign-in?token="),
+        "{log}"
+    );
+    let code = log
+        .lines()
+        .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
+        .expect("the code on a line of its own");
+
+    let signed_in = server
+        .graphql(
+            None,
+            SIGN_IN_WITH_CODE,
+            json!({ "input": { "email": "dev@example.com", "code": code } }),
+        )
+        .await;
+    assert_eq!(
+        signed_in.data()["signInWithCode"]["user"]["email"],
+        "dev@example.com"
+    );
+}
+
+#[test]
+fn a_bad_mail_setting_stops_the_server_with_one_line_naming_it_and_no_password() {
+    for (variable, value) in [
+        (
+            "TODOQL_SMTP_URL",
+            "smtp://mailer:hunter2@mail.example.com?tls=sometimes",
+        ),
+        ("TODOQL_SMTP_URL", "http://mailer:hunter2@mail.example.com"),
+        ("TODOQL_MAIL_FROM", "nobody"),
+        ("TODOQL_MAIL_MAX_ATTEMPTS", "0"),
+        ("TODOQL_MAIL_RETRY_BASE", "soon"),
+    ] {
+        let output = todoql_bin()
+            .arg("schema")
+            .env(variable, value)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{variable}={value}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(variable), "{stderr}");
+        assert!(!stderr.contains("hunter2"), "{stderr}");
+    }
+}
+
 // --- answer time (a benchmark: prints numbers, asserts none) -----------------------------------
 
 /// `cargo test --test e2e -- --ignored --nocapture answer_time` prints the mean answer time of

@@ -91,11 +91,7 @@ async fn mail_loop(
         }
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(5)) => {}
-            changed = stopped.changed() => {
-                if changed.is_err() || *stopped.borrow() {
-                    return;
-                }
-            }
+            () = stop_requested(&mut stopped) => return,
         }
     };
     deliver_until_stopped(&state, &db, mailer, policy, &mut stopped).await;
@@ -111,10 +107,14 @@ async fn deliver_until_stopped(
 ) {
     loop {
         loop {
-            if *stopped.borrow() {
-                return;
-            }
-            match outbox::deliver_due(db, state, mailer.as_ref(), &policy, MAIL_BATCH).await {
+            // A stop interrupts a pass, even mid-SMTP (a hanging server must not hold the
+            // shutdown): a claimed mail keeps its row and is sent again once its lease ends.
+            let pass = outbox::deliver_due(db, state, mailer.as_ref(), &policy, MAIL_BATCH);
+            let result = tokio::select! {
+                result = pass => result,
+                () = stop_requested(stopped) => return,
+            };
+            match result {
                 Ok(report) if report.is_empty() => break,
                 Ok(_) => {}
                 Err(err) => {
@@ -126,11 +126,16 @@ async fn deliver_until_stopped(
         tokio::select! {
             () = state.mail_queued().notified() => {}
             () = tokio::time::sleep(MAIL_POLL_INTERVAL) => {}
-            changed = stopped.changed() => {
-                if changed.is_err() || *stopped.borrow() {
-                    return;
-                }
-            }
+            () = stop_requested(stopped) => return,
+        }
+    }
+}
+
+/// Completes once the stop signal is (or already was) raised, or its sender is gone.
+async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
+    while !*stopped.borrow_and_update() {
+        if stopped.changed().await.is_err() {
+            return;
         }
     }
 }
