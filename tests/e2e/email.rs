@@ -1353,6 +1353,37 @@ async fn the_log_transport_prints_each_mail_with_its_code_and_link_and_says_so_a
     );
 }
 
+#[tokio::test]
+async fn the_default_smtp_url_sends_in_plain_when_the_relay_offers_no_starttls() {
+    let sink = SmtpSink::start().await;
+    let url = format!("smtp://127.0.0.1:{}", sink.port());
+    let app = TestApp::spawn_with(&["--smtp-url", &url]).await;
+
+    request_code(&app, "ada@example.com").await.data();
+
+    let mail = sink.next_mail_to("ada@example.com").await;
+    assert!(mail.code().is_some());
+}
+
+#[tokio::test]
+async fn tls_required_never_falls_back_to_plain() {
+    let sink = SmtpSink::start().await;
+    let url = format!("smtp://127.0.0.1:{}?tls=required", sink.port());
+    let app = TestApp::spawn_with(&["--smtp-url", &url]).await;
+
+    request_code(&app, "ada@example.com").await.data();
+
+    let a = &app;
+    wait_until("the delivery failed", move || async move {
+        a.outbox_to("ada@example.com")
+            .await
+            .iter()
+            .any(|r| r.attempts >= 1)
+    })
+    .await;
+    assert!(sink.mails().is_empty(), "a mail went out without TLS");
+}
+
 #[test]
 fn a_bad_mail_setting_stops_the_server_with_one_line_naming_it_and_no_password() {
     for (variable, value) in [
