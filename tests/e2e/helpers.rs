@@ -39,12 +39,20 @@ impl TestDb {
                     .expect("create test database");
                 admin.close().await.ok();
                 let url = replace_db_name(&admin_url, &name);
-                TestDb { url, postgres: Some((admin_url, name)), _dir: None }
+                TestDb {
+                    url,
+                    postgres: Some((admin_url, name)),
+                    _dir: None,
+                }
             }
             _ => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
-                TestDb { url, postgres: None, _dir: Some(dir) }
+                TestDb {
+                    url,
+                    postgres: None,
+                    _dir: Some(dir),
+                }
             }
         }
     }
@@ -66,12 +74,17 @@ impl Drop for TestDb {
         if let Some((admin_url, name)) = self.postgres.take() {
             // Drop runs outside async; a short-lived runtime on its own thread does the work.
             let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
                 runtime.block_on(async {
                     use sea_orm::ConnectionTrait;
                     let admin = sea_orm::Database::connect(&admin_url).await.ok()?;
                     admin
-                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
                         .await
                         .ok()?;
                     admin.close().await.ok()
@@ -108,7 +121,14 @@ impl TestApp {
     /// A server with the given configuration flags over the defaults.
     pub async fn spawn_with(args: &[&str]) -> TestApp {
         let db = TestDb::create().await;
-        let mut all = vec!["--database-url", &db.url, "--jwt-secret", "test-secret-test-secret-test-secret!!", "--purge-interval", "0"];
+        let mut all = vec![
+            "--database-url",
+            &db.url,
+            "--jwt-secret",
+            "test-secret-test-secret-test-secret!!",
+            "--purge-interval",
+            "0",
+        ];
         all.extend_from_slice(args);
         let config = Config::from_args(all).expect("valid test configuration");
         Self::spawn_on(db, config).await
@@ -117,7 +137,9 @@ impl TestApp {
     /// A server on `db` with `config`.
     pub async fn spawn_on(db: TestDb, config: Config) -> TestApp {
         let mut connection = todoql_server::db::connect(&config).await.expect("connect");
-        todoql_server::db::migrate_up(&connection).await.expect("migrate");
+        todoql_server::db::migrate_up(&connection)
+            .await
+            .expect("migrate");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
         connection.set_metric_callback(move |_| {
@@ -125,7 +147,9 @@ impl TestApp {
         });
         todoql_server::metrics::handle();
         let clock = Arc::new(ManualClock::new());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let server = todoql_server::app::start(config, connection, clock.clone(), listener)
             .await
             .expect("start server");
@@ -191,7 +215,10 @@ impl TestApp {
     pub async fn mark_verified(&self, user_id: &str) {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
         todoql_entity::user::Entity::update_many()
-            .col_expr(todoql_entity::user::Column::EmailVerified, Expr::value(true))
+            .col_expr(
+                todoql_entity::user::Column::EmailVerified,
+                Expr::value(true),
+            )
             .filter(todoql_entity::user::Column::Id.eq(uuid::Uuid::parse_str(user_id).unwrap()))
             .exec(self.state.db())
             .await
@@ -232,9 +259,18 @@ impl TestUser {
         TestUser {
             id: payload["user"]["id"].as_str().expect("user id").to_owned(),
             email: email.to_owned(),
-            access_token: payload["accessToken"].as_str().expect("access token").to_owned(),
-            refresh_token: payload["refreshToken"].as_str().expect("refresh token").to_owned(),
-            session_id: payload["session"]["id"].as_str().expect("session id").to_owned(),
+            access_token: payload["accessToken"]
+                .as_str()
+                .expect("access token")
+                .to_owned(),
+            refresh_token: payload["refreshToken"]
+                .as_str()
+                .expect("refresh token")
+                .to_owned(),
+            session_id: payload["session"]["id"]
+                .as_str()
+                .expect("session id")
+                .to_owned(),
         }
     }
 }
@@ -258,7 +294,11 @@ impl Gql {
 
     /// `data`, asserting there were no errors.
     pub fn data(&self) -> &Value {
-        assert!(self.body.get("errors").is_none(), "unexpected errors: {}", self.body);
+        assert!(
+            self.body.get("errors").is_none(),
+            "unexpected errors: {}",
+            self.body
+        );
         &self.body["data"]
     }
 
@@ -271,7 +311,9 @@ impl Gql {
 
     /// The first error's `extensions.field`.
     pub fn field(&self) -> &str {
-        self.body["errors"][0]["extensions"]["field"].as_str().unwrap_or("")
+        self.body["errors"][0]["extensions"]["field"]
+            .as_str()
+            .unwrap_or("")
     }
 
     /// The first error's message.

@@ -2,5 +2,5 @@
 
 mod helpers;
 
-mod foundation;
 mod accounts;
+mod foundation;

@@ -20,6 +20,7 @@ struct Inner {
     passwords: PasswordHasher,
     access_tokens: AccessTokens,
     refresh_key: Vec<u8>,
+    oauth: crate::auth::oauth::OAuth,
 }
 
 impl std::fmt::Debug for AppState {
@@ -40,6 +41,7 @@ impl AppState {
             "todoql refresh-token successor key",
         )
         .into_bytes();
+        let oauth = crate::auth::oauth::OAuth::new(&settings.oauth);
         Self {
             inner: Arc::new(Inner {
                 db,
@@ -48,6 +50,7 @@ impl AppState {
                 passwords,
                 access_tokens,
                 refresh_key,
+                oauth,
             }),
         }
     }
@@ -80,6 +83,11 @@ impl AppState {
     /// Access-token signing and verification.
     pub fn access_tokens(&self) -> &AccessTokens {
         &self.inner.access_tokens
+    }
+
+    /// OAuth providers and what their flows need.
+    pub fn oauth(&self) -> &crate::auth::oauth::OAuth {
+        &self.inner.oauth
     }
 
     /// Key for deriving refresh-token successors.

@@ -2,6 +2,7 @@
 
 pub mod account_types;
 pub mod auth;
+pub mod oauth;
 pub mod scalars;
 
 use crate::error::{AppError, AppResult};
@@ -15,7 +16,7 @@ pub struct Query(auth::AuthQuery);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(auth::AuthMutation);
+pub struct Mutation(auth::AuthMutation, oauth::OAuthMutation);
 
 /// The schema type served by todoql.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
