@@ -3,4 +3,6 @@
 mod helpers;
 
 mod accounts;
+mod fake_providers;
 mod foundation;
+mod oauth;

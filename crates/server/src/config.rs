@@ -346,9 +346,11 @@ fn parse_provider_url(value: &str) -> Result<String, String> {
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     };
+    // Kept verbatim: an issuer must equal the `issuer` of its discovery document exactly,
+    // trailing slash included.
     match url.scheme() {
-        "https" if url.host().is_some() => Ok(value.trim().trim_end_matches('/').to_owned()),
-        "http" if loopback => Ok(value.trim().trim_end_matches('/').to_owned()),
+        "https" if url.host().is_some() => Ok(value.trim().to_owned()),
+        "http" if loopback => Ok(value.trim().to_owned()),
         _ => Err(format!(
             "{value:?} must be an https URL (http only for localhost)"
         )),

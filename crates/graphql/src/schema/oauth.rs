@@ -10,6 +10,7 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 
 /// Where to send the browser to sign in with a provider.
 #[derive(SimpleObject)]
+#[graphql(name = "OAuthStart")]
 pub struct OAuthStart {
     /// Send the browser here.
     pub authorization_url: String,
@@ -19,6 +20,7 @@ pub struct OAuthStart {
 
 /// What the provider sent to the redirect URI.
 #[derive(InputObject)]
+#[graphql(name = "CompleteOAuthInput")]
 pub struct CompleteOAuthInput {
     /// The provider given to startOAuth.
     provider: String,
