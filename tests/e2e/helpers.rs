@@ -28,7 +28,12 @@ impl TestDb {
     pub async fn create() -> Self {
         match std::env::var("TODOQL_TEST_DATABASE_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {
-                let name = format!("todoql_test_{}", uuid::Uuid::new_v4().simple());
+                janitor::sweep_once(&admin_url);
+                let name = format!(
+                    "todoql_test_{}_{}",
+                    std::process::id(),
+                    uuid::Uuid::new_v4().simple()
+                );
                 let admin = sea_orm::Database::connect(&admin_url)
                     .await
                     .expect("TODOQL_TEST_DATABASE_URL is set but PostgreSQL is unreachable");
@@ -72,26 +77,84 @@ fn replace_db_name(url: &str, name: &str) -> String {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = self.postgres.take() {
-            // Drop runs outside async; a short-lived runtime on its own thread does the work.
-            let _ = std::thread::spawn(move || {
+            janitor::drop_later(admin_url, name);
+        }
+    }
+}
+
+/// Dropping a PostgreSQL database forces a checkpoint (over a second here), so tests hand
+/// their databases to one background thread instead of waiting. Databases a finished test
+/// process could not drop (it exited first) are swept by the next process: their names carry
+/// the pid of a process that no longer runs.
+mod janitor {
+    use std::sync::mpsc::{Sender, channel};
+    use std::sync::{Mutex, Once, OnceLock};
+
+    fn queue() -> &'static Mutex<Sender<(String, String)>> {
+        static QUEUE: OnceLock<Mutex<Sender<(String, String)>>> = OnceLock::new();
+        QUEUE.get_or_init(|| {
+            let (sender, receiver) = channel::<(String, String)>();
+            std::thread::spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
-                    .ok()?;
-                runtime.block_on(async {
-                    use sea_orm::ConnectionTrait;
-                    let admin = sea_orm::Database::connect(&admin_url).await.ok()?;
-                    admin
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                    .unwrap();
+                for (admin_url, name) in receiver {
+                    runtime.block_on(drop_database(&admin_url, &name));
+                }
+            });
+            Mutex::new(sender)
+        })
+    }
+
+    async fn drop_database(admin_url: &str, name: &str) {
+        use sea_orm::ConnectionTrait;
+        if let Ok(admin) = sea_orm::Database::connect(admin_url).await {
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
+            let _ = admin.close().await;
+        }
+    }
+
+    /// Queues `name` for dropping.
+    pub fn drop_later(admin_url: String, name: String) {
+        let _ = queue()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send((admin_url, name));
+    }
+
+    /// Once per process: queue the test databases of processes that are gone.
+    pub fn sweep_once(admin_url: &str) {
+        static SWEPT: Once = Once::new();
+        SWEPT.call_once(|| {
+            let admin_url = admin_url.to_owned();
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let names: Vec<String> = runtime.block_on(async {
+                    use sea_orm::{ConnectionTrait, Statement};
+                    let Ok(admin) = sea_orm::Database::connect(&admin_url).await else { return Vec::new() };
+                    let rows = admin
+                        .query_all_raw(Statement::from_string(
+                            admin.get_database_backend(),
+                            "SELECT datname FROM pg_database WHERE datname LIKE 'todoql\\_test\\_%'",
                         ))
                         .await
-                        .ok()?;
-                    admin.close().await.ok()
-                })
-            })
-            .join();
-        }
+                        .unwrap_or_default();
+                    let _ = admin.close().await;
+                    rows.iter().filter_map(|r| r.try_get::<String>("", "datname").ok()).collect()
+                });
+                for name in names {
+                    let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+                    // Only names of this scheme, whose process is gone.
+                    let orphaned = pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists());
+                    if orphaned {
+                        drop_later(admin_url.clone(), name);
+                    }
+                }
+            });
+        });
     }
 }
 
@@ -327,5 +390,144 @@ impl Gql {
         if let Some(field) = field {
             assert_eq!(self.field(), field, "body: {}", self.body);
         }
+    }
+}
+
+/// The `todoql` binary built for this test run.
+pub fn todoql_bin() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_todoql"));
+    // A clean environment: only what the test sets (plus PATH) reaches the binary.
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    command
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `todoql serve` process with its output captured, stopped (SIGTERM) on drop.
+pub struct ServerProcess {
+    /// The child process.
+    pub child: std::process::Child,
+    /// http://127.0.0.1:PORT
+    pub base_url: String,
+    stderr_path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    /// Starts the binary with `envs` and waits until /readyz answers 200.
+    pub async fn start(database_url: &str, envs: &[(&str, &str)]) -> ServerProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let stderr_path = dir.path().join("stderr.log");
+        let port = free_port();
+        let mut command = todoql_bin();
+        command
+            .env("TODOQL_LISTEN", format!("127.0.0.1:{port}"))
+            .env("DATABASE_URL", database_url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).unwrap());
+        for (key, value) in envs {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("start todoql");
+        let process = ServerProcess {
+            child,
+            base_url: format!("http://127.0.0.1:{port}"),
+            stderr_path,
+            _dir: dir,
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if let Ok(response) = client
+                .get(format!("{}/readyz", process.base_url))
+                .send()
+                .await
+                && response.status() == 200
+            {
+                return process;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("server did not become ready; log:\n{}", process.log());
+    }
+
+    /// Everything the process wrote to stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..400 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        let _ = self.child.kill();
+        panic!("server did not stop within 10 s after SIGTERM");
+    }
+
+    /// POSTs a GraphQL operation.
+    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Gql {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}/graphql", self.base_url))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Gql::from(request.send().await.expect("request")).await
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl TestApp {
+    /// POSTs raw bytes to /graphql with a content type.
+    pub async fn post_raw(&self, content_type: &str, body: Vec<u8>) -> reqwest::Response {
+        self.client
+            .post(format!("{}/graphql", self.base_url))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// GET {path}.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base_url))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// How many live users exist.
+    pub async fn user_count(&self) -> u64 {
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        todoql_entity::user::Entity::find()
+            .filter(todoql_entity::user::Column::DeletedAt.is_null())
+            .count(self.state.db())
+            .await
+            .unwrap()
     }
 }
