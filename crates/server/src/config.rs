@@ -760,7 +760,7 @@ mod tests {
         assert_eq!(
             oauth.providers[4].kind,
             ProviderKind::Oidc {
-                issuer: "http://127.0.0.1:9".into()
+                issuer: "http://127.0.0.1:9/".into()
             }
         );
         assert_eq!(oauth.redirect_uris.len(), 2);
