@@ -327,8 +327,12 @@ impl std::fmt::Debug for OidcSpec {
     }
 }
 
+/// An empty item (an empty variable, a trailing comma) is dropped later.
 fn parse_redirect_uri(value: &str) -> Result<String, String> {
     let value = value.trim();
+    if value.is_empty() {
+        return Ok(String::new());
+    }
     let url =
         url::Url::parse(value).map_err(|e| format!("{value:?} is not an absolute URL: {e}"))?;
     if url.fragment().is_some() {
@@ -357,8 +361,12 @@ fn parse_provider_url(value: &str) -> Result<String, String> {
     }
 }
 
+/// An empty item (an empty variable, a trailing comma) is dropped later.
 fn parse_provider_name(value: &str) -> Result<String, String> {
     let name = value.trim().to_ascii_lowercase();
+    if name.is_empty() {
+        return Ok(name);
+    }
     let valid = !name.is_empty()
         && name.len() <= 32
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
@@ -387,7 +395,7 @@ fn parse_oidc_spec(value: &str) -> Result<OidcSpec, String> {
             .ok_or("expected name=NAME,issuer=URL,client-id=ID,client-secret=SECRET")?;
         let val = val.trim().to_owned();
         match key.trim() {
-            "name" => name = Some(parse_provider_name(&val)?),
+            "name" => name = Some(parse_provider_name(&val)?).filter(|n| !n.is_empty()),
             "issuer" => issuer = Some(parse_provider_url(&val)?),
             "client-id" => client_id = Some(val),
             "client-secret" => client_secret = Some(val),
@@ -497,7 +505,7 @@ impl Config {
             },
         )?;
 
-        for name in &self.oidc_providers {
+        for name in self.oidc_providers.iter().filter(|n| !n.is_empty()) {
             let prefix = format!(
                 "TODOQL_OIDC_{}",
                 name.to_ascii_uppercase().replace('-', "_")
@@ -546,6 +554,12 @@ impl Config {
                 ));
             }
         }
+        let redirect_uris: Vec<String> = self
+            .oauth_redirect_uris
+            .iter()
+            .filter(|uri| !uri.is_empty())
+            .cloned()
+            .collect();
         if !providers.is_empty() {
             if self.encryption_key.is_none() {
                 return Err(config_error(
@@ -554,7 +568,7 @@ impl Config {
                      e.g. `openssl rand -base64 32`)",
                 ));
             }
-            if self.oauth_redirect_uris.is_empty() {
+            if redirect_uris.is_empty() {
                 return Err(config_error(
                     "TODOQL_OAUTH_REDIRECT_URIS (--oauth-redirect-uris)",
                     "required when an OAuth provider is configured (your frontend's callback URL)",
@@ -563,7 +577,7 @@ impl Config {
         }
         Ok(OAuthSettings {
             providers,
-            redirect_uris: self.oauth_redirect_uris.clone(),
+            redirect_uris,
             encryption_key: self.encryption_key.clone(),
         })
     }
@@ -767,6 +781,15 @@ mod tests {
     }
 
     #[test]
+    fn empty_list_items_are_ignored() {
+        let oauth = resolve(&["--oauth-redirect-uris", "", "--oidc-providers", ""], &[]).unwrap();
+        assert!(oauth.providers.is_empty());
+        assert!(oauth.redirect_uris.is_empty());
+        let oauth = resolve(&["--oauth-redirect-uris", "https://a.example/cb,"], &[]).unwrap();
+        assert_eq!(oauth.redirect_uris, ["https://a.example/cb"]);
+    }
+
+    #[test]
     fn a_half_configured_provider_names_the_missing_variable() {
         let err = resolve(
             &["--oauth-github-client-id", "id", "--encryption-key", KEY],
@@ -841,6 +864,10 @@ mod tests {
         assert!(try_parse(&["--encryption-key", "short"]));
         assert!(try_parse(&["--oidc-providers", "github"]));
         assert!(try_parse(&["--oidc-providers", "bad name"]));
+        assert!(try_parse(&[
+            "--oidc-provider",
+            "name=,issuer=https://a.example,client-id=a,client-secret=b"
+        ]));
         assert!(try_parse(&[
             "--oidc-provider",
             "name=x,issuer=https://a.example"
