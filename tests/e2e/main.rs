@@ -4,4 +4,6 @@ mod helpers;
 
 mod accounts;
 mod email;
+mod fake_providers;
 mod foundation;
+mod oauth;

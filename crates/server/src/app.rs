@@ -31,6 +31,7 @@ pub fn settings(config: &Config) -> Settings {
     settings.require_verified_email = config.require_verified_email;
     settings.app_url = config.app_url.clone();
     settings.refresh_grace = chrono::Duration::from_std(config.refresh_grace).unwrap_or_default();
+    settings.oauth = config.oauth.clone();
     let quarter_hour = chrono::Duration::minutes(15);
     let hour = chrono::Duration::hours(1);
     settings.rate_limits = RateLimits {

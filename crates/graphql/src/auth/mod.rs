@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod email_change;
 pub mod email_codes;
 pub mod identity;
+pub mod oauth;
 pub mod password;
 pub mod password_reset;
 pub mod sessions;

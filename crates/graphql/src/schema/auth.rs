@@ -37,7 +37,7 @@ impl AuthQuery {
         AuthConfig {
             password_sign_in: true,
             email_code_sign_in: true,
-            oauth_providers: Vec::new(),
+            oauth_providers: state(ctx).oauth().provider_names(),
             require_verified_email: settings.require_verified_email,
         }
     }
