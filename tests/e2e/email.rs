@@ -1449,3 +1449,54 @@ async fn answer_time_of_reset_and_code_requests_for_known_and_unknown_addresses(
         );
     }
 }
+
+#[tokio::test]
+async fn deleting_an_account_keeps_another_users_pending_change_to_its_address() {
+    let (app, sink) = spawn_mail_app(&[]).await;
+    let user = signed_up(&app, &sink, "ada@example.com").await;
+    let rival = signed_up(&app, &sink, "wanted@example.com").await;
+    app.graphql_as(
+        &user.access_token,
+        REQUEST_CHANGE,
+        json!({ "input": { "newEmail": "wanted@example.com", "currentPassword": PASSWORD } }),
+    )
+    .await
+    .assert_error("CONFLICT", None);
+    // The rival leaves; the address is free, and Ada asks for it.
+    app.graphql_as(
+        &rival.access_token,
+        "mutation($p: String) { deleteAccount(input: {password: $p}) }",
+        json!({ "p": PASSWORD }),
+    )
+    .await
+    .data();
+    app.graphql_as(
+        &user.access_token,
+        REQUEST_CHANGE,
+        json!({ "input": { "newEmail": "wanted@example.com", "currentPassword": PASSWORD } }),
+    )
+    .await
+    .data();
+    let mail = sink.next_mail_to("wanted@example.com").await;
+    // Someone signs up with the address and deletes that account again before Ada confirms.
+    let passerby = signed_up(&app, &sink, "wanted@example.com").await;
+    app.graphql_as(
+        &passerby.access_token,
+        "mutation($p: String) { deleteAccount(input: {password: $p}) }",
+        json!({ "p": PASSWORD }),
+    )
+    .await
+    .data();
+
+    let confirmed = app
+        .graphql_as(
+            &user.access_token,
+            CONFIRM_CHANGE,
+            json!({ "input": { "code": mail.code() } }),
+        )
+        .await;
+    assert_eq!(
+        confirmed.data()["confirmEmailChange"]["email"],
+        "wanted@example.com"
+    );
+}

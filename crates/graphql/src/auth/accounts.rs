@@ -283,7 +283,13 @@ async fn purge_user_data<C: ConnectionTrait>(db: &C, user: &user::Model) -> AppR
         .filter(
             Condition::any()
                 .add(email_verification_code::Column::UserId.eq(user.id))
-                .add(email_verification_code::Column::Email.eq(&user.email)),
+                // Codes sent to this address for no user (verification, sign-in), but not
+                // another user's pending change to this address.
+                .add(
+                    Condition::all()
+                        .add(email_verification_code::Column::Email.eq(&user.email))
+                        .add(email_verification_code::Column::UserId.is_null()),
+                ),
         )
         .exec(db)
         .await?;

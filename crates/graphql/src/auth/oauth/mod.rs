@@ -292,6 +292,8 @@ pub async fn complete(
     };
     let signed_in = sessions::start_session(&txn, app, user, client).await?;
     txn.commit().await?;
+    // A user created here may have a verification mail queued.
+    crate::mail::wake_sender(app);
     tracing::info!(
         user_id = %signed_in.user.id,
         provider = %provider.settings.name,
