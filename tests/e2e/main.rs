@@ -2,5 +2,7 @@
 
 mod helpers;
 
-mod foundation;
 mod accounts;
+mod foundation;
+mod todos;
+mod trash;

@@ -3,6 +3,7 @@
 pub mod account_types;
 pub mod auth;
 pub mod scalars;
+pub mod todos;
 
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -11,11 +12,11 @@ use uuid::Uuid;
 
 /// Every query.
 #[derive(MergedObject, Default)]
-pub struct Query(auth::AuthQuery);
+pub struct Query(auth::AuthQuery, todos::TodoQuery);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(auth::AuthMutation);
+pub struct Mutation(auth::AuthMutation, todos::TodoMutation);
 
 /// The schema type served by todoql.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
