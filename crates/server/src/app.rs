@@ -5,7 +5,6 @@ use crate::config::Config;
 use crate::http::{self, HttpState};
 use anyhow::Context as _;
 use sea_orm::DatabaseConnection;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use todoql_graphql::clock::Clock;
@@ -136,12 +135,10 @@ pub async fn start(
     })
 }
 
-fn wait_for(mut stopped: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        while !*stopped.borrow_and_update() {
-            if stopped.changed().await.is_err() {
-                return;
-            }
+async fn wait_for(mut stopped: watch::Receiver<bool>) {
+    while !*stopped.borrow_and_update() {
+        if stopped.changed().await.is_err() {
+            return;
         }
     }
 }

@@ -83,16 +83,15 @@ pub async fn get(
     if !has_query {
         return Html(super::graphiql::page()).into_response();
     }
-    let request =
-        match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
-            Ok(request) => request,
-            Err(_) => {
-                return request_error(
-                    StatusCode::BAD_REQUEST,
-                    "The query string is not a GraphQL request.",
-                );
-            }
-        };
+    let request = match parse_get_request(query.as_deref().unwrap_or_default()) {
+        Some(request) => request,
+        None => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                "The query string is not a GraphQL request.",
+            );
+        }
+    };
     if selects_mutation(&request) {
         let mut response = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -109,6 +108,43 @@ pub async fn get(
     let response = BatchResponse::Single(finish(http.schema.execute(request).await));
     record(&[operation], &response, started);
     json_response(StatusCode::OK, &response)
+}
+
+/// A GraphQL-over-HTTP GET request: `query`, `operationName`, and JSON `variables` and
+/// `extensions`. (async-graphql's own parser expects `operation_name`, which clients don't send.)
+fn parse_get_request(query_string: &str) -> Option<Request> {
+    let mut query = None;
+    let mut operation_name = None;
+    let mut variables = None;
+    let mut extensions = None;
+    for (key, value) in url::form_urlencoded::parse(query_string.as_bytes()) {
+        match key.as_ref() {
+            "query" => query = Some(value.into_owned()),
+            "operationName" if !value.is_empty() => operation_name = Some(value.into_owned()),
+            "variables" if !value.is_empty() => {
+                variables = Some(serde_json::from_str(&value).ok()?)
+            }
+            "extensions" if !value.is_empty() => {
+                extensions = Some(serde_json::from_str::<serde_json::Value>(&value).ok()?)
+            }
+            _ => {}
+        }
+    }
+    let mut request = Request::new(query?);
+    if let Some(name) = operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = variables {
+        request = request.variables(async_graphql::Variables::from_json(variables));
+    }
+    if let Some(serde_json::Value::Object(map)) = extensions {
+        for (key, value) in map {
+            if let Ok(value) = async_graphql::Value::from_json(value) {
+                request.extensions.insert(key, value);
+            }
+        }
+    }
+    Some(request)
 }
 
 /// Whether the operation the request would run is a mutation (or subscription).

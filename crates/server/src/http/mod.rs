@@ -98,8 +98,7 @@ pub fn client_ip(headers: &HeaderMap, peer: SocketAddr, trust_proxy: bool) -> St
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .last()
+            .rfind(|v| !v.is_empty())
         && let Ok(ip) = forwarded.parse::<std::net::IpAddr>()
     {
         return ip.to_string();
