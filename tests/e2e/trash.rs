@@ -487,10 +487,9 @@ async fn todoql_purge_command_removes_trash_older_than_30_days() {
     insert_entry(&app, &user, Utc::now() - Duration::days(31)).await;
     let fresh = insert_entry(&app, &user, Utc::now() - Duration::days(1)).await;
 
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_todoql"))
+    let output = todoql_bin()
         .arg("purge")
         .env("DATABASE_URL", &app.db.url)
-        .env("TODOQL_JWT_SECRET", "test-secret-test-secret-test-secret!!")
         .env("TODOQL_LOG", "warn")
         .output()
         .expect("run todoql purge");

@@ -229,8 +229,8 @@ where
 mod tests {
     use super::*;
     use crate::todos::cursor::SortKey;
+    use sea_orm::ColumnTrait;
     use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
-    use sea_orm::{ColumnTrait, EntityTrait};
     use todoql_entity::todo;
 
     fn keyset() -> Keyset<todo::Entity> {
