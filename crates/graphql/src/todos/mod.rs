@@ -181,6 +181,9 @@ pub async fn update(
         .await?
         .ok_or_else(not_found)?;
 
+    // Strictly later than the last change, even if two changes fall in the same microsecond
+    // or the clocks of two instances disagree.
+    let changed_at = std::cmp::max(now, current.updated_at + Duration::microseconds(1));
     let mut changed = current.clone().into_active_model();
     if let Some(title) = title.filter(|t| *t != current.title) {
         changed.title = Set(title);
@@ -193,18 +196,13 @@ pub async fn update(
     }
     if let Some(done) = is_completed.filter(|d| *d != current.is_completed) {
         changed.is_completed = Set(done);
-        changed.completed_at = Set(done.then_some(now));
+        changed.completed_at = Set(done.then_some(changed_at));
     }
     if !changed.is_changed() {
         txn.commit().await?;
         return Ok(current);
     }
-    // Strictly later than before, even if two changes fall in the same microsecond or the
-    // clocks of two instances disagree.
-    changed.updated_at = Set(std::cmp::max(
-        now,
-        current.updated_at + Duration::microseconds(1),
-    ));
+    changed.updated_at = Set(changed_at);
     let updated = changed
         .update(&txn)
         .await

@@ -13,7 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::todos::cursor::{Cursor, Direction, KeyValue, Ordering};
 use sea_orm::sea_query::{
     Alias, Asterisk, Condition, Expr, ExprTrait, JoinType, NullOrdering, Order, Query,
-    SelectStatement, Value,
+    SelectStatement, UnionType, Value,
 };
 use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable};
 use uuid::Uuid;
@@ -91,28 +91,93 @@ impl<E: EntityTrait> Keyset<E>
 where
     E::Model: FromQueryResult,
 {
-    /// Rows after the cursor, in list order. Missing keys come last in both directions.
-    fn after(&self, cursor: &Cursor) -> Condition {
-        let asc = cursor.ordering.direction == Direction::Asc;
-        let beyond = |left: Expr, right: Expr| if asc { left.gt(right) } else { left.lt(right) };
-        let key = Expr::col(self.key);
-        let id = Expr::col(self.id);
-        match &cursor.key {
-            KeyValue::Missing => Condition::all()
-                .add(key.is_null())
-                .add(beyond(id, Expr::val(cursor.id))),
-            value => {
-                let later = beyond(
-                    Expr::tuple([key.clone(), id]),
-                    Expr::tuple([Expr::val(key_value(value)), Expr::val(cursor.id)]),
-                );
-                if cursor.ordering.key.nullable() {
-                    Condition::any().add(later).add(key.is_null())
-                } else {
-                    Condition::all().add(later)
-                }
-            }
+    /// `left` comes after `right` in the list's direction.
+    fn beyond(ordering: Ordering, left: Expr, right: Expr) -> Expr {
+        match ordering.direction {
+            Direction::Asc => left.gt(right),
+            Direction::Desc => left.lt(right),
         }
+    }
+
+    /// Rows whose (key, id) comes after the cursor's: one index range.
+    fn after_key(&self, ordering: Ordering, value: &KeyValue, id: Uuid) -> Expr {
+        Self::beyond(
+            ordering,
+            Expr::tuple([Expr::col(self.key), Expr::col(self.id)]),
+            Expr::tuple([Expr::val(key_value(value)), Expr::val(id)]),
+        )
+    }
+
+    /// `SELECT <all columns> FROM <table> WHERE <filter> AND <condition>`.
+    fn select(&self, condition: Condition) -> SelectStatement {
+        Query::select()
+            .columns(E::Column::iter())
+            .from(E::default())
+            .cond_where(Condition::all().add(self.filter.clone()).add(condition))
+            .to_owned()
+    }
+
+    /// A page of a list whose key may be missing (missing keys last, in both directions).
+    ///
+    /// `(key, id) > (…) OR key IS NULL` would be one condition, but no index serves it, so
+    /// the database would sort all of the user's rows on every page. Instead the rows with a
+    /// key and the rows without one are two index ranges, each limited to one page, and the
+    /// page is the first rows of their union.
+    fn nullable_page(&self, request: &PageRequest) -> SelectStatement {
+        let ordering = request.ordering;
+        let limit = request.first + 1;
+        let key = Expr::col(self.key);
+        let order = match ordering.direction {
+            Direction::Asc => Order::Asc,
+            Direction::Desc => Order::Desc,
+        };
+        let without_key = |after: Option<Uuid>| {
+            let mut condition = Condition::all().add(key.clone().is_null());
+            if let Some(id) = after {
+                condition =
+                    condition.add(Self::beyond(ordering, Expr::col(self.id), Expr::val(id)));
+            }
+            self.select(condition)
+                .order_by(self.id, order.clone())
+                .limit(limit)
+                .to_owned()
+        };
+        let with_key = match &request.after {
+            // Past every row with a key: only rows without one remain.
+            Some(Cursor {
+                key: KeyValue::Missing,
+                id,
+                ..
+            }) => return without_key(Some(*id)),
+            Some(cursor) => Condition::all()
+                .add(key.clone().is_not_null())
+                .add(self.after_key(ordering, &cursor.key, cursor.id)),
+            None => Condition::all().add(key.clone().is_not_null()),
+        };
+        let with_key = self
+            .select(with_key)
+            .order_by(self.key, order.clone())
+            .order_by(self.id, order.clone())
+            .limit(limit)
+            .to_owned();
+        let mut union = Query::select()
+            .columns(E::Column::iter())
+            .from_subquery(with_key, Alias::new("with_key"))
+            .to_owned();
+        union.union(
+            UnionType::All,
+            Query::select()
+                .columns(E::Column::iter())
+                .from_subquery(without_key(None), Alias::new("without_key"))
+                .to_owned(),
+        );
+        let mut page = Query::select()
+            .columns(E::Column::iter())
+            .from_subquery(union, Alias::new("keyed"))
+            .limit(limit)
+            .to_owned();
+        self.order(&mut page, ordering, None);
+        page
     }
 
     fn order(&self, select: &mut SelectStatement, ordering: Ordering, table: Option<&Alias>) {
@@ -149,16 +214,21 @@ where
         request: &PageRequest,
         with_count: bool,
     ) -> SelectStatement {
-        let mut condition = Condition::all().add(self.filter.clone());
-        if let Some(cursor) = &request.after {
-            condition = condition.add(self.after(cursor));
-        }
-        let mut page = Query::select();
-        page.columns(E::Column::iter())
-            .from(E::default())
-            .cond_where(condition)
-            .limit(request.first + 1);
-        self.order(&mut page, request.ordering, None);
+        let page = if request.ordering.key.nullable() {
+            self.nullable_page(request)
+        } else {
+            let mut page = match &request.after {
+                Some(cursor) => self.select(Condition::all().add(self.after_key(
+                    request.ordering,
+                    &cursor.key,
+                    cursor.id,
+                ))),
+                None => self.select(Condition::all()),
+            };
+            page.limit(request.first + 1);
+            self.order(&mut page, request.ordering, None);
+            page
+        };
         if !with_count {
             return page;
         }
@@ -288,17 +358,26 @@ mod tests {
         let (sql, _) = keyset()
             .page_statement(&request(Some(KeyValue::Time(time))), false)
             .build(SqliteQueryBuilder);
+        // Two index ranges: rows with a key after the cursor's, then rows without a key.
         assert!(
-            sql.contains(r#"("due_date", "id") < (?, ?) OR "due_date" IS NULL"#),
+            sql.contains(r#""due_date" IS NOT NULL AND ("due_date", "id") < (?, ?)) ORDER BY "due_date" DESC, "id" DESC LIMIT ?"#),
+            "{sql}"
+        );
+        assert!(
+            sql.contains(r#"UNION ALL SELECT"#)
+                && sql.contains(r#""due_date" IS NULL ORDER BY "id" DESC LIMIT ?"#),
             "{sql}"
         );
         assert!(
             sql.ends_with(r#"ORDER BY "due_date" DESC NULLS LAST, "id" DESC LIMIT ?"#),
             "{sql}"
         );
+        assert!(!sql.contains(" OR "), "{sql}");
+
         let (sql, _) = keyset()
             .page_statement(&request(Some(KeyValue::Missing)), false)
             .build(SqliteQueryBuilder);
         assert!(sql.contains(r#""due_date" IS NULL AND "id" < ?"#), "{sql}");
+        assert!(!sql.contains("UNION"), "{sql}");
     }
 }
