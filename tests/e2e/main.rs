@@ -3,6 +3,9 @@
 mod helpers;
 
 mod accounts;
+mod email;
+mod fake_providers;
 mod foundation;
+mod oauth;
 mod todos;
 mod trash;

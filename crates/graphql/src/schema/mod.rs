@@ -2,6 +2,8 @@
 
 pub mod account_types;
 pub mod auth;
+pub mod email;
+pub mod oauth;
 pub mod scalars;
 pub mod todos;
 
@@ -16,7 +18,12 @@ pub struct Query(auth::AuthQuery, todos::TodoQuery);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(auth::AuthMutation, todos::TodoMutation);
+pub struct Mutation(
+    auth::AuthMutation,
+    email::EmailMutation,
+    oauth::OAuthMutation,
+    todos::TodoMutation,
+);
 
 /// The schema type served by todoql.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
