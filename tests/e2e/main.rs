@@ -7,3 +7,5 @@ mod email;
 mod fake_providers;
 mod foundation;
 mod oauth;
+mod todos;
+mod trash;

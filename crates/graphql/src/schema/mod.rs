@@ -5,6 +5,7 @@ pub mod auth;
 pub mod email;
 pub mod oauth;
 pub mod scalars;
+pub mod todos;
 
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -13,7 +14,7 @@ use uuid::Uuid;
 
 /// Every query.
 #[derive(MergedObject, Default)]
-pub struct Query(auth::AuthQuery);
+pub struct Query(auth::AuthQuery, todos::TodoQuery);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
@@ -21,6 +22,7 @@ pub struct Mutation(
     auth::AuthMutation,
     email::EmailMutation,
     oauth::OAuthMutation,
+    todos::TodoMutation,
 );
 
 /// The schema type served by todoql.
