@@ -95,12 +95,19 @@ mod janitor {
         QUEUE.get_or_init(|| {
             let (sender, receiver) = channel::<(String, String)>();
             std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
                     .enable_all()
                     .build()
                     .unwrap();
+                // Up to 8 drops at once: concurrent drops share their checkpoints.
+                let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(8));
                 for (admin_url, name) in receiver {
-                    runtime.block_on(drop_database(&admin_url, &name));
+                    let permit = runtime.block_on(permits.clone().acquire_owned()).unwrap();
+                    runtime.spawn(async move {
+                        drop_database(&admin_url, &name).await;
+                        drop(permit);
+                    });
                 }
             });
             Mutex::new(sender)
