@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_initial_schema;
 mod m20261123_000002_rate_limits_and_token_history;
 mod m20261123_000003_email_outbox;
+mod m20261123_000007_one_account_per_provider;
 
 /// The ordered list of todoql's migrations.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_initial_schema::Migration),
             Box::new(m20261123_000002_rate_limits_and_token_history::Migration),
             Box::new(m20261123_000003_email_outbox::Migration),
+            Box::new(m20261123_000007_one_account_per_provider::Migration),
         ]
     }
 }

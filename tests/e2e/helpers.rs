@@ -531,3 +531,497 @@ impl TestApp {
             .unwrap()
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Mail: a real SMTP server (a sink) on 127.0.0.1, started by the test.
+// ---------------------------------------------------------------------------------------------
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration as StdDuration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::task::JoinHandle;
+
+/// How long a test waits for a mail (or any condition) before failing.
+pub const MAIL_TIMEOUT: StdDuration = StdDuration::from_secs(20);
+
+/// A server whose mail goes to a fresh SMTP sink (`--smtp-url smtp://127.0.0.1:PORT?tls=none`),
+/// with links to https://app.example.com.
+pub async fn spawn_mail_app(args: &[&str]) -> (TestApp, SmtpSink) {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let mut all = vec!["--smtp-url", url.as_str(), "--app-url", APP_URL];
+    all.extend_from_slice(args);
+    let app = TestApp::spawn_with(&all).await;
+    (app, sink)
+}
+
+/// The frontend URL mail links point to in [`spawn_mail_app`].
+pub const APP_URL: &str = "https://app.example.com";
+
+/// A mail as the sink received it, with its MIME parts decoded.
+#[derive(Debug, Clone)]
+pub struct ReceivedMail {
+    /// The envelope sender (MAIL FROM).
+    pub envelope_from: String,
+    /// The envelope recipients (RCPT TO).
+    pub envelope_to: Vec<String>,
+    /// Header fields, unfolded, in order.
+    pub headers: Vec<(String, String)>,
+    /// The decoded text/plain part.
+    pub text: String,
+    /// The decoded text/html part.
+    pub html: String,
+    /// The message as received (after dot-unstuffing).
+    pub raw: String,
+}
+
+impl ReceivedMail {
+    /// The first header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The Subject header.
+    pub fn subject(&self) -> &str {
+        self.header("Subject").unwrap_or("")
+    }
+
+    /// The 6-digit code: the text line made of exactly six digits (None when there is none).
+    pub fn code(&self) -> Option<String> {
+        self.text
+            .lines()
+            .map(str::trim_end)
+            .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_owned)
+    }
+
+    /// The full link to `{APP_URL}/{page}?token=...` on a line of its own, if present.
+    pub fn link(&self, page: &str) -> Option<String> {
+        let prefix = format!("{APP_URL}/{page}?token=");
+        self.text
+            .lines()
+            .map(str::trim_end)
+            .find(|l| l.starts_with(&prefix))
+            .map(str::to_owned)
+    }
+
+    /// The token of the link to `page` (panics when the mail has no such link).
+    pub fn token(&self, page: &str) -> String {
+        let link = self
+            .link(page)
+            .unwrap_or_else(|| panic!("no {page} link in mail:\n{}", self.text));
+        link.split_once("?token=").unwrap().1.to_owned()
+    }
+}
+
+#[derive(Default)]
+struct Inbox {
+    mails: Vec<ReceivedMail>,
+    /// Per recipient, how many mails `next_mail_to` has handed out.
+    taken: HashMap<String, usize>,
+}
+
+/// A small SMTP server that stores what it receives: greeting, EHLO/HELO (no STARTTLS), MAIL,
+/// RCPT, DATA (with dot-unstuffing), RSET, NOOP, QUIT. It can be stopped and started again on
+/// the same port, keeping its inbox.
+pub struct SmtpSink {
+    port: u16,
+    inbox: Arc<Mutex<Inbox>>,
+    accept: Option<JoinHandle<()>>,
+    sessions: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl SmtpSink {
+    /// A sink on a free port.
+    pub async fn start() -> SmtpSink {
+        let mut sink = SmtpSink {
+            port: 0,
+            inbox: Arc::default(),
+            accept: None,
+            sessions: Arc::default(),
+        };
+        sink.listen().await;
+        sink
+    }
+
+    async fn listen(&mut self) {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_reuseaddr(true).expect("reuseaddr");
+        socket
+            .bind(std::net::SocketAddr::from(([127, 0, 0, 1], self.port)))
+            .expect("bind the SMTP sink");
+        let listener = socket.listen(64).expect("listen");
+        self.port = listener.local_addr().expect("addr").port();
+        let inbox = self.inbox.clone();
+        let sessions = self.sessions.clone();
+        self.accept = Some(tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let session = tokio::spawn(smtp_session(stream, inbox.clone()));
+                sessions.lock().unwrap().push(session);
+            }
+        }));
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The URL for `--smtp-url`.
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}?tls=none", self.port)
+    }
+
+    /// Stops listening and drops every open connection (the inbox stays).
+    pub async fn stop(&mut self) {
+        if let Some(accept) = self.accept.take() {
+            accept.abort();
+            let _ = accept.await;
+        }
+        let sessions: Vec<_> = self.sessions.lock().unwrap().drain(..).collect();
+        for session in sessions {
+            session.abort();
+            let _ = session.await;
+        }
+    }
+
+    /// Listens again on the same port.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.listen().await;
+    }
+
+    /// Every mail received so far.
+    pub fn mails(&self) -> Vec<ReceivedMail> {
+        self.inbox.lock().unwrap().mails.clone()
+    }
+
+    /// Every mail received so far for `to`.
+    pub fn mails_to(&self, to: &str) -> Vec<ReceivedMail> {
+        self.mails()
+            .into_iter()
+            .filter(|m| m.envelope_to.iter().any(|r| r.eq_ignore_ascii_case(to)))
+            .collect()
+    }
+
+    /// The next mail for `to` that this method has not returned yet, waiting for it (polling,
+    /// up to [`MAIL_TIMEOUT`]).
+    pub async fn next_mail_to(&self, to: &str) -> ReceivedMail {
+        let deadline = tokio::time::Instant::now() + MAIL_TIMEOUT;
+        loop {
+            {
+                let mut inbox = self.inbox.lock().unwrap();
+                let taken = inbox.taken.get(to).copied().unwrap_or(0);
+                let found = inbox
+                    .mails
+                    .iter()
+                    .filter(|m| m.envelope_to.iter().any(|r| r.eq_ignore_ascii_case(to)))
+                    .nth(taken)
+                    .cloned();
+                if let Some(mail) = found {
+                    inbox.taken.insert(to.to_owned(), taken + 1);
+                    return mail;
+                }
+            }
+            if tokio::time::Instant::now() > deadline {
+                let seen: Vec<_> = self
+                    .mails()
+                    .iter()
+                    .map(|m| format!("{:?}: {}", m.envelope_to, m.subject()))
+                    .collect();
+                panic!("no new mail to {to} within {MAIL_TIMEOUT:?}; received: {seen:#?}");
+            }
+            tokio::time::sleep(StdDuration::from_millis(20)).await;
+        }
+    }
+
+    /// How many mails to `to` have arrived that `next_mail_to` has not handed out.
+    pub fn unread_count(&self, to: &str) -> usize {
+        let taken = self
+            .inbox
+            .lock()
+            .unwrap()
+            .taken
+            .get(to)
+            .copied()
+            .unwrap_or(0);
+        self.mails_to(to).len() - taken
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        if let Some(accept) = self.accept.take() {
+            accept.abort();
+        }
+        for session in self.sessions.lock().unwrap().drain(..) {
+            session.abort();
+        }
+    }
+}
+
+async fn smtp_session(stream: tokio::net::TcpStream, inbox: Arc<Mutex<Inbox>>) {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read);
+    if write
+        .write_all(b"220 sink.test ESMTP ready\r\n")
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut from = String::new();
+    let mut to: Vec<String> = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match lines.read_line(&mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let command = line.trim_end().to_owned();
+        let verb = command
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        let reply: &[u8] = match verb.as_str() {
+            "EHLO" => b"250-sink.test greets you\r\n250 8BITMIME\r\n",
+            "HELO" => b"250 sink.test\r\n",
+            "MAIL" => {
+                from = angle_address(&command);
+                to.clear();
+                b"250 OK\r\n"
+            }
+            "RCPT" => {
+                to.push(angle_address(&command));
+                b"250 OK\r\n"
+            }
+            "DATA" => {
+                if write
+                    .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                let mut raw = String::new();
+                loop {
+                    line.clear();
+                    match lines.read_line(&mut line).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                    let content = line.trim_end_matches(['\r', '\n']);
+                    if content == "." {
+                        break;
+                    }
+                    // Dot-unstuffing: the client doubled every leading dot.
+                    raw.push_str(content.strip_prefix('.').unwrap_or(content));
+                    raw.push('\n');
+                }
+                let mail = parse_mail(from.clone(), to.clone(), raw);
+                inbox.lock().unwrap().mails.push(mail);
+                b"250 OK: queued\r\n"
+            }
+            "RSET" => {
+                from.clear();
+                to.clear();
+                b"250 OK\r\n"
+            }
+            "NOOP" => b"250 OK\r\n",
+            "QUIT" => {
+                let _ = write.write_all(b"221 Bye\r\n").await;
+                return;
+            }
+            _ => b"502 Command not implemented\r\n",
+        };
+        if write.write_all(reply).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn angle_address(command: &str) -> String {
+    match (command.find('<'), command.find('>')) {
+        (Some(start), Some(end)) if start < end => command[start + 1..end].to_owned(),
+        _ => command.split(':').nth(1).unwrap_or("").trim().to_owned(),
+    }
+}
+
+fn split_head(raw: &str) -> (Vec<(String, String)>, String) {
+    let (head, body) = raw.split_once("\n\n").unwrap_or((raw, ""));
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for line in head.lines() {
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = headers.last_mut() {
+                value.push(' ');
+                value.push_str(line.trim());
+            }
+        } else if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.trim().to_owned(), value.trim().to_owned()));
+        }
+    }
+    (headers, body.to_owned())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+fn decode_part(headers: &[(String, String)], body: &str) -> String {
+    let encoding = header(headers, "Content-Transfer-Encoding").to_ascii_lowercase();
+    match encoding.as_str() {
+        "quoted-printable" => decode_quoted_printable(body),
+        "base64" => {
+            use base64::Engine as _;
+            let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(compact)
+                .expect("base64 part");
+            String::from_utf8(bytes)
+                .expect("utf-8 part")
+                .replace("\r\n", "\n")
+        }
+        _ => body.to_owned(),
+    }
+}
+
+fn decode_quoted_printable(body: &str) -> String {
+    let bytes = body.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'=' if bytes.get(i + 1) == Some(&b'\n') => i += 2, // soft line break
+            b'=' if i + 3 <= bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'=');
+                        i += 1;
+                    }
+                }
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out)
+        .expect("utf-8 quoted-printable")
+        .replace("\r\n", "\n")
+}
+
+fn boundary(content_type: &str) -> Option<String> {
+    content_type.split(';').find_map(|param| {
+        let (name, value) = param.trim().split_once('=')?;
+        name.eq_ignore_ascii_case("boundary")
+            .then(|| value.trim_matches('"').to_owned())
+    })
+}
+
+fn parse_mail(envelope_from: String, envelope_to: Vec<String>, raw: String) -> ReceivedMail {
+    let (headers, body) = split_head(&raw);
+    let mut text = String::new();
+    let mut html = String::new();
+    let content_type = header(&headers, "Content-Type").to_owned();
+    let mut parts: Vec<(Vec<(String, String)>, String)> = Vec::new();
+    if let Some(boundary) = boundary(&content_type) {
+        let delimiter = format!("--{boundary}");
+        for chunk in body.split(&delimiter).skip(1) {
+            if chunk.starts_with("--") {
+                break;
+            }
+            let chunk = chunk.strip_prefix('\n').unwrap_or(chunk);
+            let (part_headers, part_body) = split_head(chunk);
+            let part_body = part_body
+                .strip_suffix('\n')
+                .unwrap_or(&part_body)
+                .to_owned();
+            parts.push((part_headers, part_body));
+        }
+    } else {
+        parts.push((headers.clone(), body.clone()));
+    }
+    for (part_headers, part_body) in parts {
+        let kind = header(&part_headers, "Content-Type").to_ascii_lowercase();
+        let decoded = decode_part(&part_headers, &part_body);
+        if kind.starts_with("text/html") {
+            html = decoded;
+        } else if kind.starts_with("text/plain") || kind.is_empty() {
+            text = decoded;
+        }
+    }
+    ReceivedMail {
+        envelope_from,
+        envelope_to,
+        headers,
+        text,
+        html,
+        raw,
+    }
+}
+
+/// Polls `check` until it is true, failing the test after [`MAIL_TIMEOUT`].
+pub async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + MAIL_TIMEOUT;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+}
+
+impl TestApp {
+    /// The outbox rows waiting for `to`.
+    pub async fn outbox_to(&self, to: &str) -> Vec<todoql_entity::email_outbox::Model> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        todoql_entity::email_outbox::Entity::find()
+            .filter(todoql_entity::email_outbox::Column::To.eq(to))
+            .all(self.state.db())
+            .await
+            .expect("read the outbox")
+    }
+
+    /// GET /metrics as text.
+    pub async fn metrics_text(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.base_url))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics body")
+    }
+}
+
+/// The value of the metric line that starts with `series` (e.g. `name{kind="x"}`), or 0.
+pub fn metric_value(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}

@@ -3,5 +3,8 @@
 mod helpers;
 
 mod accounts;
+mod email;
+mod fake_providers;
 mod foundation;
 mod frontend;
+mod oauth;

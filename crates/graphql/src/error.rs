@@ -28,6 +28,9 @@ pub enum AppError {
     Conflict(String),
     /// Too many attempts; the client may retry after this many seconds.
     RateLimited { retry_after_secs: u64 },
+    /// An outside service (an OAuth provider) failed. Shown as INTERNAL_SERVER_ERROR with a
+    /// message that names the provider but no internals; the cause is logged where it happens.
+    ProviderUnavailable(String),
     /// Anything else. The cause is logged, never shown.
     Internal(anyhow::Error),
 }
@@ -61,7 +64,7 @@ impl AppError {
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::Conflict(_) => "CONFLICT",
             AppError::RateLimited { .. } => "RATE_LIMITED",
-            AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
+            AppError::ProviderUnavailable(_) | AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
 
@@ -71,7 +74,8 @@ impl AppError {
             AppError::Forbidden(m)
             | AppError::InvalidToken(m)
             | AppError::NotFound(m)
-            | AppError::Conflict(m) => m.clone(),
+            | AppError::Conflict(m)
+            | AppError::ProviderUnavailable(m) => m.clone(),
             AppError::EmailNotVerified => "Verify your email address first.".into(),
             AppError::BadUserInput { message, .. } => message.clone(),
             AppError::InvalidCredentials => "Invalid email or password.".into(),

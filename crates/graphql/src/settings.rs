@@ -74,6 +74,8 @@ pub struct Settings {
     pub max_concurrent_password_hashes: usize,
     /// Longest user agent kept on a session.
     pub max_user_agent_len: usize,
+    /// OAuth providers, redirect URIs and the key for provider tokens at rest (default: off).
+    pub oauth: crate::auth::oauth::OAuthSettings,
 }
 
 impl Settings {
@@ -93,6 +95,7 @@ impl Settings {
                 .map(|n| n.get())
                 .unwrap_or(2),
             max_user_agent_len: 512,
+            oauth: Default::default(),
         }
     }
 }

@@ -20,6 +20,8 @@ struct Inner {
     passwords: PasswordHasher,
     access_tokens: AccessTokens,
     refresh_key: Vec<u8>,
+    mail_queued: tokio::sync::Notify,
+    oauth: crate::auth::oauth::OAuth,
 }
 
 impl std::fmt::Debug for AppState {
@@ -40,6 +42,7 @@ impl AppState {
             "todoql refresh-token successor key",
         )
         .into_bytes();
+        let oauth = crate::auth::oauth::OAuth::new(&settings.oauth);
         Self {
             inner: Arc::new(Inner {
                 db,
@@ -48,6 +51,8 @@ impl AppState {
                 passwords,
                 access_tokens,
                 refresh_key,
+                mail_queued: tokio::sync::Notify::new(),
+                oauth,
             }),
         }
     }
@@ -80,6 +85,16 @@ impl AppState {
     /// Access-token signing and verification.
     pub fn access_tokens(&self) -> &AccessTokens {
         &self.inner.access_tokens
+    }
+
+    /// Signalled when a mail was queued; the outbox sender of this instance waits on it.
+    pub fn mail_queued(&self) -> &tokio::sync::Notify {
+        &self.inner.mail_queued
+    }
+
+    /// OAuth providers and what their flows need.
+    pub fn oauth(&self) -> &crate::auth::oauth::OAuth {
+        &self.inner.oauth
     }
 
     /// Key for deriving refresh-token successors.

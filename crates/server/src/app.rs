@@ -32,6 +32,7 @@ pub fn settings(config: &Config) -> Settings {
     settings.app_url = config.app_url.clone();
     settings.access_token_ttl = chrono::Duration::seconds(i64::from(config.access_token_ttl));
     settings.refresh_grace = chrono::Duration::from_std(config.refresh_grace).unwrap_or_default();
+    settings.oauth = config.oauth.clone();
     let quarter_hour = chrono::Duration::minutes(15);
     let hour = chrono::Duration::hours(1);
     settings.rate_limits = RateLimits {
@@ -101,7 +102,7 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let (stop, stopped) = watch::channel(false);
 
-    let background = crate::background::spawn(state.clone(), &config, stopped.clone());
+    let background = crate::background::spawn(state.clone(), &config, stopped.clone())?;
     let shutdown_timeout = config.shutdown_timeout;
     let db = state.db().clone();
     let task = tokio::spawn(async move {

@@ -1,9 +1,11 @@
-//! Background tasks of every instance: the periodic purge (and, with mail, the outbox sender).
+//! Background tasks of every instance: the periodic purge and the outbox sender.
 //! They stop when the server stops.
 
 use crate::config::Config;
 use std::time::Duration;
 use todoql_graphql::AppState;
+use todoql_graphql::mail::outbox::{self, RetryPolicy};
+use todoql_graphql::mail::transport::{self, Mailer};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -22,8 +24,32 @@ impl Background {
 }
 
 /// Starts the background tasks; they end when `stopped` turns true.
-pub fn spawn(state: AppState, config: &Config, stopped: watch::Receiver<bool>) -> Background {
+pub fn spawn(
+    state: AppState,
+    config: &Config,
+    stopped: watch::Receiver<bool>,
+) -> anyhow::Result<Background> {
     let mut tasks = Vec::new();
+    let mailer = transport::from_config(config.smtp_url.as_deref(), &config.mail_from)
+        .map_err(|e| anyhow::anyhow!("TODOQL_SMTP_URL / TODOQL_MAIL_FROM: {e}"))?;
+    if config.smtp_url.is_some() {
+        tracing::info!("{}", mailer.describe());
+    } else {
+        tracing::warn!("{}", mailer.describe());
+    }
+    let policy = RetryPolicy {
+        base: chrono::Duration::from_std(config.mail_retry_base)
+            .unwrap_or(chrono::Duration::seconds(10)),
+        max_delay: chrono::Duration::hours(1),
+        max_attempts: config.mail_max_attempts,
+    };
+    tasks.push(tokio::spawn(mail_loop(
+        state.clone(),
+        config.clone(),
+        mailer,
+        policy,
+        stopped.clone(),
+    )));
     if !config.purge_interval.is_zero() {
         tasks.push(tokio::spawn(purge_loop(
             state,
@@ -31,7 +57,87 @@ pub fn spawn(state: AppState, config: &Config, stopped: watch::Receiver<bool>) -
             stopped,
         )));
     }
-    Background { tasks }
+    Ok(Background { tasks })
+}
+
+/// How often the sender looks for due mails (retries, mails queued by other instances) when
+/// nothing wakes it earlier.
+pub const MAIL_POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// Mails claimed per pass.
+const MAIL_BATCH: u64 = 20;
+
+/// Connections of the sender's own pool.
+const MAIL_POOL_SIZE: u32 = 2;
+
+/// The outbox sender: delivers every due mail, then sleeps until a mail is queued on this
+/// instance, the poll interval passes, or the server stops. It talks to the database through a
+/// small pool of its own, so that it never takes a connection a request is waiting for (and
+/// request-level statement counts stay exact).
+async fn mail_loop(
+    state: AppState,
+    config: Config,
+    mailer: Mailer,
+    policy: RetryPolicy,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut pool_config = config;
+    pool_config.db_max_connections = MAIL_POOL_SIZE;
+    let db = loop {
+        match crate::db::connect(&pool_config).await {
+            Ok(db) => break db,
+            Err(err) => {
+                tracing::error!(error = %err, "mail sender cannot reach the database; retrying")
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            () = stop_requested(&mut stopped) => return,
+        }
+    };
+    deliver_until_stopped(&state, &db, mailer, policy, &mut stopped).await;
+    db.close().await.ok();
+}
+
+async fn deliver_until_stopped(
+    state: &AppState,
+    db: &sea_orm::DatabaseConnection,
+    mailer: Mailer,
+    policy: RetryPolicy,
+    stopped: &mut watch::Receiver<bool>,
+) {
+    loop {
+        loop {
+            // A stop interrupts a pass, even mid-SMTP (a hanging server must not hold the
+            // shutdown): a claimed mail keeps its row and is sent again once its lease ends.
+            let pass = outbox::deliver_due(db, state, mailer.as_ref(), &policy, MAIL_BATCH);
+            let result = tokio::select! {
+                result = pass => result,
+                () = stop_requested(stopped) => return,
+            };
+            match result {
+                Ok(report) if report.is_empty() => break,
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::error!(error = ?err, "mail sender pass failed");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            () = state.mail_queued().notified() => {}
+            () = tokio::time::sleep(MAIL_POLL_INTERVAL) => {}
+            () = stop_requested(stopped) => return,
+        }
+    }
+}
+
+/// Completes once the stop signal is (or already was) raised, or its sender is gone.
+async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
+    while !*stopped.borrow_and_update() {
+        if stopped.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 async fn purge_loop(state: AppState, every: Duration, mut stopped: watch::Receiver<bool>) {

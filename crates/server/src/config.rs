@@ -4,6 +4,10 @@
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::time::Duration;
+use todoql_graphql::auth::oauth::settings::{
+    GITHUB_API_URL, GITHUB_AUTH_URL, GITHUB_TOKEN_URL, GOOGLE_ISSUER,
+};
+use todoql_graphql::auth::oauth::{EncryptionKey, OAuthSettings, ProviderKind, ProviderSettings};
 
 /// todoql: a GraphQL back end for todo-list apps.
 #[derive(Debug, Parser)]
@@ -100,6 +104,16 @@ fn parse_app_url(value: &str) -> Result<String, String> {
     Ok(value.trim_end_matches('/').to_owned())
 }
 
+fn parse_smtp_url(value: &str) -> Result<String, String> {
+    todoql_graphql::mail::transport::SmtpUrl::parse(value)?;
+    Ok(value.to_owned())
+}
+
+fn parse_mail_from(value: &str) -> Result<String, String> {
+    todoql_graphql::mail::transport::parse_mailbox(value)?;
+    Ok(value.to_owned())
+}
+
 fn parse_origin(value: &str) -> Result<String, String> {
     let url = url::Url::parse(value).map_err(|e| format!("{value:?} is not an origin: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
@@ -153,8 +167,10 @@ pub struct Config {
     #[arg(long, env = "TODOQL_APP_URL", default_value = "http://localhost:3000", value_parser = parse_app_url, global = true)]
     pub app_url: String,
 
-    /// SMTP server, e.g. smtp://user:pass@host:587. Unset: mails are printed to the log.
-    #[arg(long, env = "TODOQL_SMTP_URL", hide_env_values = true, global = true)]
+    /// SMTP server: smtp://user:pass@host:587 (STARTTLS when offered), smtps://user:pass@host
+    /// (implicit TLS, port 465), smtp://host:25?tls=none (plain, for a local relay) or
+    /// ?tls=required. Unset: mails are printed to the log.
+    #[arg(long, env = "TODOQL_SMTP_URL", value_parser = parse_smtp_url, hide_env_values = true, global = true)]
     pub smtp_url: Option<String>,
 
     /// Sender of mails.
@@ -162,9 +178,19 @@ pub struct Config {
         long,
         env = "TODOQL_MAIL_FROM",
         default_value = "todoql <no-reply@todoql.localhost>",
+        value_parser = parse_mail_from,
         global = true
     )]
     pub mail_from: String,
+
+    /// Seconds before the first retry of a mail the transport refused; doubled after each
+    /// further failure (at most one hour apart).
+    #[arg(long, env = "TODOQL_MAIL_RETRY_BASE", default_value = "10", value_parser = parse_seconds, global = true)]
+    pub mail_retry_base: Duration,
+
+    /// Attempts to deliver one mail before giving up on it (it is then deleted, with an error log).
+    #[arg(long, env = "TODOQL_MAIL_MAX_ATTEMPTS", default_value = "10", value_parser = parse_positive, global = true)]
+    pub mail_max_attempts: u32,
 
     /// Whether todo operations need a verified email.
     #[arg(long, env = "TODOQL_REQUIRE_VERIFIED_EMAIL", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = ArgAction::Set, global = true)]
@@ -249,6 +275,354 @@ pub struct Config {
     /// successor (two tabs racing, a lost response retried).
     #[arg(long, env = "TODOQL_REFRESH_GRACE", default_value = "10", value_parser = parse_seconds, global = true)]
     pub refresh_grace: Duration,
+
+    /// Key that encrypts OAuth provider tokens at rest (AES-256-GCM): 32 bytes written as
+    /// base64 or as 64 hex digits, e.g. from `openssl rand -base64 32`. Required when an OAuth
+    /// provider is configured.
+    #[arg(long, env = "TODOQL_ENCRYPTION_KEY", value_parser = EncryptionKey::parse, hide_env_values = true, global = true)]
+    pub encryption_key: Option<EncryptionKey>,
+
+    /// Redirect URIs a client may pass to startOAuth, comma-separated; the frontend page that
+    /// receives the provider's code. A redirectUri must equal one of them exactly.
+    #[arg(long, env = "TODOQL_OAUTH_REDIRECT_URIS", value_delimiter = ',', value_parser = parse_redirect_uri, global = true)]
+    pub oauth_redirect_uris: Vec<String>,
+
+    /// Client ID of the GitHub OAuth app (enables sign-in with GitHub).
+    #[arg(long, env = "TODOQL_OAUTH_GITHUB_CLIENT_ID", global = true)]
+    pub oauth_github_client_id: Option<String>,
+
+    /// Client secret of the GitHub OAuth app.
+    #[arg(
+        long,
+        env = "TODOQL_OAUTH_GITHUB_CLIENT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub oauth_github_client_secret: Option<String>,
+
+    /// GitHub's authorization endpoint (override for GitHub Enterprise or tests).
+    #[arg(long, env = "TODOQL_OAUTH_GITHUB_AUTH_URL", default_value = GITHUB_AUTH_URL, value_parser = parse_provider_url, global = true)]
+    pub oauth_github_auth_url: String,
+
+    /// GitHub's token endpoint (override for GitHub Enterprise or tests).
+    #[arg(long, env = "TODOQL_OAUTH_GITHUB_TOKEN_URL", default_value = GITHUB_TOKEN_URL, value_parser = parse_provider_url, global = true)]
+    pub oauth_github_token_url: String,
+
+    /// GitHub's REST API base URL (override for GitHub Enterprise or tests).
+    #[arg(long, env = "TODOQL_OAUTH_GITHUB_API_URL", default_value = GITHUB_API_URL, value_parser = parse_provider_url, global = true)]
+    pub oauth_github_api_url: String,
+
+    /// Client ID of the Google OAuth client (enables sign-in with Google).
+    #[arg(long, env = "TODOQL_OAUTH_GOOGLE_CLIENT_ID", global = true)]
+    pub oauth_google_client_id: Option<String>,
+
+    /// Client secret of the Google OAuth client.
+    #[arg(
+        long,
+        env = "TODOQL_OAUTH_GOOGLE_CLIENT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub oauth_google_client_secret: Option<String>,
+
+    /// Google's OpenID Connect issuer (override for tests).
+    #[arg(long, env = "TODOQL_OAUTH_GOOGLE_ISSUER", default_value = GOOGLE_ISSUER, value_parser = parse_provider_url, global = true)]
+    pub oauth_google_issuer: String,
+
+    /// Names of generic OpenID Connect providers, comma-separated. Each NAME needs
+    /// TODOQL_OIDC_<NAME>_ISSUER, TODOQL_OIDC_<NAME>_CLIENT_ID and
+    /// TODOQL_OIDC_<NAME>_CLIENT_SECRET (NAME upper-cased, `-` as `_`).
+    #[arg(long, env = "TODOQL_OIDC_PROVIDERS", value_delimiter = ',', value_parser = parse_provider_name, global = true)]
+    pub oidc_providers: Vec<String>,
+
+    /// A generic OpenID Connect provider on the command line (repeatable), the flag form of
+    /// TODOQL_OIDC_PROVIDERS: name=NAME,issuer=URL,client-id=ID,client-secret=SECRET.
+    #[arg(long = "oidc-provider", value_parser = parse_oidc_spec, hide_env_values = true, global = true)]
+    pub oidc_provider: Vec<OidcSpec>,
+
+    /// The OAuth settings resolved from the options above and the per-provider variables
+    /// (filled by [`parse_or_exit`] and [`Config::from_args`]).
+    #[arg(skip)]
+    pub oauth: OAuthSettings,
+}
+
+/// One generic OpenID Connect provider given by `--oidc-provider`.
+#[derive(Clone)]
+pub struct OidcSpec {
+    name: String,
+    issuer: String,
+    client_id: String,
+    client_secret: String,
+}
+
+impl std::fmt::Debug for OidcSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcSpec")
+            .field("name", &self.name)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An empty item (an empty variable, a trailing comma) is dropped later.
+fn parse_redirect_uri(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(String::new());
+    }
+    let url =
+        url::Url::parse(value).map_err(|e| format!("{value:?} is not an absolute URL: {e}"))?;
+    if url.fragment().is_some() {
+        return Err(format!("{value:?} must not have a #fragment"));
+    }
+    Ok(value.to_owned())
+}
+
+/// A provider endpoint: https, or http on a loopback host (local development and tests).
+fn parse_provider_url(value: &str) -> Result<String, String> {
+    let url = url::Url::parse(value.trim()).map_err(|e| format!("{value:?} is not a URL: {e}"))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(host)) => host == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    // Kept verbatim: an issuer must equal the `issuer` of its discovery document exactly,
+    // trailing slash included.
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(value.trim().to_owned()),
+        "http" if loopback => Ok(value.trim().to_owned()),
+        _ => Err(format!(
+            "{value:?} must be an https URL (http only for localhost)"
+        )),
+    }
+}
+
+/// An empty item (an empty variable, a trailing comma) is dropped later.
+fn parse_provider_name(value: &str) -> Result<String, String> {
+    let name = value.trim().to_ascii_lowercase();
+    if name.is_empty() {
+        return Ok(name);
+    }
+    let valid = !name.is_empty()
+        && name.len() <= 32
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid {
+        return Err(format!(
+            "{value:?} is not a provider name (letters, digits, - and _, at most 32)"
+        ));
+    }
+    if matches!(name.as_str(), "github" | "google") {
+        return Err(format!(
+            "{name:?} is built in: configure it with TODOQL_OAUTH_{}_CLIENT_ID/_SECRET",
+            name.to_ascii_uppercase()
+        ));
+    }
+    Ok(name)
+}
+
+fn parse_oidc_spec(value: &str) -> Result<OidcSpec, String> {
+    let (mut name, mut issuer, mut client_id, mut client_secret) = (None, None, None, None);
+    for part in value.split(',') {
+        let (key, val) = part
+            .split_once('=')
+            .ok_or("expected name=NAME,issuer=URL,client-id=ID,client-secret=SECRET")?;
+        let val = val.trim().to_owned();
+        match key.trim() {
+            "name" => name = Some(parse_provider_name(&val)?).filter(|n| !n.is_empty()),
+            "issuer" => issuer = Some(parse_provider_url(&val)?),
+            "client-id" => client_id = Some(val),
+            "client-secret" => client_secret = Some(val),
+            other => return Err(format!("unknown key {other:?}")),
+        }
+    }
+    let missing = |what: &str| format!("{what}= is missing");
+    Ok(OidcSpec {
+        name: name.ok_or_else(|| missing("name"))?,
+        issuer: issuer.ok_or_else(|| missing("issuer"))?,
+        client_id: client_id
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| missing("client-id"))?,
+        client_secret: client_secret
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| missing("client-secret"))?,
+    })
+}
+
+/// A configuration problem found after parsing: which variable (and flag), and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The environment variable (with its flag, when it has one).
+    pub variable: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.variable, self.message)
+    }
+}
+
+fn config_error(variable: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable: variable.to_owned(),
+        message: message.into(),
+    }
+}
+
+fn non_empty(value: &Option<String>) -> Option<String> {
+    value
+        .as_ref()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+impl Config {
+    /// Resolves the OAuth providers from the options and, for the providers named in
+    /// TODOQL_OIDC_PROVIDERS, from the variables `env` returns. Fails on a half-configured
+    /// provider, a missing per-provider variable, or a provider without an encryption key or
+    /// redirect URI.
+    pub fn resolve_oauth(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<OAuthSettings, ConfigError> {
+        let mut providers = Vec::new();
+        let mut pair = |name: &str,
+                        id: &Option<String>,
+                        secret: &Option<String>,
+                        id_var: &str,
+                        secret_var: &str,
+                        kind: ProviderKind|
+         -> Result<(), ConfigError> {
+            match (non_empty(id), non_empty(secret)) {
+                (None, None) => Ok(()),
+                (Some(_), None) => Err(config_error(
+                    secret_var,
+                    format!("required when {id_var} is set"),
+                )),
+                (None, Some(_)) => Err(config_error(
+                    id_var,
+                    format!("required when {secret_var} is set"),
+                )),
+                (Some(client_id), Some(client_secret)) => {
+                    providers.push(ProviderSettings {
+                        name: name.to_owned(),
+                        client_id,
+                        client_secret: client_secret.into(),
+                        kind,
+                    });
+                    Ok(())
+                }
+            }
+        };
+        pair(
+            "github",
+            &self.oauth_github_client_id,
+            &self.oauth_github_client_secret,
+            "TODOQL_OAUTH_GITHUB_CLIENT_ID (--oauth-github-client-id)",
+            "TODOQL_OAUTH_GITHUB_CLIENT_SECRET (--oauth-github-client-secret)",
+            ProviderKind::GitHub {
+                auth_url: self.oauth_github_auth_url.clone(),
+                token_url: self.oauth_github_token_url.clone(),
+                api_url: self.oauth_github_api_url.clone(),
+            },
+        )?;
+        pair(
+            "google",
+            &self.oauth_google_client_id,
+            &self.oauth_google_client_secret,
+            "TODOQL_OAUTH_GOOGLE_CLIENT_ID (--oauth-google-client-id)",
+            "TODOQL_OAUTH_GOOGLE_CLIENT_SECRET (--oauth-google-client-secret)",
+            ProviderKind::Oidc {
+                issuer: self.oauth_google_issuer.clone(),
+            },
+        )?;
+
+        for name in self.oidc_providers.iter().filter(|n| !n.is_empty()) {
+            let prefix = format!(
+                "TODOQL_OIDC_{}",
+                name.to_ascii_uppercase().replace('-', "_")
+            );
+            let var = |suffix: &str| -> Result<String, ConfigError> {
+                let variable = format!("{prefix}_{suffix}");
+                env(&variable)
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| {
+                        config_error(
+                            &variable,
+                            format!(
+                                "required for the provider {name:?} listed in TODOQL_OIDC_PROVIDERS"
+                            ),
+                        )
+                    })
+            };
+            let issuer_var = format!("{prefix}_ISSUER");
+            let issuer = parse_provider_url(&var("ISSUER")?)
+                .map_err(|message| config_error(&issuer_var, message))?;
+            providers.push(ProviderSettings {
+                name: name.clone(),
+                client_id: var("CLIENT_ID")?,
+                client_secret: var("CLIENT_SECRET")?.into(),
+                kind: ProviderKind::Oidc { issuer },
+            });
+        }
+        for spec in &self.oidc_provider {
+            providers.push(ProviderSettings {
+                name: spec.name.clone(),
+                client_id: spec.client_id.clone(),
+                client_secret: spec.client_secret.clone().into(),
+                kind: ProviderKind::Oidc {
+                    issuer: spec.issuer.clone(),
+                },
+            });
+        }
+
+        let mut seen = std::collections::HashSet::new();
+        for provider in &providers {
+            if !seen.insert(provider.name.as_str()) {
+                return Err(config_error(
+                    "TODOQL_OIDC_PROVIDERS (--oidc-providers, --oidc-provider)",
+                    format!("the provider {:?} is configured twice", provider.name),
+                ));
+            }
+        }
+        let redirect_uris: Vec<String> = self
+            .oauth_redirect_uris
+            .iter()
+            .filter(|uri| !uri.is_empty())
+            .cloned()
+            .collect();
+        if !providers.is_empty() {
+            if self.encryption_key.is_none() {
+                return Err(config_error(
+                    "TODOQL_ENCRYPTION_KEY (--encryption-key)",
+                    "required when an OAuth provider is configured (32 bytes as base64 or hex, \
+                     e.g. `openssl rand -base64 32`)",
+                ));
+            }
+            if redirect_uris.is_empty() {
+                return Err(config_error(
+                    "TODOQL_OAUTH_REDIRECT_URIS (--oauth-redirect-uris)",
+                    "required when an OAuth provider is configured (your frontend's callback URL)",
+                ));
+            }
+        }
+        Ok(OAuthSettings {
+            providers,
+            redirect_uris,
+            encryption_key: self.encryption_key.clone(),
+        })
+    }
+}
+
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 impl Config {
@@ -261,17 +635,29 @@ impl Config {
     {
         let args = std::iter::once(std::ffi::OsString::from("todoql"))
             .chain(overrides.into_iter().map(Into::into));
-        Ok(Cli::try_parse_from(args)?.config)
+        let mut config = Cli::try_parse_from(args)?.config;
+        config.oauth = config.resolve_oauth(&process_env).map_err(|err| {
+            clap::Error::raw(clap::error::ErrorKind::ValueValidation, err.to_string())
+        })?;
+        Ok(config)
     }
 }
 
 /// Parses the command line and environment, or exits: status 0 for --help/--version, status 2
 /// with one line naming the variable for a bad value.
 pub fn parse_or_exit() -> Cli {
-    match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => exit_with(err),
+    };
+    match cli.config.resolve_oauth(&process_env) {
+        Ok(oauth) => cli.config.oauth = oauth,
+        Err(err) => {
+            eprintln!("todoql: {err}");
+            std::process::exit(2);
+        }
     }
+    cli
 }
 
 fn exit_with(err: clap::Error) -> ! {
@@ -344,5 +730,200 @@ fn env_name_of(flag: &str) -> Option<String> {
 }
 
 fn hidden_value(flag: &str) -> bool {
-    matches!(flag, "--jwt-secret" | "--database-url" | "--smtp-url")
+    matches!(
+        flag,
+        "--jwt-secret"
+            | "--database-url"
+            | "--smtp-url"
+            | "--encryption-key"
+            | "--oauth-github-client-secret"
+            | "--oauth-google-client-secret"
+            | "--oidc-provider"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn parse(args: &[&str]) -> Config {
+        let args = std::iter::once("todoql").chain(args.iter().copied());
+        Cli::try_parse_from(args).expect("parses").config
+    }
+
+    fn resolve(args: &[&str], env: &[(&str, &str)]) -> Result<OAuthSettings, ConfigError> {
+        let env: std::collections::HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        parse(args).resolve_oauth(&move |name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn no_provider_means_oauth_is_off_and_needs_no_key() {
+        let oauth = resolve(&[], &[]).unwrap();
+        assert!(oauth.providers.is_empty());
+    }
+
+    #[test]
+    fn providers_are_listed_in_order_with_their_kind() {
+        let oauth = resolve(
+            &[
+                "--oauth-github-client-id",
+                "gh-id",
+                "--oauth-github-client-secret",
+                "gh-secret",
+                "--oauth-google-client-id",
+                "g-id",
+                "--oauth-google-client-secret",
+                "g-secret",
+                "--oidc-providers",
+                "Corp,okta-eu",
+                "--oidc-provider",
+                "name=local,issuer=http://127.0.0.1:9/,client-id=a,client-secret=b",
+                "--encryption-key",
+                KEY,
+                "--oauth-redirect-uris",
+                "http://localhost:3000/callback,https://app.example/cb",
+            ],
+            &[
+                ("TODOQL_OIDC_CORP_ISSUER", "https://sso.corp.example"),
+                ("TODOQL_OIDC_CORP_CLIENT_ID", "corp-id"),
+                ("TODOQL_OIDC_CORP_CLIENT_SECRET", "corp-secret"),
+                (
+                    "TODOQL_OIDC_OKTA_EU_ISSUER",
+                    "https://okta.example/oauth2/default",
+                ),
+                ("TODOQL_OIDC_OKTA_EU_CLIENT_ID", "okta-id"),
+                ("TODOQL_OIDC_OKTA_EU_CLIENT_SECRET", "okta-secret"),
+            ],
+        )
+        .unwrap();
+        let names: Vec<_> = oauth.providers.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["github", "google", "corp", "okta-eu", "local"]);
+        assert_eq!(
+            oauth.providers[1].kind,
+            ProviderKind::Oidc {
+                issuer: "https://accounts.google.com".into()
+            }
+        );
+        assert_eq!(
+            oauth.providers[4].kind,
+            ProviderKind::Oidc {
+                issuer: "http://127.0.0.1:9/".into()
+            }
+        );
+        assert_eq!(oauth.redirect_uris.len(), 2);
+    }
+
+    #[test]
+    fn empty_list_items_are_ignored() {
+        let oauth = resolve(&["--oauth-redirect-uris", "", "--oidc-providers", ""], &[]).unwrap();
+        assert!(oauth.providers.is_empty());
+        assert!(oauth.redirect_uris.is_empty());
+        let oauth = resolve(&["--oauth-redirect-uris", "https://a.example/cb,"], &[]).unwrap();
+        assert_eq!(oauth.redirect_uris, ["https://a.example/cb"]);
+    }
+
+    #[test]
+    fn a_half_configured_provider_names_the_missing_variable() {
+        let err = resolve(
+            &["--oauth-github-client-id", "id", "--encryption-key", KEY],
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            err.variable
+                .starts_with("TODOQL_OAUTH_GITHUB_CLIENT_SECRET"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_missing_oidc_variable_is_named() {
+        let err = resolve(
+            &["--oidc-providers", "corp", "--encryption-key", KEY],
+            &[
+                ("TODOQL_OIDC_CORP_ISSUER", "https://sso.example"),
+                ("TODOQL_OIDC_CORP_CLIENT_ID", "x"),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(err.variable, "TODOQL_OIDC_CORP_CLIENT_SECRET");
+    }
+
+    #[test]
+    fn an_oidc_issuer_must_be_https() {
+        let err = resolve(
+            &[
+                "--oidc-providers",
+                "corp",
+                "--encryption-key",
+                KEY,
+                "--oauth-redirect-uris",
+                "https://a.example/cb",
+            ],
+            &[
+                ("TODOQL_OIDC_CORP_ISSUER", "http://sso.example"),
+                ("TODOQL_OIDC_CORP_CLIENT_ID", "x"),
+                ("TODOQL_OIDC_CORP_CLIENT_SECRET", "y"),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(err.variable, "TODOQL_OIDC_CORP_ISSUER");
+    }
+
+    #[test]
+    fn a_provider_without_encryption_key_or_redirect_uri_is_refused() {
+        let github = [
+            "--oauth-github-client-id",
+            "id",
+            "--oauth-github-client-secret",
+            "s",
+        ];
+        let err = resolve(&github, &[]).unwrap_err();
+        assert!(err.variable.starts_with("TODOQL_ENCRYPTION_KEY"), "{err}");
+        let mut with_key = github.to_vec();
+        with_key.extend(["--encryption-key", KEY]);
+        let err = resolve(&with_key, &[]).unwrap_err();
+        assert!(
+            err.variable.starts_with("TODOQL_OAUTH_REDIRECT_URIS"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_keys_names_and_specs_are_refused_by_the_parser() {
+        let try_parse = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("todoql").chain(args.iter().copied())).is_err()
+        };
+        assert!(try_parse(&["--encryption-key", "short"]));
+        assert!(try_parse(&["--oidc-providers", "github"]));
+        assert!(try_parse(&["--oidc-providers", "bad name"]));
+        assert!(try_parse(&[
+            "--oidc-provider",
+            "name=,issuer=https://a.example,client-id=a,client-secret=b"
+        ]));
+        assert!(try_parse(&[
+            "--oidc-provider",
+            "name=x,issuer=https://a.example"
+        ]));
+        assert!(try_parse(&["--oauth-redirect-uris", "/relative"]));
+        assert!(try_parse(&["--oauth-github-api-url", "http://api.example"]));
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let config = parse(&[
+            "--oidc-provider",
+            "name=x,issuer=https://a.example,client-id=id,client-secret=very-secret",
+            "--encryption-key",
+            KEY,
+        ]);
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("very-secret"));
+        assert!(!debug.contains(KEY));
+    }
 }

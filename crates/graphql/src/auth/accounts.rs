@@ -66,6 +66,7 @@ pub async fn sign_up(app: &AppState, input: SignUp, client: &ClientInfo) -> AppR
     crate::mail::on_sign_up(&txn, app, &user).await?;
     let signed_in = sessions::start_session(&txn, app, user, client).await?;
     txn.commit().await?;
+    crate::mail::wake_sender(app);
     Ok(signed_in)
 }
 
@@ -85,7 +86,11 @@ fn rate_limit_keys(
     keys
 }
 
-async fn ensure_sign_in_allowed(app: &AppState, email: &str, client: &ClientInfo) -> AppResult<()> {
+pub(crate) async fn ensure_sign_in_allowed(
+    app: &AppState,
+    email: &str,
+    client: &ClientInfo,
+) -> AppResult<()> {
     let keys = rate_limit_keys(app, email, client);
     let keys: Vec<(&str, _)> = keys.iter().map(|(k, l)| (k.as_str(), *l)).collect();
     rate_limit::ensure_allowed(app.db(), &keys, app.now()).await
@@ -102,7 +107,7 @@ async fn record_failed_sign_in(app: &AppState, email: &str, client: &ClientInfo)
 
 /// Checks `password` against the user's hash (or a dummy one), counting failures against the
 /// sign-in rate limits. INVALID_CREDENTIALS on mismatch.
-async fn check_password(
+pub(crate) async fn check_password(
     app: &AppState,
     email: &str,
     stored_hash: Option<String>,
@@ -180,6 +185,7 @@ pub async fn change_password(
     sessions::revoke_all_except(&txn, user.id, Some(viewer.session.id), now).await?;
     crate::mail::on_password_changed(&txn, app, &updated).await?;
     txn.commit().await?;
+    crate::mail::wake_sender(app);
     sessions::replace_current_token(app, viewer, updated, client).await
 }
 
@@ -277,7 +283,13 @@ async fn purge_user_data<C: ConnectionTrait>(db: &C, user: &user::Model) -> AppR
         .filter(
             Condition::any()
                 .add(email_verification_code::Column::UserId.eq(user.id))
-                .add(email_verification_code::Column::Email.eq(&user.email)),
+                // Codes sent to this address for no user (verification, sign-in), but not
+                // another user's pending change to this address.
+                .add(
+                    Condition::all()
+                        .add(email_verification_code::Column::Email.eq(&user.email))
+                        .add(email_verification_code::Column::UserId.is_null()),
+                ),
         )
         .exec(db)
         .await?;

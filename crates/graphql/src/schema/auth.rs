@@ -10,7 +10,7 @@ use crate::state::state;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use secrecy::SecretString;
 
-fn client_info(ctx: &Context<'_>) -> ClientInfo {
+pub(crate) fn client_info(ctx: &Context<'_>) -> ClientInfo {
     let request = request::client(ctx);
     ClientInfo {
         ip: request.client_ip.clone(),
@@ -37,7 +37,7 @@ impl AuthQuery {
         AuthConfig {
             password_sign_in: true,
             email_code_sign_in: true,
-            oauth_providers: Vec::new(),
+            oauth_providers: state(ctx).oauth().provider_names(),
             require_verified_email: settings.require_verified_email,
         }
     }

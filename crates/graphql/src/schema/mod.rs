@@ -3,6 +3,8 @@
 pub mod account_types;
 pub mod auth;
 pub mod depth;
+pub mod email;
+pub mod oauth;
 pub mod scalars;
 
 use crate::error::{AppError, AppResult};
@@ -16,7 +18,11 @@ pub struct Query(auth::AuthQuery);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(auth::AuthMutation);
+pub struct Mutation(
+    auth::AuthMutation,
+    email::EmailMutation,
+    oauth::OAuthMutation,
+);
 
 /// The schema type served by todoql.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -69,7 +69,7 @@ pub async fn post(
         BatchResponse::Batch(rs) => BatchResponse::Batch(rs.into_iter().map(finish).collect()),
     };
     record(&operations, &response, started);
-    json_response(StatusCode::OK, &response)
+    async_graphql_axum::GraphQLResponse::from(response).into_response()
 }
 
 /// GET /graphql.
@@ -107,7 +107,7 @@ pub async fn get(
     let started = Instant::now();
     let response = BatchResponse::Single(finish(http.schema.execute(request).await));
     record(&[operation], &response, started);
-    json_response(StatusCode::OK, &response)
+    async_graphql_axum::GraphQLResponse::from(response).into_response()
 }
 
 /// Whether the schema has a Subscription root (GraphiQL then wires its websocket client).
@@ -226,13 +226,6 @@ fn record(operations: &[String], response: &BatchResponse, started: Instant) {
             .increment(1);
         metrics::histogram!("todoql_graphql_request_duration_seconds", "operation" => operation.clone())
             .record(elapsed);
-    }
-}
-
-fn json_response(status: StatusCode, body: &BatchResponse) -> Response {
-    match serde_json::to_vec(body) {
-        Ok(bytes) => (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 

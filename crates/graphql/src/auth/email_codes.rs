@@ -1,0 +1,444 @@
+//! Emailed one-time codes with their link tokens, and the two flows built on them here: email
+//! verification and passwordless sign-in (email change is in `email_change`).
+//!
+//! A code is 6 digits from the OS CSPRNG without modulo bias; its link token is 32 random
+//! bytes; both are stored only as SHA-256 and compared in constant time. A code lives 15
+//! minutes, works once, and dies after 5 wrong attempts. Issuing a new one for the same
+//! address and action (for change_email: the same user) deletes the previous one, and only the
+//! newest row of an address and action is ever accepted. Wrong guesses also count against a
+//! per-address budget that a new code does not reset, so asking for new codes cannot buy more
+//! guesses.
+
+use crate::auth::identity::{normalize_email, username_from_email};
+use crate::auth::sessions::{self, ClientInfo, SignedIn};
+use crate::error::{AppError, AppResult};
+use crate::mail::{self, messages, outbox};
+use crate::request::Viewer;
+use crate::secrets::{constant_time_eq, random_code, random_token, sha256_hex};
+use crate::state::AppState;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use secrecy::{ExposeSecret, SecretString};
+use todoql_entity::email_verification_code::{self, Column, Entity as Code};
+use todoql_entity::user;
+use uuid::Uuid;
+
+/// How long a code and its link work.
+pub const CODE_TTL_MINUTES: i64 = 15;
+/// Wrong attempts after which a code is dead.
+pub const MAX_WRONG_ATTEMPTS: i32 = 5;
+
+/// What a code is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeAction {
+    /// Proving the address of an account.
+    VerifyEmail,
+    /// Passwordless sign-in (or sign-up).
+    SignIn,
+    /// Moving an account to a new address.
+    ChangeEmail,
+}
+
+impl CodeAction {
+    /// The stored `action` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodeAction::VerifyEmail => "verify_email",
+            CodeAction::SignIn => "sign_in",
+            CodeAction::ChangeEmail => "change_email",
+        }
+    }
+}
+
+/// A freshly issued code and link token, in clear: they go into the mail and nowhere else.
+pub struct IssuedCode {
+    code: SecretString,
+    token: SecretString,
+}
+
+impl std::fmt::Debug for IssuedCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IssuedCode(..)")
+    }
+}
+
+impl IssuedCode {
+    /// The 6-digit code.
+    pub fn code(&self) -> &str {
+        self.code.expose_secret()
+    }
+    /// The link token.
+    pub fn token(&self) -> &str {
+        self.token.expose_secret()
+    }
+}
+
+/// Whose code a lookup wants: the address it was sent to, or (change_email) the user who asked.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Owner<'a> {
+    Email(&'a str),
+    User(Uuid),
+}
+
+/// Stores a new code for `email` and `action`, deleting the previous one of the same address
+/// and action (for change_email: of the same user). Call inside the transaction that queues
+/// its mail.
+pub async fn issue<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    email: &str,
+    action: CodeAction,
+    user_id: Option<Uuid>,
+) -> AppResult<IssuedCode> {
+    let previous = Code::delete_many().filter(Column::Action.eq(action.as_str()));
+    let previous = match (action, user_id) {
+        (CodeAction::ChangeEmail, Some(user_id)) => previous.filter(Column::UserId.eq(user_id)),
+        _ => previous.filter(Column::Email.eq(email)),
+    };
+    previous.exec(db).await?;
+    let code = random_code();
+    let token = random_token();
+    email_verification_code::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(email.to_owned()),
+        code: Set(sha256_hex(&code)),
+        token: Set(sha256_hex(&token)),
+        action: Set(action.as_str().to_owned()),
+        user_id: Set(user_id),
+        attempts: Set(0),
+        expires_at: Set(now + Duration::minutes(CODE_TTL_MINUTES)),
+        created_at: Set(now),
+        used_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(IssuedCode {
+        code: SecretString::from(code),
+        token: SecretString::from(token),
+    })
+}
+
+/// What a caller presents: an address with its emailed code, or the link token.
+pub enum Proof {
+    /// `{email, code}`.
+    Code {
+        /// The address (normalised).
+        email: String,
+        /// The 6 digits.
+        code: SecretString,
+    },
+    /// `{token}` from the link.
+    Token(SecretString),
+}
+
+impl std::fmt::Debug for Proof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Proof::Code { email, .. } => f.debug_struct("Code").field("email", email).finish(),
+            Proof::Token(_) => f.write_str("Token(..)"),
+        }
+    }
+}
+
+impl Proof {
+    /// Exactly one of `{email, code}` or `{token}`; BAD_USER_INPUT otherwise, on the field to
+    /// fix.
+    pub fn from_input(
+        email: Option<String>,
+        code: Option<String>,
+        token: Option<String>,
+    ) -> AppResult<Self> {
+        match (email, code, token) {
+            (None, None, Some(token)) => Ok(Proof::Token(SecretString::from(token))),
+            (_, _, Some(_)) => Err(AppError::bad_input(
+                "token",
+                "Give either email and code, or token, not both.",
+            )),
+            (Some(email), Some(code), None) => Ok(Proof::Code {
+                email: normalize_email(&email, "email")?,
+                code: SecretString::from(validate_code(&code)?),
+            }),
+            (None, _, None) => Err(AppError::bad_input(
+                "email",
+                "Give email and code, or token.",
+            )),
+            (Some(_), None, None) => Err(AppError::bad_input(
+                "code",
+                "Enter the 6-digit code from the mail.",
+            )),
+        }
+    }
+}
+
+/// A code as typed: 6 digits (surrounding spaces ignored). Malformed input is BAD_USER_INPUT and
+/// does not count as a guess.
+pub fn validate_code(raw: &str) -> AppResult<String> {
+    let code = raw.trim();
+    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(code.to_owned())
+    } else {
+        Err(AppError::bad_input(
+            "code",
+            "The code is the 6 digits from the mail.",
+        ))
+    }
+}
+
+fn invalid_code() -> AppError {
+    AppError::InvalidToken(
+        "This code or link is invalid, expired or already used. Ask for a new one.".into(),
+    )
+}
+
+fn is_live(row: &email_verification_code::Model, now: DateTime<Utc>) -> bool {
+    row.used_at.is_none() && row.expires_at > now && row.attempts < MAX_WRONG_ATTEMPTS
+}
+
+async fn newest<C: ConnectionTrait>(
+    db: &C,
+    action: CodeAction,
+    owner: Owner<'_>,
+) -> AppResult<Option<email_verification_code::Model>> {
+    let query = Code::find().filter(Column::Action.eq(action.as_str()));
+    let query = match owner {
+        Owner::Email(email) => query.filter(Column::Email.eq(email)),
+        Owner::User(user_id) => query.filter(Column::UserId.eq(user_id)),
+    };
+    Ok(query
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::Id)
+        .limit(1)
+        .one(db)
+        .await?)
+}
+
+fn guess_key(email: &str) -> String {
+    format!("code-guess:{email}")
+}
+
+/// The live code row of `owner` matching `code`. Every failure (no code, wrong, expired, dead)
+/// counts against the guess budget of `budget_email`, whether or not the address has an
+/// account; a wrong code also counts against the row's own attempts. Does not consume it.
+pub(crate) async fn check_code(
+    app: &AppState,
+    action: CodeAction,
+    owner: Owner<'_>,
+    budget_email: &str,
+    code: &SecretString,
+) -> AppResult<email_verification_code::Model> {
+    let db = app.db();
+    let now = app.now();
+    let limit = app.settings().rate_limits.code_guesses_per_address;
+    let key = guess_key(budget_email);
+    crate::rate_limit::ensure_allowed(db, &[(&key, limit)], now).await?;
+    let row = newest(db, action, owner).await?;
+    let presented = sha256_hex(code.expose_secret());
+    if let Some(row) = &row
+        && is_live(row, now)
+        && constant_time_eq(&row.code, &presented)
+    {
+        return Ok(row.clone());
+    }
+    crate::rate_limit::record(db, &key, limit, now).await?;
+    if let Some(row) = row.filter(|r| r.used_at.is_none()) {
+        Code::update_many()
+            .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+            .filter(Column::Id.eq(row.id))
+            .exec(db)
+            .await?;
+    }
+    metrics::counter!("todoql_wrong_codes_total", "action" => action.as_str()).increment(1);
+    Err(invalid_code())
+}
+
+/// The live row whose link token is `token`, when it is for `action` and is the newest of its
+/// address (or user). Does not consume it.
+pub(crate) async fn check_token(
+    app: &AppState,
+    action: CodeAction,
+    token: &SecretString,
+) -> AppResult<email_verification_code::Model> {
+    let db = app.db();
+    let presented = sha256_hex(token.expose_secret());
+    let row = Code::find()
+        .filter(Column::Token.eq(&presented))
+        .one(db)
+        .await?
+        .filter(|r| {
+            r.action == action.as_str()
+                && is_live(r, app.now())
+                && constant_time_eq(&r.token, &presented)
+        })
+        .ok_or_else(invalid_code)?;
+    let owner = match (action, row.user_id) {
+        (CodeAction::ChangeEmail, Some(user_id)) => Owner::User(user_id),
+        _ => Owner::Email(&row.email),
+    };
+    match newest(db, action, owner).await? {
+        Some(newest) if newest.id == row.id => Ok(row),
+        _ => Err(invalid_code()),
+    }
+}
+
+/// Marks the row used, inside the transaction that applies its effect. INVALID_TOKEN when a
+/// concurrent request used it first (or a wrong guess killed it meanwhile).
+pub(crate) async fn consume<C: ConnectionTrait>(
+    db: &C,
+    row: &email_verification_code::Model,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let used = Code::update_many()
+        .col_expr(Column::UsedAt, Expr::value(now))
+        .filter(Column::Id.eq(row.id))
+        .filter(Column::UsedAt.is_null())
+        .filter(Column::Attempts.lt(MAX_WRONG_ATTEMPTS))
+        .exec(db)
+        .await?;
+    if used.rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(invalid_code())
+    }
+}
+
+async fn check_proof(
+    app: &AppState,
+    action: CodeAction,
+    proof: &Proof,
+) -> AppResult<email_verification_code::Model> {
+    match proof {
+        Proof::Code { email, code } => {
+            check_code(app, action, Owner::Email(email), email, code).await
+        }
+        Proof::Token(token) => check_token(app, action, token).await,
+    }
+}
+
+async fn live_user_by_email<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+) -> AppResult<Option<user::Model>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Email.eq(email))
+        .filter(user::Column::DeletedAt.is_null())
+        .one(db)
+        .await?)
+}
+
+/// Queues a new verification mail to the viewer's address; the previous code stops working.
+/// `false` (nothing sent) when the address is already verified; RATE_LIMITED past the
+/// per-address mail limit.
+pub async fn send_verification_email(app: &AppState, viewer: &Viewer) -> AppResult<bool> {
+    let user = &viewer.user;
+    if user.email_verified {
+        return Ok(false);
+    }
+    let txn = crate::db::begin_write(app.db()).await?;
+    if let Err(retry_after_secs) = outbox::reserve_quota(&txn, app, &user.email).await? {
+        txn.rollback().await?;
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
+    let now = app.now();
+    let issued = issue(
+        &txn,
+        now,
+        &user.email,
+        CodeAction::VerifyEmail,
+        Some(user.id),
+    )
+    .await?;
+    let content = messages::verify_email(&app.settings().app_url, issued.code(), issued.token());
+    outbox::enqueue(&txn, now, &user.email, content).await?;
+    txn.commit().await?;
+    mail::wake_sender(app);
+    Ok(true)
+}
+
+/// Marks the address verified, with `{email, code}` or `{token}`, signed in or not. The code
+/// must be for the account's current address.
+pub async fn verify_email(app: &AppState, proof: Proof) -> AppResult<user::Model> {
+    let row = check_proof(app, CodeAction::VerifyEmail, &proof).await?;
+    let now = app.now();
+    let txn = crate::db::begin_write(app.db()).await?;
+    consume(&txn, &row, now).await?;
+    let user = live_user_by_email(&txn, &row.email)
+        .await?
+        .filter(|u| row.user_id.is_none_or(|id| id == u.id))
+        .ok_or_else(invalid_code)?;
+    let user = if user.email_verified {
+        user
+    } else {
+        let mut active: user::ActiveModel = user.into();
+        active.email_verified = Set(true);
+        active.updated_at = Set(now);
+        active.update(&txn).await?
+    };
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// Queues a sign-in code for any well-formed address, account or not: the same work and the
+/// same answer either way. Past the per-address mail limit it quietly sends nothing.
+pub async fn request_sign_in_code(app: &AppState, email: &str) -> AppResult<()> {
+    let email = normalize_email(email, "email")?;
+    let txn = crate::db::begin_write(app.db()).await?;
+    if outbox::reserve_quota(&txn, app, &email).await?.is_err() {
+        txn.rollback().await?;
+        return Ok(());
+    }
+    let now = app.now();
+    let issued = issue(&txn, now, &email, CodeAction::SignIn, None).await?;
+    let content = messages::sign_in(&app.settings().app_url, issued.code(), issued.token());
+    outbox::enqueue(&txn, now, &email, content).await?;
+    txn.commit().await?;
+    mail::wake_sender(app);
+    Ok(())
+}
+
+/// Signs in with `{email, code}` or `{token}`, creating the account when the address has none
+/// (verified, without password, username from the address). Marks the address verified.
+pub async fn sign_in_with_code(
+    app: &AppState,
+    proof: Proof,
+    client: &ClientInfo,
+) -> AppResult<SignedIn> {
+    let row = check_proof(app, CodeAction::SignIn, &proof).await?;
+    let now = app.now();
+    let txn = crate::db::begin_write(app.db()).await?;
+    consume(&txn, &row, now).await?;
+    let user = match live_user_by_email(&txn, &row.email).await? {
+        Some(user) if user.email_verified => user,
+        Some(user) => {
+            let mut active: user::ActiveModel = user.into();
+            active.email_verified = Set(true);
+            active.updated_at = Set(now);
+            active.update(&txn).await?
+        }
+        None => user::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            email: Set(row.email.clone()),
+            username: Set(username_from_email(&row.email)),
+            avatar: Set(None),
+            password_hash: Set(None),
+            email_verified: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+            deleted_at: Set(None),
+        }
+        .insert(&txn)
+        .await
+        .map_err(|e| {
+            AppError::conflict_on_unique(
+                e,
+                "The account was created by another request just now; sign in again.",
+            )
+        })?,
+    };
+    let signed_in = sessions::start_session(&txn, app, user, client).await?;
+    txn.commit().await?;
+    Ok(signed_in)
+}

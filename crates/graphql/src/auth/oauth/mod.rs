@@ -1,0 +1,648 @@
+//! Sign-in and account linking with OAuth 2.0 / OpenID Connect providers: the authorization
+//! code flow with PKCE (S256), a server-stored state (and, for OpenID Connect, a nonce).
+//!
+//! Rules:
+//! - A pending flow lives in `oauth_states` for 10 minutes and is used once: the row is deleted
+//!   by the statement that reads it. Its state is stored as a SHA-256 hash, its nonce too, its
+//!   PKCE verifier encrypted. It is bound to the provider and, when started signed in, to that
+//!   user: completing it needs the same provider and the same signed-in user.
+//! - Sign-in: a known (provider, account id) signs its user in. Otherwise a provider-verified
+//!   email equal to a live user's *verified* email links to that user; an unverified local
+//!   address, or an address the provider does not vouch for, is CONFLICT (sign in first, then
+//!   link). Without a user of that email, a new one is created (no password).
+//! - Linking: one account per provider per user; an account linked to another user is
+//!   CONFLICT.
+//! - Unlinking keeps at least one way to sign in: a password, another linked account of a
+//!   configured provider, or a verified email address (sign-in by emailed code).
+//! - Provider tokens are stored encrypted (AES-256-GCM) and never returned by the API.
+
+pub mod cipher;
+mod providers;
+pub mod settings;
+
+pub use cipher::TokenCipher;
+pub use settings::{EncryptionKey, OAuthSettings, ProviderKind, ProviderSettings};
+
+use crate::auth::identity::{
+    MAX_USERNAME_CHARS, normalize_email, username_from_email, validate_avatar, validate_username,
+};
+use crate::auth::sessions::{self, ClientInfo, SignedIn};
+use crate::error::{AppError, AppResult, is_unique_violation};
+use crate::request::Viewer;
+use crate::secrets::{constant_time_eq, random_token, sha256_hex};
+use crate::state::AppState;
+use chrono::Duration;
+use providers::{Exchange, Identity, Provider, ProviderTokens};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+};
+use secrecy::ExposeSecret;
+use todoql_entity::{account, oauth_state, user};
+use uuid::Uuid;
+
+/// How long a started flow may take to complete.
+pub const STATE_TTL_MINUTES: i64 = 10;
+
+/// Associated data of each encrypted column (see [`TokenCipher`]).
+pub mod purpose {
+    /// `oauth_states.pkce_verifier`.
+    pub const PKCE_VERIFIER: &str = "oauth_states.pkce_verifier";
+    /// `accounts.access_token`.
+    pub const ACCESS_TOKEN: &str = "accounts.access_token";
+    /// `accounts.refresh_token`.
+    pub const REFRESH_TOKEN: &str = "accounts.refresh_token";
+    /// `accounts.id_token`.
+    pub const ID_TOKEN: &str = "accounts.id_token";
+}
+
+/// The providers, the redirect-URI allow-list, the token cipher and the HTTP client.
+pub struct OAuth {
+    providers: Vec<Provider>,
+    redirect_uris: Vec<String>,
+    cipher: Option<TokenCipher>,
+    http: Result<reqwest::Client, String>,
+}
+
+impl std::fmt::Debug for OAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuth")
+            .field("providers", &self.provider_names())
+            .field("redirect_uris", &self.redirect_uris)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OAuth {
+    /// Builds the runtime side of `settings`. Does no network call: OpenID Connect discovery
+    /// happens at the first flow that needs it.
+    pub fn new(settings: &OAuthSettings) -> Self {
+        Self {
+            providers: settings
+                .providers
+                .iter()
+                .cloned()
+                .map(Provider::new)
+                .collect(),
+            redirect_uris: settings.redirect_uris.clone(),
+            cipher: settings.encryption_key.as_ref().map(TokenCipher::new),
+            http: providers::http_client().map_err(|err| err.to_string()),
+        }
+    }
+
+    /// Names of the configured providers, in configuration order.
+    pub fn provider_names(&self) -> Vec<String> {
+        self.providers
+            .iter()
+            .map(|p| p.settings.name.clone())
+            .collect()
+    }
+
+    fn is_configured(&self, name: &str) -> bool {
+        self.providers.iter().any(|p| p.settings.name == name)
+    }
+
+    fn provider(&self, raw: &str, field: &str) -> AppResult<&Provider> {
+        let name = provider_key(raw);
+        self.providers
+            .iter()
+            .find(|p| p.settings.name == name)
+            .ok_or_else(|| unknown_provider(field, &self.provider_names()))
+    }
+
+    fn cipher(&self) -> AppResult<&TokenCipher> {
+        // The server refuses to start with a provider but without a key; this is a guard.
+        self.cipher.as_ref().ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!(
+                "OAuth provider configured without TODOQL_ENCRYPTION_KEY"
+            ))
+        })
+    }
+
+    fn http(&self) -> AppResult<&reqwest::Client> {
+        self.http
+            .as_ref()
+            .map_err(|err| AppError::internal(anyhow::anyhow!("HTTP client: {err}")))
+    }
+}
+
+fn provider_key(raw: &str) -> String {
+    raw.trim().to_ascii_lowercase()
+}
+
+fn unknown_provider(field: &str, configured: &[String]) -> AppError {
+    let message = if configured.is_empty() {
+        "No OAuth provider is configured on this server.".to_owned()
+    } else {
+        format!(
+            "Unknown provider. Configured providers: {}.",
+            configured.join(", ")
+        )
+    };
+    AppError::bad_input(field, message)
+}
+
+/// A provider's name as people write it, for messages.
+fn display_name(name: &str) -> String {
+    match name {
+        "github" => "GitHub".into(),
+        "google" => "Google".into(),
+        other => other.to_owned(),
+    }
+}
+
+/// Where to send the browser, and the state the provider will send back.
+#[derive(Debug)]
+pub struct OAuthStarted {
+    /// The provider's authorization URL with every parameter set.
+    pub authorization_url: String,
+    /// The state parameter (also inside the URL).
+    pub state: String,
+}
+
+/// Starts a flow with `provider` that will come back to `redirect_uri`. Signed in (`viewer`),
+/// the flow links the provider to the viewer; signed out, it signs in.
+pub async fn start(
+    app: &AppState,
+    viewer: Option<&Viewer>,
+    provider: &str,
+    redirect_uri: &str,
+) -> AppResult<OAuthStarted> {
+    let oauth = app.oauth();
+    let provider = oauth.provider(provider, "provider")?;
+    if !oauth
+        .redirect_uris
+        .iter()
+        .any(|allowed| allowed == redirect_uri)
+    {
+        return Err(AppError::bad_input(
+            "redirectUri",
+            "This redirect URI is not allowed: it must be one of TODOQL_OAUTH_REDIRECT_URIS, exactly.",
+        ));
+    }
+    let cipher = oauth.cipher()?;
+    let state = random_token();
+    let authorization = provider
+        .authorize(oauth.http()?, &state, redirect_uri)
+        .await?;
+    let now = app.now();
+    oauth_state::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        state: Set(sha256_hex(&state)),
+        provider: Set(provider.settings.name.clone()),
+        pkce_verifier: Set(cipher.encrypt(
+            purpose::PKCE_VERIFIER,
+            authorization.pkce_verifier.expose_secret(),
+        )),
+        nonce: Set(authorization
+            .nonce
+            .as_ref()
+            .map(|nonce| sha256_hex(nonce.expose_secret()))),
+        redirect_uri: Set(redirect_uri.to_owned()),
+        user_id: Set(viewer.map(|v| v.user.id)),
+        expires_at: Set(now + Duration::minutes(STATE_TTL_MINUTES)),
+        created_at: Set(now),
+    }
+    .insert(app.db())
+    .await?;
+    Ok(OAuthStarted {
+        authorization_url: authorization.url,
+        state,
+    })
+}
+
+/// What the provider sent back to the redirect URI.
+#[derive(Debug)]
+pub struct Callback {
+    /// The provider name given to `startOAuth`.
+    pub provider: String,
+    /// The authorization code.
+    pub code: String,
+    /// The state.
+    pub state: String,
+}
+
+fn invalid_state() -> AppError {
+    AppError::InvalidToken(
+        "This sign-in state is unknown, expired or already used. Start the sign-in again.".into(),
+    )
+}
+
+/// Finishes a flow: checks and consumes the state, exchanges the code, verifies the identity,
+/// then — in one transaction — finds, links or creates the user, stores the provider's tokens
+/// encrypted, and starts a session.
+pub async fn complete(
+    app: &AppState,
+    viewer: Option<&Viewer>,
+    callback: Callback,
+    client: &ClientInfo,
+) -> AppResult<SignedIn> {
+    let oauth = app.oauth();
+    let provider = oauth.provider(&callback.provider, "provider")?;
+    if callback.code.trim().is_empty() {
+        return Err(AppError::bad_input(
+            "code",
+            "The authorization code is missing.",
+        ));
+    }
+    let pending = consume_state(app, &callback.state).await?;
+    let now = app.now();
+    if pending.expires_at <= now || pending.provider != provider.settings.name {
+        return Err(invalid_state());
+    }
+    if let Some(owner) = pending.user_id {
+        match viewer {
+            None => return Err(AppError::Unauthenticated),
+            Some(viewer) if viewer.user.id != owner => return Err(invalid_state()),
+            Some(_) => {}
+        }
+    }
+    let cipher = oauth.cipher()?;
+    let verifier = cipher
+        .decrypt(purpose::PKCE_VERIFIER, &pending.pkce_verifier)
+        .map_err(|_| invalid_state())?;
+    let (identity, tokens) = provider
+        .exchange(
+            oauth.http()?,
+            app.clock(),
+            Exchange {
+                code: callback.code.trim(),
+                pkce_verifier: verifier,
+                redirect_uri: &pending.redirect_uri,
+                nonce_hash: pending.nonce.as_deref(),
+            },
+        )
+        .await?;
+    if identity.account_id.is_empty() {
+        return Err(AppError::ProviderUnavailable(format!(
+            "{} did not identify the account. Try again later.",
+            display_name(&provider.settings.name)
+        )));
+    }
+
+    let found = Found {
+        provider: &provider.settings.name,
+        identity: &identity,
+        tokens: &tokens,
+        cipher,
+    };
+    let txn = crate::db::begin_write(app.db()).await?;
+    let (user, outcome) = match pending.user_id {
+        Some(owner) => (found.link_to(&txn, app, owner).await?, "linked"),
+        None => found.sign_in_or_create(&txn, app).await?,
+    };
+    let signed_in = sessions::start_session(&txn, app, user, client).await?;
+    txn.commit().await?;
+    // A user created here may have a verification mail queued.
+    crate::mail::wake_sender(app);
+    tracing::info!(
+        user_id = %signed_in.user.id,
+        provider = %provider.settings.name,
+        outcome,
+        "OAuth flow completed"
+    );
+    metrics::counter!(
+        "todoql_oauth_completed_total",
+        "provider" => provider.settings.name.clone(),
+        "outcome" => outcome
+    )
+    .increment(1);
+    Ok(signed_in)
+}
+
+/// Deletes the state row and returns it, in one statement: two requests with the same state
+/// cannot both get it.
+async fn consume_state(app: &AppState, state: &str) -> AppResult<oauth_state::Model> {
+    if state.is_empty() || state.len() > 512 {
+        return Err(invalid_state());
+    }
+    let hash = sha256_hex(state);
+    let consumed = oauth_state::Entity::delete_many()
+        .filter(oauth_state::Column::State.eq(&hash))
+        .exec_with_returning(app.db())
+        .await?;
+    consumed
+        .into_iter()
+        .find(|row| constant_time_eq(&row.state, &hash))
+        .ok_or_else(invalid_state)
+}
+
+/// A verified identity and its tokens, on their way into the database.
+struct Found<'a> {
+    provider: &'a str,
+    identity: &'a Identity,
+    tokens: &'a ProviderTokens,
+    cipher: &'a TokenCipher,
+}
+
+impl Found<'_> {
+    fn provider_name(&self) -> String {
+        display_name(self.provider)
+    }
+
+    fn already_linked_elsewhere(&self) -> AppError {
+        AppError::Conflict(format!(
+            "This {} account is already linked to another user.",
+            self.provider_name()
+        ))
+    }
+
+    fn other_account_of_same_provider(&self) -> AppError {
+        AppError::Conflict(format!(
+            "A different {} account is already linked to this user. Unlink it first.",
+            self.provider_name()
+        ))
+    }
+
+    async fn find_account<C: ConnectionTrait>(&self, db: &C) -> AppResult<Option<account::Model>> {
+        Ok(account::Entity::find()
+            .filter(account::Column::ProviderId.eq(self.provider))
+            .filter(account::Column::AccountId.eq(&self.identity.account_id))
+            .one(db)
+            .await?)
+    }
+
+    /// Links the identity to `owner` (the user who started the flow signed in).
+    async fn link_to<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        app: &AppState,
+        owner: Uuid,
+    ) -> AppResult<user::Model> {
+        let user = user::Entity::find_by_id(owner)
+            .filter(user::Column::DeletedAt.is_null())
+            .one(db)
+            .await?
+            .ok_or_else(invalid_state)?;
+        match self.find_account(db).await? {
+            Some(existing) if existing.user_id == user.id => {
+                self.update_tokens(db, app, existing).await?;
+            }
+            Some(_) => return Err(self.already_linked_elsewhere()),
+            None => self.insert_account(db, app, &user).await?,
+        }
+        Ok(user)
+    }
+
+    /// Signs in the account's user, or links by verified email, or creates a user.
+    async fn sign_in_or_create<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        app: &AppState,
+    ) -> AppResult<(user::Model, &'static str)> {
+        if let Some(existing) = self.find_account(db).await? {
+            let owner = user::Entity::find_by_id(existing.user_id)
+                .filter(user::Column::DeletedAt.is_null())
+                .one(db)
+                .await?;
+            if let Some(owner) = owner {
+                self.update_tokens(db, app, existing).await?;
+                return Ok((owner, "signed_in"));
+            }
+            // A leftover of a deleted user: the identity is free again.
+            account::Entity::delete_by_id(existing.id).exec(db).await?;
+        }
+
+        let email = self
+            .identity
+            .email
+            .as_deref()
+            .and_then(|raw| normalize_email(raw, "email").ok())
+            .ok_or_else(|| {
+                AppError::bad_input(
+                    "provider",
+                    format!(
+                        "{} did not share an email address. Allow access to your email address \
+                         there and try again.",
+                        self.provider_name()
+                    ),
+                )
+            })?;
+
+        let local = user::Entity::find()
+            .filter(user::Column::Email.eq(&email))
+            .filter(user::Column::DeletedAt.is_null())
+            .one(db)
+            .await?;
+        if let Some(local) = local {
+            // Never a takeover path: both sides must vouch for the address.
+            if !(self.identity.email_verified && local.email_verified) {
+                return Err(AppError::Conflict(format!(
+                    "An account with this email address already exists. Sign in to it first \
+                     (with your password or an emailed code), then link {} from your account.",
+                    self.provider_name()
+                )));
+            }
+            self.insert_account(db, app, &local).await?;
+            return Ok((local, "linked_by_email"));
+        }
+
+        let user = self.create_user(db, app, email).await?;
+        self.insert_account(db, app, &user).await?;
+        Ok((user, "created"))
+    }
+
+    async fn create_user<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        app: &AppState,
+        email: String,
+    ) -> AppResult<user::Model> {
+        let now = app.now();
+        let username = self
+            .identity
+            .name
+            .as_deref()
+            .and_then(profile_username)
+            .unwrap_or_else(|| username_from_email(&email));
+        let avatar = self
+            .identity
+            .picture
+            .as_deref()
+            .and_then(|url| validate_avatar(url).ok());
+        let user = user::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            email: Set(email),
+            username: Set(username),
+            avatar: Set(avatar),
+            password_hash: Set(None),
+            email_verified: Set(self.identity.email_verified),
+            created_at: Set(now),
+            updated_at: Set(now),
+            deleted_at: Set(None),
+        }
+        .insert(db)
+        .await
+        .map_err(|err| {
+            AppError::conflict_on_unique(
+                err,
+                "An account with this email address already exists. Sign in to it first, then link the provider.",
+            )
+        })?;
+        if !user.email_verified {
+            crate::mail::on_sign_up(db, app, &user).await?;
+        }
+        Ok(user)
+    }
+
+    async fn insert_account<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        app: &AppState,
+        user: &user::Model,
+    ) -> AppResult<()> {
+        let other = account::Entity::find()
+            .filter(account::Column::UserId.eq(user.id))
+            .filter(account::Column::ProviderId.eq(self.provider))
+            .one(db)
+            .await?;
+        if other.is_some() {
+            return Err(self.other_account_of_same_provider());
+        }
+        let now = app.now();
+        let tokens = self.tokens;
+        let cipher = self.cipher;
+        account::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(user.id),
+            provider_id: Set(self.provider.to_owned()),
+            account_id: Set(self.identity.account_id.clone()),
+            access_token: Set(Some(
+                cipher.encrypt(purpose::ACCESS_TOKEN, tokens.access_token.expose_secret()),
+            )),
+            access_token_expires_at: Set(tokens.access_token_expires_at),
+            refresh_token: Set(tokens
+                .refresh_token
+                .as_ref()
+                .map(|t| cipher.encrypt(purpose::REFRESH_TOKEN, t.expose_secret()))),
+            refresh_token_expires_at: Set(None),
+            scope: Set(tokens.scope.clone()),
+            id_token: Set(tokens
+                .id_token
+                .as_ref()
+                .map(|t| cipher.encrypt(purpose::ID_TOKEN, t.expose_secret()))),
+            raw: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await
+        .map_err(|err| {
+            if is_unique_violation(&err) {
+                // Lost a race: the same identity, or another account of this provider, was
+                // linked meanwhile.
+                self.already_linked_elsewhere()
+            } else {
+                AppError::from(err)
+            }
+        })?;
+        Ok(())
+    }
+
+    /// Stores the fresh tokens; a refresh or ID token the provider did not send again is kept.
+    async fn update_tokens<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        app: &AppState,
+        existing: account::Model,
+    ) -> AppResult<()> {
+        let tokens = self.tokens;
+        let cipher = self.cipher;
+        let mut active: account::ActiveModel = existing.into();
+        active.access_token = Set(Some(
+            cipher.encrypt(purpose::ACCESS_TOKEN, tokens.access_token.expose_secret()),
+        ));
+        active.access_token_expires_at = Set(tokens.access_token_expires_at);
+        if let Some(refresh) = &tokens.refresh_token {
+            active.refresh_token = Set(Some(
+                cipher.encrypt(purpose::REFRESH_TOKEN, refresh.expose_secret()),
+            ));
+        }
+        if let Some(id_token) = &tokens.id_token {
+            active.id_token = Set(Some(
+                cipher.encrypt(purpose::ID_TOKEN, id_token.expose_secret()),
+            ));
+        }
+        if tokens.scope.is_some() {
+            active.scope = Set(tokens.scope.clone());
+        }
+        active.updated_at = Set(app.now());
+        active.update(db).await?;
+        Ok(())
+    }
+}
+
+/// A username from a profile name: valid as is, or cleaned of control characters and cut to
+/// 50 characters; `None` when nothing usable is left.
+fn profile_username(raw: &str) -> Option<String> {
+    if let Ok(valid) = validate_username(raw) {
+        return Some(valid);
+    }
+    let cleaned: String = raw.chars().filter(|c| !c.is_control()).collect();
+    let cut: String = cleaned.trim().chars().take(MAX_USERNAME_CHARS).collect();
+    validate_username(&cut).ok()
+}
+
+/// Unlinks the viewer's account of `provider`, unless it is their last way to sign in: they
+/// keep one when they have a password, another linked account of a configured provider, or a
+/// verified email address (sign-in by emailed code).
+pub async fn unlink(app: &AppState, viewer: &Viewer, provider: &str) -> AppResult<()> {
+    let oauth = app.oauth();
+    let name = provider_key(provider);
+    let txn = crate::db::begin_write(app.db()).await?;
+    // Serialises concurrent unlinks of one user on PostgreSQL (SQLite's write lock already
+    // does): two of them must not each leave the other as the last way in, then both go.
+    let user = user::Entity::find_by_id(viewer.user.id)
+        .filter(user::Column::DeletedAt.is_null())
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let accounts = account::Entity::find()
+        .filter(account::Column::UserId.eq(user.id))
+        .all(&txn)
+        .await?;
+    let Some(target) = accounts.iter().find(|a| a.provider_id == name) else {
+        return Err(if oauth.is_configured(&name) {
+            AppError::NotFound(format!("No {} account is linked.", display_name(&name)))
+        } else {
+            unknown_provider("provider", &oauth.provider_names())
+        });
+    };
+    let other_accounts = accounts
+        .iter()
+        .filter(|a| a.id != target.id && oauth.is_configured(&a.provider_id))
+        .count();
+    let keeps_a_way_in = user.password_hash.is_some() || other_accounts > 0 || user.email_verified;
+    if !keeps_a_way_in {
+        return Err(AppError::Conflict(format!(
+            "{} is your only way to sign in. Set a password or verify your email address first.",
+            display_name(&name)
+        )));
+    }
+    account::Entity::delete_by_id(target.id).exec(&txn).await?;
+    txn.commit().await?;
+    tracing::info!(user_id = %user.id, provider = %name, "OAuth account unlinked");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_names_become_valid_usernames() {
+        assert_eq!(
+            profile_username("  Ada Lovelace ").as_deref(),
+            Some("Ada Lovelace")
+        );
+        let long = "x".repeat(80);
+        assert_eq!(profile_username(&long).unwrap().chars().count(), 50);
+        assert_eq!(profile_username("Ada\u{7}Bell").as_deref(), Some("AdaBell"));
+        assert_eq!(profile_username("   "), None);
+    }
+
+    #[test]
+    fn provider_names_are_matched_case_insensitively() {
+        assert_eq!(provider_key(" GitHub "), "github");
+    }
+}

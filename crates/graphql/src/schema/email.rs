@@ -1,0 +1,150 @@
+//! Mutations of the emailed flows: verification, passwordless sign-in, password reset and
+//! change of address.
+
+use crate::auth::email_change::{self, ChangeProof};
+use crate::auth::email_codes::{self, Proof};
+use crate::auth::password_reset;
+use crate::request::{self, require_viewer};
+use crate::schema::account_types::{AuthPayload, User};
+use crate::schema::auth::client_info;
+use crate::state::state;
+use async_graphql::{Context, InputObject, Object, Result};
+use secrecy::SecretString;
+
+/// Either email + code, or token.
+#[derive(InputObject)]
+pub struct VerifyEmailInput {
+    /// The address the code was sent to (with `code`).
+    email: Option<String>,
+    /// The 6-digit code from the mail (with `email`).
+    code: Option<String>,
+    /// The token from the mail's link (alone).
+    token: Option<String>,
+}
+
+/// Either email + code, or token.
+#[derive(InputObject)]
+pub struct SignInWithCodeInput {
+    /// The address the code was sent to (with `code`).
+    email: Option<String>,
+    /// The 6-digit code from the mail (with `email`).
+    code: Option<String>,
+    /// The token from the mail's link (alone).
+    token: Option<String>,
+}
+
+/// Input of resetPassword.
+#[derive(InputObject)]
+pub struct ResetPasswordInput {
+    /// The token from the reset mail's link.
+    token: String,
+    /// 8 to 128 characters.
+    new_password: String,
+}
+
+/// Input of requestEmailChange.
+#[derive(InputObject)]
+pub struct RequestEmailChangeInput {
+    /// The address to move the account to; the code and link go there.
+    new_email: String,
+    /// Required when the account has a password.
+    current_password: Option<String>,
+}
+
+/// Either code (signed in) or token.
+#[derive(InputObject)]
+pub struct ConfirmEmailChangeInput {
+    /// The 6-digit code from the mail (signed in as the user who asked).
+    code: Option<String>,
+    /// The token from the mail's link (signed in or not).
+    token: Option<String>,
+}
+
+/// Email verification, passwordless sign-in, password reset and change of address.
+#[derive(Default)]
+pub struct EmailMutation;
+
+#[Object]
+impl EmailMutation {
+    /// Send (again) a verification email with a 6-digit code and a link token to the caller's address.
+    /// False when the address is already verified (nothing is sent); RATE_LIMITED past the
+    /// per-address mail limit.
+    async fn send_verification_email(&self, ctx: &Context<'_>) -> Result<bool> {
+        let viewer = require_viewer(ctx).await?;
+        Ok(email_codes::send_verification_email(state(ctx), viewer).await?)
+    }
+
+    /// Verify with {email, code} or with {token} from the link. Works signed out as well.
+    async fn verify_email(&self, ctx: &Context<'_>, input: VerifyEmailInput) -> Result<User> {
+        let proof = Proof::from_input(input.email, input.code, input.token)?;
+        Ok(User(email_codes::verify_email(state(ctx), proof).await?))
+    }
+
+    /// Always true, whether or not the address has an account (no enumeration). Creates the account on first use.
+    /// BAD_USER_INPUT for a malformed address.
+    async fn request_sign_in_code(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
+        email_codes::request_sign_in_code(state(ctx), &email).await?;
+        Ok(true)
+    }
+
+    /// Sign in with {email, code} or with {token}. Marks the email verified.
+    async fn sign_in_with_code(
+        &self,
+        ctx: &Context<'_>,
+        input: SignInWithCodeInput,
+    ) -> Result<AuthPayload> {
+        let proof = Proof::from_input(input.email, input.code, input.token)?;
+        let signed_in =
+            email_codes::sign_in_with_code(state(ctx), proof, &client_info(ctx)).await?;
+        Ok(signed_in.into())
+    }
+
+    /// Always true, whether or not the address has an account (no enumeration).
+    /// BAD_USER_INPUT for a malformed address.
+    async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
+        password_reset::request_password_reset(state(ctx), &email).await?;
+        Ok(true)
+    }
+
+    /// Single-use token from the email. Sets the password and revokes every session of the user.
+    async fn reset_password(&self, ctx: &Context<'_>, input: ResetPasswordInput) -> Result<bool> {
+        password_reset::reset_password(
+            state(ctx),
+            &SecretString::from(input.token),
+            SecretString::from(input.new_password),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Sends a code and link to the NEW address; the address changes only when confirmed.
+    async fn request_email_change(
+        &self,
+        ctx: &Context<'_>,
+        input: RequestEmailChangeInput,
+    ) -> Result<bool> {
+        let viewer = require_viewer(ctx).await?;
+        email_change::request_email_change(
+            state(ctx),
+            viewer,
+            &input.new_email,
+            input.current_password.map(SecretString::from),
+            &client_info(ctx),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Confirm with {code} (signed in) or {token}. Revokes all other sessions.
+    async fn confirm_email_change(
+        &self,
+        ctx: &Context<'_>,
+        input: ConfirmEmailChangeInput,
+    ) -> Result<User> {
+        let proof = ChangeProof::from_input(input.code, input.token)?;
+        let viewer = request::viewer(ctx).await?;
+        Ok(User(
+            email_change::confirm_email_change(state(ctx), viewer, proof).await?,
+        ))
+    }
+}

@@ -1,0 +1,102 @@
+//! Mutations of OAuth sign-in and account linking.
+
+use crate::auth::oauth::{self, Callback};
+use crate::auth::sessions::ClientInfo;
+use crate::error::AppError;
+use crate::request::{self, Viewer, require_viewer};
+use crate::schema::account_types::AuthPayload;
+use crate::state::state;
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
+
+/// Where to send the browser to sign in with a provider.
+#[derive(SimpleObject)]
+#[graphql(name = "OAuthStart")]
+pub struct OAuthStart {
+    /// Send the browser here.
+    pub authorization_url: String,
+    /// The state the provider sends back with the code; pass both to completeOAuth.
+    pub state: String,
+}
+
+/// What the provider sent to the redirect URI.
+#[derive(InputObject)]
+#[graphql(name = "CompleteOAuthInput")]
+pub struct CompleteOAuthInput {
+    /// The provider given to startOAuth.
+    provider: String,
+    /// The `code` query parameter.
+    code: String,
+    /// The `state` query parameter.
+    state: String,
+}
+
+fn client_info(ctx: &Context<'_>) -> ClientInfo {
+    let request = request::client(ctx);
+    ClientInfo {
+        ip: request.client_ip.clone(),
+        user_agent: request.user_agent.clone(),
+    }
+}
+
+/// The caller, if signed in. A request that carries an access token that is no longer valid is
+/// UNAUTHENTICATED rather than treated as signed out: a "link" must never silently turn into
+/// a sign-in as someone else.
+async fn optional_viewer<'a>(ctx: &Context<'a>) -> Result<Option<&'a Viewer>> {
+    let viewer = request::viewer(ctx).await?;
+    if viewer.is_none() && request::client(ctx).bearer_token.is_some() {
+        return Err(AppError::Unauthenticated.into());
+    }
+    Ok(viewer)
+}
+
+/// OAuth mutations.
+#[derive(Default)]
+pub struct OAuthMutation;
+
+#[Object]
+impl OAuthMutation {
+    /// Begin sign-in (or, when signed in, linking) with a configured provider.
+    #[graphql(name = "startOAuth")]
+    async fn start_oauth(
+        &self,
+        ctx: &Context<'_>,
+        provider: String,
+        redirect_uri: String,
+    ) -> Result<OAuthStart> {
+        let viewer = optional_viewer(ctx).await?;
+        let started = oauth::start(state(ctx), viewer, &provider, &redirect_uri).await?;
+        Ok(OAuthStart {
+            authorization_url: started.authorization_url,
+            state: started.state,
+        })
+    }
+
+    /// Finish the flow with the `code` and `state` the provider sent to redirectUri. Signed in: links the account.
+    #[graphql(name = "completeOAuth")]
+    async fn complete_oauth(
+        &self,
+        ctx: &Context<'_>,
+        input: CompleteOAuthInput,
+    ) -> Result<AuthPayload> {
+        let viewer = request::viewer(ctx).await?;
+        let signed_in = oauth::complete(
+            state(ctx),
+            viewer,
+            Callback {
+                provider: input.provider,
+                code: input.code,
+                state: input.state,
+            },
+            &client_info(ctx),
+        )
+        .await?;
+        Ok(signed_in.into())
+    }
+
+    /// CONFLICT when it would leave the user without any way to sign in.
+    async fn unlink_account(&self, ctx: &Context<'_>, provider: String) -> Result<bool> {
+        let viewer = require_viewer(ctx).await?;
+        oauth::unlink(state(ctx), viewer, &provider).await?;
+        Ok(true)
+    }
+}

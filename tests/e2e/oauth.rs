@@ -1,0 +1,1184 @@
+//! OAuth and OpenID Connect: sign-in, linking and unlinking, against fake providers over HTTP.
+
+use crate::fake_providers::{FakeProvider, FakeUser, Tamper};
+use crate::helpers::*;
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+use todoql_entity::{account, oauth_state};
+use todoql_graphql::auth::oauth::{EncryptionKey, TokenCipher, purpose};
+
+const KEY_HEX: &str = "8f2c0d4e6a1b3c5d7e9f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f";
+const CALLBACK: &str = "http://localhost:3000/oauth/callback";
+const OTHER_CALLBACK: &str = "https://app.example/oauth/callback";
+
+const START: &str = "mutation($p: String!, $r: String!) { startOAuth(provider: $p, redirectUri: $r) { authorizationUrl state } }";
+const COMPLETE: &str = "mutation($input: CompleteOAuthInput!) { completeOAuth(input: $input) { accessToken accessTokenExpiresAt refreshToken session { id current } user { id email username avatar emailVerified hasPassword linkedAccounts { provider accountId createdAt } } } }";
+const UNLINK: &str = "mutation($p: String!) { unlinkAccount(provider: $p) }";
+const ME: &str =
+    "{ me { id email emailVerified hasPassword linkedAccounts { provider accountId } } }";
+
+/// A server with GitHub, Google and a generic OIDC provider `corp`, each a fake.
+struct World {
+    app: TestApp,
+    corp: FakeProvider,
+    google: FakeProvider,
+    github: FakeProvider,
+}
+
+async fn world() -> World {
+    world_with(&[]).await
+}
+
+async fn world_with(extra: &[&str]) -> World {
+    let corp = FakeProvider::oidc("corp-client", "corp-secret").await;
+    let google = FakeProvider::oidc("google-client.apps.example", "google-secret").await;
+    let github = FakeProvider::github("gh-client", "gh-secret").await;
+    let corp_spec = format!(
+        "name=corp,issuer={},client-id=corp-client,client-secret=corp-secret",
+        corp.base_url
+    );
+    let redirect_uris = format!("{CALLBACK},{OTHER_CALLBACK}");
+    let gh_auth = format!("{}/login/oauth/authorize", github.base_url);
+    let gh_token = format!("{}/login/oauth/access_token", github.base_url);
+    let mut args = vec![
+        "--encryption-key",
+        KEY_HEX,
+        "--oauth-redirect-uris",
+        &redirect_uris,
+        "--oauth-github-client-id",
+        "gh-client",
+        "--oauth-github-client-secret",
+        "gh-secret",
+        "--oauth-github-auth-url",
+        &gh_auth,
+        "--oauth-github-token-url",
+        &gh_token,
+        "--oauth-github-api-url",
+        &github.base_url,
+        "--oauth-google-client-id",
+        "google-client.apps.example",
+        "--oauth-google-client-secret",
+        "google-secret",
+        "--oauth-google-issuer",
+        &google.base_url,
+        "--oidc-provider",
+        &corp_spec,
+    ];
+    args.extend_from_slice(extra);
+    let app = TestApp::spawn_with(&args).await;
+    World {
+        app,
+        corp,
+        google,
+        github,
+    }
+}
+
+fn cipher() -> TokenCipher {
+    TokenCipher::new(&EncryptionKey::parse(KEY_HEX).unwrap())
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+impl World {
+    fn fake(&self, provider: &str) -> &FakeProvider {
+        match provider {
+            "corp" => &self.corp,
+            "google" => &self.google,
+            "github" => &self.github,
+            other => panic!("no fake for {other}"),
+        }
+    }
+
+    async fn start(&self, provider: &str, token: Option<&str>) -> Gql {
+        self.start_to(provider, CALLBACK, token).await
+    }
+
+    async fn start_to(&self, provider: &str, redirect_uri: &str, token: Option<&str>) -> Gql {
+        let vars = json!({ "p": provider, "r": redirect_uri });
+        match token {
+            Some(token) => self.app.graphql_as(token, START, vars).await,
+            None => self.app.graphql(START, vars).await,
+        }
+    }
+
+    /// startOAuth, then the browser at the provider (signed in as `user`): code and state.
+    async fn authorize(
+        &self,
+        provider: &str,
+        user: FakeUser,
+        token: Option<&str>,
+    ) -> (String, String) {
+        let started = self.start(provider, token).await;
+        let url = started.data()["startOAuth"]["authorizationUrl"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let fake = self.fake(provider);
+        fake.set_user(user);
+        let back = fake.authorize(&url).await;
+        assert_eq!(back.redirected_to, CALLBACK);
+        assert_eq!(
+            back.state,
+            started.data()["startOAuth"]["state"].as_str().unwrap()
+        );
+        (back.code, back.state)
+    }
+
+    async fn complete(&self, provider: &str, code: &str, state: &str, token: Option<&str>) -> Gql {
+        let vars = json!({ "input": { "provider": provider, "code": code, "state": state } });
+        match token {
+            Some(token) => self.app.graphql_as(token, COMPLETE, vars).await,
+            None => self.app.graphql(COMPLETE, vars).await,
+        }
+    }
+
+    /// The whole flow.
+    async fn sign_in(&self, provider: &str, user: FakeUser, token: Option<&str>) -> Gql {
+        let (code, state) = self.authorize(provider, user, token).await;
+        self.complete(provider, &code, &state, token).await
+    }
+
+    async fn accounts(&self) -> Vec<account::Model> {
+        account::Entity::find()
+            .all(self.app.state.db())
+            .await
+            .unwrap()
+    }
+
+    async fn states(&self) -> u64 {
+        oauth_state::Entity::find()
+            .count(self.app.state.db())
+            .await
+            .unwrap()
+    }
+}
+
+fn payload(response: &Gql) -> &Value {
+    &response.data()["completeOAuth"]
+}
+
+// --- configuration and start ---------------------------------------------------------------
+
+#[tokio::test]
+async fn auth_config_lists_the_configured_providers() {
+    let world = world().await;
+    let config = world
+        .app
+        .graphql("{ authConfig { oauthProviders } }", json!({}))
+        .await;
+    assert_eq!(
+        config.data()["authConfig"]["oauthProviders"],
+        json!(["github", "google", "corp"])
+    );
+
+    let plain = spawn_app().await;
+    let config = plain
+        .graphql("{ authConfig { oauthProviders } }", json!({}))
+        .await;
+    assert_eq!(config.data()["authConfig"]["oauthProviders"], json!([]));
+    let refused = plain
+        .graphql(START, json!({ "p": "github", "r": CALLBACK }))
+        .await;
+    refused.assert_error("BAD_USER_INPUT", Some("provider"));
+}
+
+#[tokio::test]
+async fn start_oauth_asks_for_a_code_with_pkce_s256_a_state_and_a_nonce() {
+    let world = world().await;
+    let started = world.start("corp", None).await;
+    let url = started.data()["startOAuth"]["authorizationUrl"]
+        .as_str()
+        .unwrap();
+    let state = started.data()["startOAuth"]["state"].as_str().unwrap();
+
+    assert!(
+        url.starts_with(&format!("{}/authorize?", world.corp.base_url)),
+        "{url}"
+    );
+    assert_eq!(query_param(url, "response_type").as_deref(), Some("code"));
+    assert_eq!(
+        query_param(url, "client_id").as_deref(),
+        Some("corp-client")
+    );
+    assert_eq!(query_param(url, "redirect_uri").as_deref(), Some(CALLBACK));
+    assert_eq!(query_param(url, "state").as_deref(), Some(state));
+    assert_eq!(
+        query_param(url, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    assert_eq!(query_param(url, "code_challenge").unwrap().len(), 43);
+    let scope = query_param(url, "scope").unwrap();
+    for wanted in ["openid", "email", "profile"] {
+        assert!(scope.split(' ').any(|s| s == wanted), "{scope}");
+    }
+    let nonce = query_param(url, "nonce").expect("a nonce");
+
+    // Stored: the state and nonce only as SHA-256, the verifier encrypted.
+    let rows = oauth_state::Entity::find()
+        .all(world.app.state.db())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(row.state, sha256_hex(state));
+    assert_eq!(row.nonce.as_deref(), Some(sha256_hex(&nonce).as_str()));
+    assert!(row.pkce_verifier.starts_with("v1."));
+    let verifier = cipher()
+        .decrypt(purpose::PKCE_VERIFIER, &row.pkce_verifier)
+        .unwrap();
+    assert_eq!(
+        query_param(url, "code_challenge").unwrap(),
+        base64_url(&sha2::Sha256::digest(verifier.as_bytes()))
+    );
+    assert_eq!(row.provider, "corp");
+    assert_eq!(row.redirect_uri, CALLBACK);
+    assert!(row.user_id.is_none());
+    assert_eq!((row.expires_at - row.created_at).num_minutes(), 10);
+
+    // GitHub: PKCE too, no nonce.
+    let github = world.start("github", None).await;
+    let url = github.data()["startOAuth"]["authorizationUrl"]
+        .as_str()
+        .unwrap();
+    assert!(url.starts_with(&format!("{}/login/oauth/authorize?", world.github.base_url)));
+    assert_eq!(
+        query_param(url, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    assert!(query_param(url, "nonce").is_none());
+}
+
+use sha2::Digest as _;
+
+fn sha256_hex(text: &str) -> String {
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[tokio::test]
+async fn an_unknown_provider_is_bad_input() {
+    let world = world().await;
+    world
+        .start("facebook", None)
+        .await
+        .assert_error("BAD_USER_INPUT", Some("provider"));
+    world
+        .complete("facebook", "code", "state", None)
+        .await
+        .assert_error("BAD_USER_INPUT", Some("provider"));
+    assert_eq!(world.states().await, 0);
+}
+
+#[tokio::test]
+async fn provider_names_are_case_insensitive() {
+    let world = world().await;
+    let started = world.start("GitHub", None).await;
+    assert!(started.data()["startOAuth"]["authorizationUrl"].is_string());
+}
+
+#[tokio::test]
+async fn a_redirect_uri_not_in_the_allow_list_is_bad_input() {
+    let world = world().await;
+    for uri in [
+        "https://evil.example/oauth/callback",
+        "http://localhost:3000/oauth/callback/",
+        "http://localhost:3000/oauth/callback?next=https://evil.example",
+        "http://localhost:3000/OAUTH/callback",
+        "http://localhost:3000/oauth/callbackx",
+        "http://localhost:3000",
+        "",
+    ] {
+        world
+            .start_to("corp", uri, None)
+            .await
+            .assert_error("BAD_USER_INPUT", Some("redirectUri"));
+    }
+    assert_eq!(world.states().await, 0);
+    // Every listed URI works.
+    let other = world.start_to("corp", OTHER_CALLBACK, None).await;
+    let url = other.data()["startOAuth"]["authorizationUrl"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        query_param(url, "redirect_uri").as_deref(),
+        Some(OTHER_CALLBACK)
+    );
+}
+
+#[tokio::test]
+async fn a_provider_that_cannot_be_discovered_gives_a_clear_error() {
+    // Port 1 on loopback: nothing listens there.
+    let world = world_with(&[
+        "--oidc-provider",
+        "name=down,issuer=http://127.0.0.1:1,client-id=a,client-secret=b",
+    ])
+    .await;
+    let started = world.start("down", None).await;
+    started.assert_error("INTERNAL_SERVER_ERROR", None);
+    assert!(started.message().contains("down"), "{}", started.body);
+    assert!(
+        started.message().contains("unavailable"),
+        "{}",
+        started.body
+    );
+    assert_eq!(world.states().await, 0);
+    // The other providers and the server are fine.
+    assert!(world.start("corp", None).await.data()["startOAuth"]["state"].is_string());
+}
+
+// --- sign-in ---------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_new_user_signs_in_with_oidc_and_is_created_from_the_profile() {
+    let world = world().await;
+    let response = world
+        .sign_in(
+            "corp",
+            FakeUser::verified("corp-123", "Ada@Corp.Example"),
+            None,
+        )
+        .await;
+    let user = &payload(&response)["user"];
+    assert_eq!(user["email"], "ada@corp.example");
+    assert_eq!(user["emailVerified"], true);
+    assert_eq!(user["hasPassword"], false);
+    assert_eq!(user["username"], "Ada Lovelace");
+    assert_eq!(user["avatar"], "https://pictures.example/ada.png");
+    assert_eq!(user["linkedAccounts"][0]["provider"], "corp");
+    assert_eq!(user["linkedAccounts"][0]["accountId"], "corp-123");
+    assert_eq!(payload(&response)["session"]["current"], true);
+
+    let token = payload(&response)["accessToken"].as_str().unwrap();
+    let me = world.app.graphql_as(token, ME, json!({})).await;
+    assert_eq!(me.data()["me"]["id"], user["id"]);
+    assert_eq!(world.states().await, 0, "the state is used up");
+}
+
+#[tokio::test]
+async fn a_returning_user_signs_in_to_the_same_account() {
+    let world = world().await;
+    let first = world
+        .sign_in(
+            "corp",
+            FakeUser::verified("corp-123", "ada@corp.example"),
+            None,
+        )
+        .await;
+    let again = world
+        .sign_in(
+            "corp",
+            FakeUser::verified("corp-123", "ada@corp.example"),
+            None,
+        )
+        .await;
+    assert_eq!(payload(&again)["user"]["id"], payload(&first)["user"]["id"]);
+    assert_ne!(
+        payload(&again)["session"]["id"],
+        payload(&first)["session"]["id"]
+    );
+    assert_eq!(world.accounts().await.len(), 1);
+    // The stored tokens are the latest ones.
+    let stored = &world.accounts().await[0];
+    let access = cipher()
+        .decrypt(purpose::ACCESS_TOKEN, stored.access_token.as_ref().unwrap())
+        .unwrap();
+    assert_eq!(access, world.corp.issued().access_token);
+}
+
+#[tokio::test]
+async fn a_returning_user_is_found_by_account_even_when_the_provider_email_changed() {
+    let world = world().await;
+    let first = world
+        .sign_in(
+            "corp",
+            FakeUser::verified("corp-123", "ada@corp.example"),
+            None,
+        )
+        .await;
+    let again = world
+        .sign_in(
+            "corp",
+            FakeUser::verified("corp-123", "ada@new.example"),
+            None,
+        )
+        .await;
+    assert_eq!(payload(&again)["user"]["id"], payload(&first)["user"]["id"]);
+    assert_eq!(payload(&again)["user"]["email"], "ada@corp.example");
+}
+
+#[tokio::test]
+async fn google_sign_in_works_through_discovery() {
+    let world = world().await;
+    let response = world
+        .sign_in(
+            "google",
+            FakeUser::verified("1098765", "ada@gmail.example"),
+            None,
+        )
+        .await;
+    let user = &payload(&response)["user"];
+    assert_eq!(user["email"], "ada@gmail.example");
+    assert_eq!(user["linkedAccounts"][0]["provider"], "google");
+    assert_eq!(user["linkedAccounts"][0]["accountId"], "1098765");
+}
+
+#[tokio::test]
+async fn github_sign_in_reads_the_primary_verified_email() {
+    let world = world().await;
+    world.github.set_extra_emails(vec![
+        json!({ "email": "old@example.com", "primary": false, "verified": true }),
+        json!({ "email": "spam@example.com", "primary": false, "verified": false }),
+    ]);
+    let response = world
+        .sign_in(
+            "github",
+            FakeUser::verified("4242", "Ada@GitHub.Example"),
+            None,
+        )
+        .await;
+    let user = &payload(&response)["user"];
+    assert_eq!(user["email"], "ada@github.example");
+    assert_eq!(user["emailVerified"], true);
+    assert_eq!(user["username"], "Ada Lovelace");
+    assert_eq!(user["linkedAccounts"][0]["provider"], "github");
+    assert_eq!(user["linkedAccounts"][0]["accountId"], "4242");
+}
+
+#[tokio::test]
+async fn a_github_user_whose_primary_email_is_unverified_gets_an_unverified_account() {
+    let world = world().await;
+    let response = world
+        .sign_in(
+            "github",
+            FakeUser::unverified("4242", "ada@github.example"),
+            None,
+        )
+        .await;
+    assert_eq!(payload(&response)["user"]["emailVerified"], false);
+    assert_eq!(payload(&response)["user"]["hasPassword"], false);
+}
+
+#[tokio::test]
+async fn a_profile_is_cleaned_before_it_becomes_a_user() {
+    let world = world().await;
+    let mut user = FakeUser::verified("corp-1", "ada@corp.example");
+    user.name = Some("A".repeat(80));
+    user.picture = Some("http://insecure.example/ada.png".into());
+    let response = world.sign_in("corp", user, None).await;
+    let user = &payload(&response)["user"];
+    assert_eq!(user["username"].as_str().unwrap().chars().count(), 50);
+    assert_eq!(user["avatar"], Value::Null);
+
+    let mut nameless = FakeUser::verified("corp-2", "grace@corp.example");
+    nameless.name = None;
+    let response = world.sign_in("corp", nameless, None).await;
+    assert_eq!(payload(&response)["user"]["username"], "grace");
+}
+
+#[tokio::test]
+async fn a_provider_that_shares_no_email_cannot_create_a_user() {
+    let world = world().await;
+    let mut user = FakeUser::verified("corp-1", "x@corp.example");
+    user.email = None;
+    world
+        .sign_in("corp", user, None)
+        .await
+        .assert_error("BAD_USER_INPUT", Some("provider"));
+    assert!(world.accounts().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_verified_provider_email_links_to_the_verified_local_user() {
+    let world = world().await;
+    let local = world.app.verified_user("ada@example.com").await;
+    let response = world
+        .sign_in(
+            "corp",
+            FakeUser::verified("corp-1", "ADA@example.com"),
+            None,
+        )
+        .await;
+    let user = &payload(&response)["user"];
+    assert_eq!(user["id"], local.id.as_str());
+    assert_eq!(user["hasPassword"], true);
+    assert_eq!(user["linkedAccounts"][0]["provider"], "corp");
+}
+
+#[tokio::test]
+async fn an_unverified_local_user_is_not_taken_over_by_a_provider_email() {
+    let world = world().await;
+    // Someone pre-registered the address without proving they own it.
+    let squatter = world.app.sign_up("ada@example.com").await;
+    let response = world
+        .sign_in(
+            "corp",
+            FakeUser::verified("corp-1", "ada@example.com"),
+            None,
+        )
+        .await;
+    response.assert_error("CONFLICT", None);
+    assert!(
+        response.message().contains("Sign in to it first"),
+        "{}",
+        response.body
+    );
+    assert!(world.accounts().await.is_empty());
+    let me = world
+        .app
+        .graphql_as(&squatter.access_token, ME, json!({}))
+        .await;
+    assert_eq!(me.data()["me"]["linkedAccounts"], json!([]));
+}
+
+#[tokio::test]
+async fn an_unverified_provider_email_does_not_link_to_an_existing_user() {
+    let world = world().await;
+    world.app.verified_user("ada@example.com").await;
+    world
+        .sign_in(
+            "corp",
+            FakeUser::unverified("corp-1", "ada@example.com"),
+            None,
+        )
+        .await
+        .assert_error("CONFLICT", None);
+    assert!(world.accounts().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_deleted_account_frees_its_provider_identity() {
+    let world = world().await;
+    let first = world
+        .sign_in(
+            "corp",
+            FakeUser::verified("corp-1", "ada@corp.example"),
+            None,
+        )
+        .await;
+    let token = payload(&first)["accessToken"].as_str().unwrap();
+    let deleted = world
+        .app
+        .graphql_as(token, "mutation { deleteAccount(input: {}) }", json!({}))
+        .await;
+    assert_eq!(deleted.data()["deleteAccount"], true);
+    let again = world
+        .sign_in(
+            "corp",
+            FakeUser::verified("corp-1", "ada@corp.example"),
+            None,
+        )
+        .await;
+    assert_ne!(payload(&again)["user"]["id"], payload(&first)["user"]["id"]);
+}
+
+// --- linking ---------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_signed_in_user_links_a_provider_explicitly() {
+    let world = world().await;
+    let local = world.app.sign_up("ada@example.com").await;
+    let started = world.start("github", Some(&local.access_token)).await;
+    let url = started.data()["startOAuth"]["authorizationUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let row = oauth_state::Entity::find()
+        .one(world.app.state.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.user_id.map(|id| id.to_string()), Some(local.id.clone()));
+
+    // A different address at the provider: linking does not care.
+    world
+        .github
+        .set_user(FakeUser::verified("4242", "ada.work@corp.example"));
+    let back = world.github.authorize(&url).await;
+    let response = world
+        .complete("github", &back.code, &back.state, Some(&local.access_token))
+        .await;
+    let user = &payload(&response)["user"];
+    assert_eq!(user["id"], local.id.as_str());
+    assert_eq!(user["email"], "ada@example.com");
+    assert_eq!(
+        user["linkedAccounts"],
+        json!([{ "provider": "github", "accountId": "4242", "createdAt": user["linkedAccounts"][0]["createdAt"] }])
+    );
+
+    // From now on GitHub signs in to this user.
+    let again = world
+        .sign_in(
+            "github",
+            FakeUser::verified("4242", "ada.work@corp.example"),
+            None,
+        )
+        .await;
+    assert_eq!(payload(&again)["user"]["id"], local.id.as_str());
+}
+
+#[tokio::test]
+async fn an_account_linked_to_another_user_cannot_be_linked_again() {
+    let world = world().await;
+    world
+        .sign_in(
+            "corp",
+            FakeUser::verified("corp-1", "first@corp.example"),
+            None,
+        )
+        .await
+        .data();
+    let other = world.app.sign_up("other@example.com").await;
+    world
+        .sign_in(
+            "corp",
+            FakeUser::verified("corp-1", "first@corp.example"),
+            Some(&other.access_token),
+        )
+        .await
+        .assert_error("CONFLICT", None);
+    let accounts = world.accounts().await;
+    assert_eq!(accounts.len(), 1);
+    assert_ne!(accounts[0].user_id.to_string(), other.id);
+}
+
+#[tokio::test]
+async fn a_user_cannot_link_two_accounts_of_one_provider() {
+    let world = world().await;
+    let local = world.app.sign_up("ada@example.com").await;
+    world
+        .sign_in(
+            "corp",
+            FakeUser::verified("corp-1", "a@corp.example"),
+            Some(&local.access_token),
+        )
+        .await
+        .data();
+    let second = world
+        .sign_in(
+            "corp",
+            FakeUser::verified("corp-2", "b@corp.example"),
+            Some(&local.access_token),
+        )
+        .await;
+    second.assert_error("CONFLICT", None);
+    assert!(
+        second.message().contains("Unlink it first"),
+        "{}",
+        second.body
+    );
+    assert_eq!(world.accounts().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_linking_state_belongs_to_the_user_who_started_it() {
+    let world = world().await;
+    let owner = world.app.sign_up("owner@example.com").await;
+    let intruder = world.app.sign_up("intruder@example.com").await;
+
+    let (code, state) = world
+        .authorize(
+            "corp",
+            FakeUser::verified("corp-1", "x@corp.example"),
+            Some(&owner.access_token),
+        )
+        .await;
+    world
+        .complete("corp", &code, &state, Some(&intruder.access_token))
+        .await
+        .assert_error("INVALID_TOKEN", None);
+
+    let (code, state) = world
+        .authorize(
+            "corp",
+            FakeUser::verified("corp-1", "x@corp.example"),
+            Some(&owner.access_token),
+        )
+        .await;
+    world
+        .complete("corp", &code, &state, None)
+        .await
+        .assert_error("UNAUTHENTICATED", None);
+    assert!(world.accounts().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_sign_in_state_completed_while_signed_in_does_not_link() {
+    let world = world().await;
+    let victim = world.app.sign_up("victim@example.com").await;
+    // Started signed out (say, by an attacker with their own provider account)…
+    let (code, state) = world
+        .authorize(
+            "corp",
+            FakeUser::verified("attacker", "attacker@corp.example"),
+            None,
+        )
+        .await;
+    // …and completed in the victim's signed-in browser: a sign-in, never a link.
+    let response = world
+        .complete("corp", &code, &state, Some(&victim.access_token))
+        .await;
+    assert_ne!(payload(&response)["user"]["id"], victim.id.as_str());
+    let me = world
+        .app
+        .graphql_as(&victim.access_token, ME, json!({}))
+        .await;
+    assert_eq!(me.data()["me"]["linkedAccounts"], json!([]));
+}
+
+#[tokio::test]
+async fn starting_with_an_invalid_access_token_is_unauthenticated() {
+    let world = world().await;
+    world
+        .start("corp", Some("not-a-valid-token"))
+        .await
+        .assert_error("UNAUTHENTICATED", None);
+    assert_eq!(world.states().await, 0);
+}
+
+// --- unlinking -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn unlink_removes_the_account_of_a_user_with_a_password() {
+    let world = world().await;
+    let local = world.app.sign_up("ada@example.com").await;
+    world
+        .sign_in(
+            "corp",
+            FakeUser::verified("corp-1", "a@corp.example"),
+            Some(&local.access_token),
+        )
+        .await
+        .data();
+    let unlinked = world
+        .app
+        .graphql_as(&local.access_token, UNLINK, json!({ "p": "corp" }))
+        .await;
+    assert_eq!(unlinked.data()["unlinkAccount"], true);
+    assert!(world.accounts().await.is_empty());
+    // The identity is free: signing in with it now creates a new user.
+    let fresh = world
+        .sign_in("corp", FakeUser::verified("corp-1", "a@corp.example"), None)
+        .await;
+    assert_ne!(payload(&fresh)["user"]["id"], local.id.as_str());
+}
+
+#[tokio::test]
+async fn unlinking_the_only_way_to_sign_in_is_a_conflict() {
+    let world = world().await;
+    // No password, an email nobody verified, one linked account.
+    let response = world
+        .sign_in(
+            "corp",
+            FakeUser::unverified("corp-1", "a@corp.example"),
+            None,
+        )
+        .await;
+    let token = payload(&response)["accessToken"].as_str().unwrap();
+    let refused = world
+        .app
+        .graphql_as(token, UNLINK, json!({ "p": "corp" }))
+        .await;
+    refused.assert_error("CONFLICT", None);
+    assert_eq!(world.accounts().await.len(), 1);
+}
+
+#[tokio::test]
+async fn unlinking_is_allowed_when_the_email_is_verified() {
+    let world = world().await;
+    // Sign-in by emailed code remains.
+    let response = world
+        .sign_in("corp", FakeUser::verified("corp-1", "a@corp.example"), None)
+        .await;
+    let token = payload(&response)["accessToken"].as_str().unwrap();
+    let unlinked = world
+        .app
+        .graphql_as(token, UNLINK, json!({ "p": "corp" }))
+        .await;
+    assert_eq!(unlinked.data()["unlinkAccount"], true);
+    let me = world.app.graphql_as(token, ME, json!({})).await;
+    assert_eq!(me.data()["me"]["linkedAccounts"], json!([]));
+}
+
+#[tokio::test]
+async fn unlinking_is_allowed_while_another_linked_account_remains() {
+    let world = world().await;
+    let response = world
+        .sign_in(
+            "corp",
+            FakeUser::unverified("corp-1", "a@corp.example"),
+            None,
+        )
+        .await;
+    let token = payload(&response)["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    world
+        .sign_in(
+            "github",
+            FakeUser::unverified("4242", "a@corp.example"),
+            Some(&token),
+        )
+        .await
+        .data();
+
+    let unlinked = world
+        .app
+        .graphql_as(&token, UNLINK, json!({ "p": "corp" }))
+        .await;
+    assert_eq!(unlinked.data()["unlinkAccount"], true);
+    // Now GitHub is the last way in.
+    world
+        .app
+        .graphql_as(&token, UNLINK, json!({ "p": "github" }))
+        .await
+        .assert_error("CONFLICT", None);
+    assert_eq!(world.accounts().await.len(), 1);
+}
+
+#[tokio::test]
+async fn unlinking_an_unknown_or_unlinked_provider_is_refused() {
+    let world = world().await;
+    let local = world.app.sign_up("ada@example.com").await;
+    world
+        .app
+        .graphql_as(&local.access_token, UNLINK, json!({ "p": "facebook" }))
+        .await
+        .assert_error("BAD_USER_INPUT", Some("provider"));
+    world
+        .app
+        .graphql_as(&local.access_token, UNLINK, json!({ "p": "github" }))
+        .await
+        .assert_error("NOT_FOUND", None);
+    world
+        .app
+        .graphql(UNLINK, json!({ "p": "github" }))
+        .await
+        .assert_error("UNAUTHENTICATED", None);
+}
+
+// --- state, nonce, signature, PKCE -----------------------------------------------------------
+
+#[tokio::test]
+async fn an_unknown_state_is_invalid_token() {
+    let world = world().await;
+    world
+        .authorize("corp", FakeUser::verified("corp-1", "a@corp.example"), None)
+        .await;
+    let code = "whatever";
+    for state in ["made-up-state", ""] {
+        world
+            .complete("corp", code, state, None)
+            .await
+            .assert_error("INVALID_TOKEN", None);
+    }
+    assert_eq!(
+        world.corp.token_requests(),
+        0,
+        "the provider is not even asked"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_state_is_invalid_token() {
+    let world = world().await;
+    let (code, state) = world
+        .authorize("corp", FakeUser::verified("corp-1", "a@corp.example"), None)
+        .await;
+    world
+        .app
+        .clock
+        .advance(chrono::Duration::minutes(10) + chrono::Duration::seconds(1));
+    world
+        .complete("corp", &code, &state, None)
+        .await
+        .assert_error("INVALID_TOKEN", None);
+    assert_eq!(world.corp.token_requests(), 0);
+    assert!(world.accounts().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_state_is_still_good_just_before_ten_minutes() {
+    let world = world().await;
+    let (code, state) = world
+        .authorize("corp", FakeUser::verified("corp-1", "a@corp.example"), None)
+        .await;
+    world
+        .app
+        .clock
+        .advance(chrono::Duration::minutes(9) + chrono::Duration::seconds(50));
+    world.complete("corp", &code, &state, None).await.data();
+}
+
+#[tokio::test]
+async fn a_state_cannot_be_used_twice() {
+    let world = world().await;
+    let (code, state) = world
+        .authorize("corp", FakeUser::verified("corp-1", "a@corp.example"), None)
+        .await;
+    world.complete("corp", &code, &state, None).await.data();
+    world
+        .complete("corp", &code, &state, None)
+        .await
+        .assert_error("INVALID_TOKEN", None);
+    assert_eq!(world.corp.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn a_state_used_by_two_requests_at_once_works_once() {
+    let world = world().await;
+    let (code, state) = world
+        .authorize("corp", FakeUser::verified("corp-1", "a@corp.example"), None)
+        .await;
+    let (a, b) = tokio::join!(
+        world.complete("corp", &code, &state, None),
+        world.complete("corp", &code, &state, None)
+    );
+    let ok = [&a, &b]
+        .iter()
+        .filter(|r| r.body.get("errors").is_none())
+        .count();
+    assert_eq!(ok, 1, "{} / {}", a.body, b.body);
+    let failed = if a.body.get("errors").is_some() {
+        &a
+    } else {
+        &b
+    };
+    failed.assert_error("INVALID_TOKEN", None);
+}
+
+#[tokio::test]
+async fn a_state_for_another_provider_is_invalid_token() {
+    let world = world().await;
+    let (code, state) = world
+        .authorize("corp", FakeUser::verified("corp-1", "a@corp.example"), None)
+        .await;
+    world
+        .complete("google", &code, &state, None)
+        .await
+        .assert_error("INVALID_TOKEN", None);
+    // Presenting it to the wrong provider used it up.
+    world
+        .complete("corp", &code, &state, None)
+        .await
+        .assert_error("INVALID_TOKEN", None);
+    assert_eq!(
+        world.corp.token_requests() + world.google.token_requests(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_code_the_provider_refuses_is_invalid_token() {
+    let world = world().await;
+    for provider in ["corp", "github"] {
+        let (_, state) = world
+            .authorize(provider, FakeUser::verified("4242", "a@corp.example"), None)
+            .await;
+        world
+            .complete(provider, "forged-code", &state, None)
+            .await
+            .assert_error("INVALID_TOKEN", None);
+    }
+    assert!(world.accounts().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_wrong_pkce_verifier_is_refused_by_the_provider() {
+    let world = world().await;
+    for provider in ["corp", "github"] {
+        // The code is bound to another challenge than the one todoql sent: the verifier
+        // todoql presents cannot match it.
+        world
+            .fake(provider)
+            .set_tamper(Tamper::Challenge(base64_url(&[7u8; 32])));
+        let response = world
+            .sign_in(provider, FakeUser::verified("4242", "a@corp.example"), None)
+            .await;
+        response.assert_error("INVALID_TOKEN", None);
+        assert_eq!(
+            world.fake(provider).token_requests(),
+            1,
+            "{provider} was asked"
+        );
+    }
+    assert!(world.accounts().await.is_empty());
+}
+
+#[tokio::test]
+async fn an_id_token_with_the_wrong_nonce_is_refused() {
+    let world = world().await;
+    for tamper in [Tamper::Nonce("someone-elses-nonce".into()), Tamper::NoNonce] {
+        world.corp.set_tamper(tamper);
+        world
+            .sign_in("corp", FakeUser::verified("corp-1", "a@corp.example"), None)
+            .await
+            .assert_error("INVALID_TOKEN", None);
+    }
+    assert!(world.accounts().await.is_empty());
+}
+
+#[tokio::test]
+async fn an_id_token_signed_by_another_key_is_refused() {
+    let world = world().await;
+    world.corp.set_tamper(Tamper::OtherKey);
+    let response = world
+        .sign_in("corp", FakeUser::verified("corp-1", "a@corp.example"), None)
+        .await;
+    response.assert_error("INVALID_TOKEN", None);
+    assert!(world.accounts().await.is_empty());
+}
+
+#[tokio::test]
+async fn an_id_token_for_another_audience_or_issuer_or_expired_is_refused() {
+    let world = world().await;
+    for tamper in [
+        Tamper::Audience("someone-else".into()),
+        Tamper::Issuer("https://evil.example".into()),
+        Tamper::Expired,
+    ] {
+        world.corp.set_tamper(tamper.clone());
+        world
+            .sign_in("corp", FakeUser::verified("corp-1", "a@corp.example"), None)
+            .await
+            .assert_error("INVALID_TOKEN", None);
+    }
+    assert!(world.accounts().await.is_empty());
+}
+
+// --- provider tokens --------------------------------------------------------------------------
+
+#[tokio::test]
+async fn provider_tokens_are_stored_encrypted_and_never_returned() {
+    let world = world().await;
+    let response = world
+        .sign_in("corp", FakeUser::verified("corp-1", "a@corp.example"), None)
+        .await;
+    let issued = world.corp.issued();
+    let token = payload(&response)["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me = world.app.graphql_as(&token, ME, json!({})).await;
+    let sessions = world
+        .app
+        .graphql_as(&token, "{ sessions { id userAgent ipAddress } }", json!({}))
+        .await;
+    let refresh = issued.refresh_token.clone().unwrap();
+    let id_token = issued.id_token.clone().unwrap();
+    for body in [&response.body, &me.body, &sessions.body] {
+        let text = body.to_string();
+        for secret in [&issued.access_token, &refresh, &id_token] {
+            assert!(
+                !text.contains(secret.as_str()),
+                "a provider token leaked: {text}"
+            );
+        }
+    }
+
+    let stored = &world.accounts().await[0];
+    let columns = [
+        (
+            purpose::ACCESS_TOKEN,
+            stored.access_token.as_deref(),
+            &issued.access_token,
+        ),
+        (
+            purpose::REFRESH_TOKEN,
+            stored.refresh_token.as_deref(),
+            &refresh,
+        ),
+        (purpose::ID_TOKEN, stored.id_token.as_deref(), &id_token),
+    ];
+    for (purpose, ciphertext, plain) in columns {
+        let ciphertext = ciphertext.expect("stored");
+        assert!(
+            !ciphertext.contains(plain.as_str()),
+            "{purpose} stored in clear"
+        );
+        assert!(ciphertext.starts_with("v1."));
+        assert_eq!(&cipher().decrypt(purpose, ciphertext).unwrap(), plain);
+    }
+    assert!(stored.access_token_expires_at.is_some());
+    assert_eq!(stored.scope.as_deref(), Some("openid email profile"));
+}
+
+// --- the binary refuses a bad OAuth configuration -------------------------------------------
+
+fn todoql(env: &[(&str, &str)]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_todoql"))
+        .arg("schema")
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .expect("run todoql")
+}
+
+#[test]
+fn the_server_refuses_oauth_without_an_encryption_key() {
+    let out = todoql(&[
+        ("TODOQL_OAUTH_GITHUB_CLIENT_ID", "id"),
+        ("TODOQL_OAUTH_GITHUB_CLIENT_SECRET", "secret"),
+        ("TODOQL_OAUTH_REDIRECT_URIS", CALLBACK),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("TODOQL_ENCRYPTION_KEY"), "{stderr}");
+}
+
+#[test]
+fn the_server_refuses_a_bad_encryption_key_without_printing_it() {
+    let out = todoql(&[("TODOQL_ENCRYPTION_KEY", "c2hvcnQta2V5LXNlY3JldA==")]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("TODOQL_ENCRYPTION_KEY"), "{stderr}");
+    assert!(!stderr.contains("c2hvcnQta2V5LXNlY3JldA"), "{stderr}");
+}
+
+#[test]
+fn the_server_names_a_missing_oidc_variable() {
+    let out = todoql(&[
+        ("TODOQL_OIDC_PROVIDERS", "corp"),
+        ("TODOQL_OIDC_CORP_ISSUER", "https://sso.corp.example"),
+        ("TODOQL_OIDC_CORP_CLIENT_SECRET", "secret"),
+        ("TODOQL_ENCRYPTION_KEY", KEY_HEX),
+        ("TODOQL_OAUTH_REDIRECT_URIS", CALLBACK),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("TODOQL_OIDC_CORP_CLIENT_ID"), "{stderr}");
+}
+
+#[test]
+fn a_complete_oauth_configuration_starts() {
+    let out = todoql(&[
+        ("TODOQL_OIDC_PROVIDERS", "corp"),
+        ("TODOQL_OIDC_CORP_ISSUER", "https://sso.corp.example"),
+        ("TODOQL_OIDC_CORP_CLIENT_ID", "id"),
+        ("TODOQL_OIDC_CORP_CLIENT_SECRET", "secret"),
+        ("TODOQL_ENCRYPTION_KEY", KEY_HEX),
+        ("TODOQL_OAUTH_REDIRECT_URIS", CALLBACK),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
