@@ -8,3 +8,5 @@ mod fake_providers;
 mod foundation;
 mod frontend;
 mod oauth;
+mod todos;
+mod trash;

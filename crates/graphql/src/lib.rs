@@ -16,6 +16,7 @@ pub mod schema;
 pub mod secrets;
 pub mod settings;
 pub mod state;
+pub mod todos;
 
 pub use error::{AppError, AppResult};
 pub use request::RequestContext;

@@ -38,8 +38,9 @@ pub async fn purge(app: &AppState) -> AppResult<PurgeReport> {
     let now = app.now();
     let retention = now - Duration::days(RETENTION_DAYS);
     let report = PurgeReport {
+        // `lte`: exactly what deletedTodos and restoreTodo no longer show (`deleted_at > cutoff`).
         deleted_todos: deleted_todo_log::Entity::delete_many()
-            .filter(deleted_todo_log::Column::DeletedAt.lt(retention))
+            .filter(deleted_todo_log::Column::DeletedAt.lte(retention))
             .exec(db)
             .await?
             .rows_affected,

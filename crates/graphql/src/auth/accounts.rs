@@ -86,11 +86,7 @@ fn rate_limit_keys(
     keys
 }
 
-pub(crate) async fn ensure_sign_in_allowed(
-    app: &AppState,
-    email: &str,
-    client: &ClientInfo,
-) -> AppResult<()> {
+async fn ensure_sign_in_allowed(app: &AppState, email: &str, client: &ClientInfo) -> AppResult<()> {
     let keys = rate_limit_keys(app, email, client);
     let keys: Vec<(&str, _)> = keys.iter().map(|(k, l)| (k.as_str(), *l)).collect();
     rate_limit::ensure_allowed(app.db(), &keys, app.now()).await
@@ -107,7 +103,7 @@ async fn record_failed_sign_in(app: &AppState, email: &str, client: &ClientInfo)
 
 /// Checks `password` against the user's hash (or a dummy one), counting failures against the
 /// sign-in rate limits. INVALID_CREDENTIALS on mismatch.
-pub(crate) async fn check_password(
+async fn check_password(
     app: &AppState,
     email: &str,
     stored_hash: Option<String>,
@@ -122,6 +118,32 @@ pub(crate) async fn check_password(
     }
     record_failed_sign_in(app, email, client).await?;
     Err(AppError::InvalidCredentials)
+}
+
+/// Re-authentication before a sensitive change: when the account has a password, `password`
+/// must be given (BAD_USER_INPUT on `field`) and right (INVALID_CREDENTIALS, counted against
+/// the sign-in rate limits). An account without a password passes.
+pub(crate) async fn confirm_password_if_set(
+    app: &AppState,
+    user: &user::Model,
+    password: Option<SecretString>,
+    field: &str,
+    client: &ClientInfo,
+) -> AppResult<()> {
+    if user.password_hash.is_none() {
+        return Ok(());
+    }
+    let password =
+        password.ok_or_else(|| AppError::bad_input(field, "Enter your current password."))?;
+    ensure_sign_in_allowed(app, &user.email, client).await?;
+    check_password(
+        app,
+        &user.email,
+        user.password_hash.clone(),
+        password,
+        client,
+    )
+    .await
 }
 
 /// Signs in with email and password. Unknown email and wrong password are the same
@@ -155,20 +177,7 @@ pub async fn change_password(
     client: &ClientInfo,
 ) -> AppResult<SignedIn> {
     let user = &viewer.user;
-    if user.password_hash.is_some() {
-        let current = current_password.ok_or_else(|| {
-            AppError::bad_input("currentPassword", "Enter your current password.")
-        })?;
-        ensure_sign_in_allowed(app, &user.email, client).await?;
-        check_password(
-            app,
-            &user.email,
-            user.password_hash.clone(),
-            current,
-            client,
-        )
-        .await?;
-    }
+    confirm_password_if_set(app, user, current_password, "currentPassword", client).await?;
     validate_new_password(
         new_password.expose_secret(),
         "newPassword",
@@ -231,17 +240,7 @@ pub async fn delete_account(
     let user = &viewer.user;
     let now = app.now();
     if user.password_hash.is_some() {
-        let password =
-            password.ok_or_else(|| AppError::bad_input("password", "Enter your password."))?;
-        ensure_sign_in_allowed(app, &user.email, client).await?;
-        check_password(
-            app,
-            &user.email,
-            user.password_hash.clone(),
-            password,
-            client,
-        )
-        .await?;
+        confirm_password_if_set(app, user, password, "password", client).await?;
     } else if viewer.session.created_at < now - chrono::Duration::minutes(RECENT_SIGN_IN_MINUTES) {
         return Err(AppError::Forbidden(format!(
             "Sign in again (less than {RECENT_SIGN_IN_MINUTES} minutes ago) to delete your account."

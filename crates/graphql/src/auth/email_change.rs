@@ -1,7 +1,7 @@
 //! Moving an account to a new address: a code and link go to the NEW address only; the
 //! address changes when one of them comes back; the OLD address gets a notice.
 
-use crate::auth::accounts::{check_password, ensure_sign_in_allowed};
+use crate::auth::accounts;
 use crate::auth::email_codes::{self, CodeAction, Owner, validate_code};
 use crate::auth::identity::normalize_email;
 use crate::auth::sessions::{self, ClientInfo};
@@ -73,20 +73,8 @@ pub async fn request_email_change(
 ) -> AppResult<()> {
     let user = &viewer.user;
     let new_email = normalize_email(new_email, "newEmail")?;
-    if user.password_hash.is_some() {
-        let current = current_password.ok_or_else(|| {
-            AppError::bad_input("currentPassword", "Enter your current password.")
-        })?;
-        ensure_sign_in_allowed(app, &user.email, client).await?;
-        check_password(
-            app,
-            &user.email,
-            user.password_hash.clone(),
-            current,
-            client,
-        )
+    accounts::confirm_password_if_set(app, user, current_password, "currentPassword", client)
         .await?;
-    }
     if new_email == user.email {
         return Err(AppError::bad_input(
             "newEmail",

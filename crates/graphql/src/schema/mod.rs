@@ -6,6 +6,7 @@ pub mod depth;
 pub mod email;
 pub mod oauth;
 pub mod scalars;
+pub mod todos;
 
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -14,7 +15,7 @@ use uuid::Uuid;
 
 /// Every query.
 #[derive(MergedObject, Default)]
-pub struct Query(auth::AuthQuery);
+pub struct Query(auth::AuthQuery, todos::TodoQuery);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
@@ -22,6 +23,7 @@ pub struct Mutation(
     auth::AuthMutation,
     email::EmailMutation,
     oauth::OAuthMutation,
+    todos::TodoMutation,
 );
 
 /// The schema type served by todoql.

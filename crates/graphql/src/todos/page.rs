@@ -1,0 +1,383 @@
+//! Keyset pagination shared by the todo list and the trash.
+//!
+//! A page is `WHERE <filter> AND (key, id) > (cursor key, cursor id) ORDER BY key, id LIMIT
+//! first + 1` (`<` when descending): never OFFSET, so page 500 costs what page 1 costs, and
+//! rows added or removed before the cursor do not shift later pages. The extra row answers
+//! `hasNextPage`. When the caller wants `totalCount`, the page and the count come back from ONE
+//! statement: a one-row `COUNT(*)` derived table LEFT JOINed to the page, so that even an empty
+//! page carries the count.
+//!
+//! Rows without a key (todos without a due date) come last in both directions, ordered by id.
+
+use crate::error::{AppError, AppResult};
+use crate::todos::cursor::{Cursor, Direction, KeyValue, Ordering};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Condition, Expr, ExprTrait, JoinType, NullOrdering, Order, Query,
+    SelectStatement, UnionType, Value,
+};
+use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable};
+use uuid::Uuid;
+
+/// Largest `first`.
+pub const MAX_PAGE_SIZE: i32 = 100;
+
+/// Which page a client asked for.
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    /// Rows per page, 1..=100.
+    pub first: u64,
+    /// The cursor to continue after.
+    pub after: Option<Cursor>,
+    /// The ordering of the list.
+    pub ordering: Ordering,
+}
+
+impl PageRequest {
+    /// Checks `first` (BAD_USER_INPUT on `first`) and reads `after` (BAD_USER_INPUT on `after`
+    /// when malformed or made for another ordering).
+    pub fn new(first: i32, after: Option<&str>, ordering: Ordering) -> AppResult<Self> {
+        if !(1..=MAX_PAGE_SIZE).contains(&first) {
+            return Err(AppError::bad_input(
+                "first",
+                format!("first must be between 1 and {MAX_PAGE_SIZE}."),
+            ));
+        }
+        let after = after
+            .map(|text| Cursor::decode(text, ordering, "after"))
+            .transpose()?;
+        Ok(Self {
+            first: first as u64,
+            after,
+            ordering,
+        })
+    }
+}
+
+/// One page of rows, each with its cursor.
+#[derive(Debug, Clone)]
+pub struct Page<M> {
+    /// The rows and their cursors, in list order.
+    pub edges: Vec<(M, String)>,
+    /// Whether rows follow the last one.
+    pub has_next_page: bool,
+    /// Whether the page was asked for after a cursor. (Computing whether rows precede the
+    /// cursor would cost a statement; the Relay spec lets forward pagination answer this way.)
+    pub has_previous_page: bool,
+    /// How many rows match the filter across all pages, when it was asked for.
+    pub total_count: Option<u64>,
+}
+
+/// How one table is listed: the filter, the key and id columns, and how to make a cursor.
+pub(crate) struct Keyset<E: EntityTrait> {
+    /// Owner and filters.
+    pub filter: Condition,
+    /// The sort-key column.
+    pub key: E::Column,
+    /// The id column (tie-breaker).
+    pub id: E::Column,
+    /// The cursor of a row.
+    pub cursor_of: fn(&E::Model, Ordering) -> Cursor,
+}
+
+fn key_value(value: &KeyValue) -> Value {
+    match value {
+        KeyValue::Time(at) => (*at).into(),
+        KeyValue::Text(text) => text.clone().into(),
+        KeyValue::Missing => Value::String(None),
+    }
+}
+
+impl<E: EntityTrait> Keyset<E>
+where
+    E::Model: FromQueryResult,
+{
+    /// `left` comes after `right` in the list's direction.
+    fn beyond(ordering: Ordering, left: Expr, right: Expr) -> Expr {
+        match ordering.direction {
+            Direction::Asc => left.gt(right),
+            Direction::Desc => left.lt(right),
+        }
+    }
+
+    /// Rows whose (key, id) comes after the cursor's: one index range.
+    fn after_key(&self, ordering: Ordering, value: &KeyValue, id: Uuid) -> Expr {
+        Self::beyond(
+            ordering,
+            Expr::tuple([Expr::col(self.key), Expr::col(self.id)]),
+            Expr::tuple([Expr::val(key_value(value)), Expr::val(id)]),
+        )
+    }
+
+    /// `SELECT <all columns> FROM <table> WHERE <filter> AND <condition>`.
+    fn select(&self, condition: Condition) -> SelectStatement {
+        Query::select()
+            .columns(E::Column::iter())
+            .from(E::default())
+            .cond_where(Condition::all().add(self.filter.clone()).add(condition))
+            .to_owned()
+    }
+
+    /// A page of a list whose key may be missing (missing keys last, in both directions).
+    ///
+    /// `(key, id) > (…) OR key IS NULL` would be one condition, but no index serves it, so
+    /// the database would sort all of the user's rows on every page. Instead the rows with a
+    /// key and the rows without one are two index ranges, each limited to one page, and the
+    /// page is the first rows of their union.
+    fn nullable_page(&self, request: &PageRequest) -> SelectStatement {
+        let ordering = request.ordering;
+        let limit = request.first + 1;
+        let key = Expr::col(self.key);
+        let order = match ordering.direction {
+            Direction::Asc => Order::Asc,
+            Direction::Desc => Order::Desc,
+        };
+        let without_key = |after: Option<Uuid>| {
+            let mut condition = Condition::all().add(key.clone().is_null());
+            if let Some(id) = after {
+                condition =
+                    condition.add(Self::beyond(ordering, Expr::col(self.id), Expr::val(id)));
+            }
+            self.select(condition)
+                .order_by(self.id, order.clone())
+                .limit(limit)
+                .to_owned()
+        };
+        let with_key = match &request.after {
+            // Past every row with a key: only rows without one remain.
+            Some(Cursor {
+                key: KeyValue::Missing,
+                id,
+                ..
+            }) => return without_key(Some(*id)),
+            Some(cursor) => Condition::all()
+                .add(key.clone().is_not_null())
+                .add(self.after_key(ordering, &cursor.key, cursor.id)),
+            None => Condition::all().add(key.clone().is_not_null()),
+        };
+        let with_key = self
+            .select(with_key)
+            .order_by(self.key, order.clone())
+            .order_by(self.id, order.clone())
+            .limit(limit)
+            .to_owned();
+        let mut union = Query::select()
+            .columns(E::Column::iter())
+            .from_subquery(with_key, Alias::new("with_key"))
+            .to_owned();
+        union.union(
+            UnionType::All,
+            Query::select()
+                .columns(E::Column::iter())
+                .from_subquery(without_key(None), Alias::new("without_key"))
+                .to_owned(),
+        );
+        let mut page = Query::select()
+            .columns(E::Column::iter())
+            .from_subquery(union, Alias::new("keyed"))
+            .limit(limit)
+            .to_owned();
+        self.order(&mut page, ordering, None);
+        page
+    }
+
+    fn order(&self, select: &mut SelectStatement, ordering: Ordering, table: Option<&Alias>) {
+        let column = |c: E::Column| match table {
+            Some(table) => Expr::col((table.clone(), c)),
+            None => Expr::col(c),
+        };
+        let order = match ordering.direction {
+            Direction::Asc => Order::Asc,
+            Direction::Desc => Order::Desc,
+        };
+        if ordering.key.nullable() {
+            select.order_by_expr_with_nulls(column(self.key), order.clone(), NullOrdering::Last);
+        } else {
+            select.order_by_expr(column(self.key), order.clone());
+        }
+        select.order_by_expr(column(self.id), order);
+    }
+
+    /// The rows matching the filter (no cursor, no limit): for counting.
+    pub(crate) fn count_statement(&self) -> SelectStatement {
+        Query::select()
+            .expr_as(Expr::col(Asterisk).count(), Alias::new("total_count"))
+            .from(E::default())
+            .cond_where(self.filter.clone())
+            .to_owned()
+    }
+
+    /// The one statement of a page: the page's rows (one more than asked, for hasNextPage)
+    /// and, with `with_count`, the total count on every row (a lone row of NULLs and the count
+    /// when the page is empty).
+    pub(crate) fn page_statement(
+        &self,
+        request: &PageRequest,
+        with_count: bool,
+    ) -> SelectStatement {
+        let page = if request.ordering.key.nullable() {
+            self.nullable_page(request)
+        } else {
+            let mut page = match &request.after {
+                Some(cursor) => self.select(Condition::all().add(self.after_key(
+                    request.ordering,
+                    &cursor.key,
+                    cursor.id,
+                ))),
+                None => self.select(Condition::all()),
+            };
+            page.limit(request.first + 1);
+            self.order(&mut page, request.ordering, None);
+            page
+        };
+        if !with_count {
+            return page;
+        }
+        let counted = Alias::new("counted");
+        let rows = Alias::new("page_rows");
+        let mut outer = Query::select();
+        for column in E::Column::iter() {
+            outer.column((rows.clone(), column));
+        }
+        outer
+            .column((counted.clone(), Alias::new("total_count")))
+            .from_subquery(self.count_statement(), counted)
+            .join_subquery(JoinType::LeftJoin, page, rows.clone(), Expr::cust("1 = 1"));
+        self.order(&mut outer, request.ordering, Some(&rows));
+        outer
+    }
+
+    /// Fetches one page; with `with_count`, in the same single statement, the total count.
+    pub(crate) async fn fetch<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        request: &PageRequest,
+        with_count: bool,
+    ) -> AppResult<Page<E::Model>> {
+        let statement = self.page_statement(request, with_count);
+        let mut total_count = None;
+        let mut models = Vec::new();
+        for row in db.query_all(&statement).await? {
+            if with_count {
+                let total: i64 = row.try_get("", "total_count")?;
+                total_count = Some(u64::try_from(total).unwrap_or(0));
+                // The LEFT JOIN yields one row of NULLs when the page is empty.
+                if row.try_get::<Option<Uuid>>("", self.id.as_str())?.is_none() {
+                    continue;
+                }
+            }
+            models.push(E::Model::from_query_result(&row, "")?);
+        }
+        let has_next_page = models.len() as u64 > request.first;
+        models.truncate(request.first as usize);
+        let edges = models
+            .into_iter()
+            .map(|model| {
+                let cursor = (self.cursor_of)(&model, request.ordering).encode();
+                (model, cursor)
+            })
+            .collect();
+        Ok(Page {
+            edges,
+            has_next_page,
+            has_previous_page: request.after.is_some(),
+            total_count: total_count.or(if with_count { Some(0) } else { None }),
+        })
+    }
+
+    /// How many rows match the filter.
+    pub(crate) async fn count<C: ConnectionTrait>(&self, db: &C) -> AppResult<u64> {
+        let row = db.query_one(&self.count_statement()).await?;
+        let total: i64 = match row {
+            Some(row) => row.try_get("", "total_count")?,
+            None => 0,
+        };
+        Ok(u64::try_from(total).unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::todos::cursor::SortKey;
+    use sea_orm::ColumnTrait;
+    use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+    use todoql_entity::todo;
+
+    fn keyset() -> Keyset<todo::Entity> {
+        Keyset {
+            filter: Condition::all().add(todo::Column::UserId.eq(Uuid::nil())),
+            key: todo::Column::DueDate,
+            id: todo::Column::Id,
+            cursor_of: |model, ordering| Cursor {
+                ordering,
+                key: KeyValue::Missing,
+                id: model.id,
+            },
+        }
+    }
+
+    fn request(after: Option<KeyValue>) -> PageRequest {
+        let ordering = Ordering {
+            key: SortKey::DueDate,
+            direction: Direction::Desc,
+        };
+        PageRequest {
+            first: 20,
+            after: after.map(|key| Cursor {
+                ordering,
+                key,
+                id: Uuid::nil(),
+            }),
+            ordering,
+        }
+    }
+
+    #[test]
+    fn the_count_is_in_the_statement_only_when_asked_for() {
+        let without = keyset().page_statement(&request(None), false);
+        let with = keyset().page_statement(&request(None), true);
+        for (without, with) in [
+            (
+                without.to_string(SqliteQueryBuilder),
+                with.to_string(SqliteQueryBuilder),
+            ),
+            (
+                without.to_string(PostgresQueryBuilder),
+                with.to_string(PostgresQueryBuilder),
+            ),
+        ] {
+            assert!(!without.contains("COUNT"), "{without}");
+            assert!(with.contains("COUNT(*)"), "{with}");
+            assert!(!without.contains("OFFSET") && !with.contains("OFFSET"));
+        }
+    }
+
+    #[test]
+    fn a_page_is_a_keyset_range_with_missing_keys_last() {
+        let time = chrono::DateTime::from_timestamp_micros(1).unwrap();
+        let (sql, _) = keyset()
+            .page_statement(&request(Some(KeyValue::Time(time))), false)
+            .build(SqliteQueryBuilder);
+        // Two index ranges: rows with a key after the cursor's, then rows without a key.
+        assert!(
+            sql.contains(r#""due_date" IS NOT NULL AND ("due_date", "id") < (?, ?)) ORDER BY "due_date" DESC, "id" DESC LIMIT ?"#),
+            "{sql}"
+        );
+        assert!(
+            sql.contains(r#"UNION ALL SELECT"#)
+                && sql.contains(r#""due_date" IS NULL ORDER BY "id" DESC LIMIT ?"#),
+            "{sql}"
+        );
+        assert!(
+            sql.ends_with(r#"ORDER BY "due_date" DESC NULLS LAST, "id" DESC LIMIT ?"#),
+            "{sql}"
+        );
+        assert!(!sql.contains(" OR "), "{sql}");
+
+        let (sql, _) = keyset()
+            .page_statement(&request(Some(KeyValue::Missing)), false)
+            .build(SqliteQueryBuilder);
+        assert!(sql.contains(r#""due_date" IS NULL AND "id" < ?"#), "{sql}");
+        assert!(!sql.contains("UNION"), "{sql}");
+    }
+}
