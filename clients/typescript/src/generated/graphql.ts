@@ -4,24 +4,32 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** Input of changePassword. */
 export type ChangePasswordInput = {
   /** Required when the account has a password. */
   currentPassword?: string | null | undefined;
   newPassword: string;
 };
 
+/** What the provider sent to the redirect URI. */
 export type CompleteOAuthInput = {
+  /** The `code` query parameter. */
   code: string;
+  /** The provider given to startOAuth. */
   provider: string;
+  /** The `state` query parameter. */
   state: string;
 };
 
 /** Either code (signed in) or token. */
 export type ConfirmEmailChangeInput = {
+  /** The 6-digit code from the mail (signed in as the user who asked). */
   code?: string | null | undefined;
+  /** The token from the mail's link (signed in or not). */
   token?: string | null | undefined;
 };
 
+/** Input of createTodo. */
 export type CreateTodoInput = {
   /** At most 1000 characters. */
   description?: string | null | undefined;
@@ -31,26 +39,36 @@ export type CreateTodoInput = {
   title: string;
 };
 
+/** Input of deleteAccount. */
 export type DeleteAccountInput = {
   /** Required when the account has a password; otherwise the session must be under 15 minutes old. */
   password?: string | null | undefined;
 };
 
+/** Sort direction. */
 export type OrderDirection =
+  /** Smallest first. */
   | 'ASC'
+  /** Largest first. */
   | 'DESC';
 
+/** Input of requestEmailChange. */
 export type RequestEmailChangeInput = {
   /** Required when the account has a password. */
   currentPassword?: string | null | undefined;
+  /** The address to move the account to; the code and link go there. */
   newEmail: string;
 };
 
+/** Input of resetPassword. */
 export type ResetPasswordInput = {
+  /** 8 to 128 characters. */
   newPassword: string;
+  /** The token from the reset mail's link. */
   token: string;
 };
 
+/** Input of signIn. */
 export type SignInInput = {
   email: string;
   password: string;
@@ -58,11 +76,15 @@ export type SignInInput = {
 
 /** Either email + code, or token. */
 export type SignInWithCodeInput = {
+  /** The 6-digit code from the mail (with `email`). */
   code?: string | null | undefined;
+  /** The address the code was sent to (with `code`). */
   email?: string | null | undefined;
+  /** The token from the mail's link (alone). */
   token?: string | null | undefined;
 };
 
+/** Input of signUp. */
 export type SignUpInput = {
   email: string;
   /** 8 to 128 characters. */
@@ -71,25 +93,36 @@ export type SignUpInput = {
   username?: string | null | undefined;
 };
 
+/** Which todos to list; all conditions must hold. */
 export type TodoFilter = {
+  /** Due strictly after this instant (todos without a due date are left out). */
   dueAfter?: string | null | undefined;
+  /** Due strictly before this instant (todos without a due date are left out). */
   dueBefore?: string | null | undefined;
+  /** Only completed (true) or incomplete (false) todos. */
   isCompleted?: boolean | null | undefined;
   /** Case-insensitive substring of title or description. */
   search?: string | null | undefined;
 };
 
+/** How to sort todos; ties are broken by id in the same direction. */
 export type TodoOrder = {
   direction?: OrderDirection;
   field?: TodoOrderField;
 };
 
+/** What todos can be sorted by. */
 export type TodoOrderField =
+  /** Creation time. */
   | 'CREATED_AT'
+  /** Due date; todos without one come last in both directions. */
   | 'DUE_DATE'
+  /** Title, in the database's collation. */
   | 'TITLE'
+  /** Time of the last change. */
   | 'UPDATED_AT';
 
+/** Input of updateProfile. */
 export type UpdateProfileInput = {
   /** An https URL, at most 2048 characters; null clears it. */
   avatar?: string | null | undefined;
@@ -98,16 +131,23 @@ export type UpdateProfileInput = {
 
 /** Absent fields stay as they are; an explicit null clears description or dueDate. */
 export type UpdateTodoInput = {
+  /** At most 1000 characters; null clears it. */
   description?: string | null | undefined;
+  /** In the future; null clears it. */
   dueDate?: string | null | undefined;
+  /** Complete (sets completedAt) or reopen (clears it); null is refused. */
   isCompleted?: boolean | null | undefined;
+  /** Trimmed; 1 to 255 characters; null is refused. */
   title?: string | null | undefined;
 };
 
 /** Either email + code, or token. */
 export type VerifyEmailInput = {
+  /** The 6-digit code from the mail (with `email`). */
   code?: string | null | undefined;
+  /** The address the code was sent to (with `code`). */
   email?: string | null | undefined;
+  /** The token from the mail's link (alone). */
   token?: string | null | undefined;
 };
 
