@@ -109,6 +109,7 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
       offHost.push(url);
       return route.abort("internetdisconnected");
     });
+    context.setDefaultTimeout(20_000);
     page = context.pages()[0] ?? (await context.newPage());
   });
 
@@ -231,6 +232,7 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
     await page.getByLabel("Password").fill(NEW_PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "Your todos" }).waitFor();
+    await todoList().getByText("Call Grace on Sunday").waitFor();
     assert.deepEqual(await titles(), ["Buy milk", "Write the report", "Call Grace on Sunday"]);
   });
 
