@@ -246,6 +246,7 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
     // The tour is in the editor and the Authorization header waits in the Headers tab.
     await graphiql.getByText("query Tour").waitFor();
     assert.match(await graphiql.locator(".graphiql-editor-tool").innerText(), /Bearer PASTE_ACCESS_TOKEN_HERE/);
+    await graphiql.screenshot({ path: path.join(results, "08-graphiql-tour.png") });
 
     await editor.click();
     await graphiql.keyboard.press("Control+A");
@@ -256,7 +257,7 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
     await graphiql.waitForFunction(() => !document.querySelector(".graphiql-execute-button")?.hasAttribute("aria-haspopup"));
     await graphiql.click(".graphiql-execute-button");
     await graphiql.waitForFunction(() => /"passwordSignIn":\s*true/.test(document.querySelector(".graphiql-response")?.innerText ?? ""));
-    await graphiql.screenshot({ path: path.join(results, "08-graphiql-offline.png") });
+    await graphiql.screenshot({ path: path.join(results, "09-graphiql-offline-result.png") });
 
     const response = await graphiql.locator(".graphiql-response").innerText();
     assert.match(response, /"authConfig"/);
