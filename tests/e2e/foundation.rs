@@ -108,6 +108,14 @@ async fn body_over_one_mebibyte_is_413_and_not_executed() {
         serde_json::to_vec(&json!({ "query": format!("{SIGN_UP_INLINE}{padding}") })).unwrap();
     let response = app.post_raw("application/json", body).await;
     assert_eq!(response.status(), 413);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1048576 bytes")
+    );
     assert_eq!(app.user_count().await, 0);
 }
 

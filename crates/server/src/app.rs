@@ -96,6 +96,7 @@ pub async fn start(
             app: state.clone(),
             max_batch: config.max_batch as usize,
             trust_proxy: config.trust_proxy,
+            body_limit: config.body_limit as usize,
         },
         &config,
     );

@@ -5,6 +5,7 @@ use super::HttpState;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request, Response as GqlResponse};
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +18,7 @@ pub async fn post(
     State(http): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     if !is_json(&headers) {
         return request_error(
@@ -25,6 +26,18 @@ pub async fn post(
             "POST /graphql accepts only Content-Type: application/json.",
         );
     }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let status = rejection.status();
+            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                format!("The request body is larger than {} bytes.", http.body_limit)
+            } else {
+                "The request body could not be read.".to_owned()
+            };
+            return request_error(status, &message);
+        }
+    };
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
         Err(_) => {

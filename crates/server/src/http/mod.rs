@@ -31,6 +31,8 @@ pub struct HttpState {
     pub max_batch: usize,
     /// Whether to believe X-Forwarded-For.
     pub trust_proxy: bool,
+    /// Largest request body, in bytes (for the 413 message).
+    pub body_limit: usize,
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
