@@ -6,6 +6,7 @@ mod accounts;
 mod email;
 mod fake_providers;
 mod foundation;
+mod frontend;
 mod oauth;
 mod todos;
 mod trash;

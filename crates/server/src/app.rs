@@ -30,6 +30,7 @@ pub fn settings(config: &Config) -> Settings {
     let mut settings = Settings::new(secret);
     settings.require_verified_email = config.require_verified_email;
     settings.app_url = config.app_url.clone();
+    settings.access_token_ttl = chrono::Duration::seconds(i64::from(config.access_token_ttl));
     settings.refresh_grace = chrono::Duration::from_std(config.refresh_grace).unwrap_or_default();
     settings.oauth = config.oauth.clone();
     let quarter_hour = chrono::Duration::minutes(15);

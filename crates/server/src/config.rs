@@ -75,6 +75,17 @@ fn parse_positive(value: &str) -> Result<u32, String> {
     }
 }
 
+fn parse_access_token_ttl(value: &str) -> Result<u32, String> {
+    match value.parse::<u32>() {
+        // A day at most: an access token cannot be revoked before it expires except by the
+        // per-request session check, and a long one outlives every reasonable session policy.
+        Ok(n) if (1..=86_400).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "expected a whole number of seconds from 1 to 86400, got {value:?}"
+        )),
+    }
+}
+
 fn parse_jwt_secret(value: &str) -> Result<String, String> {
     if value.len() < 32 {
         return Err(format!(
@@ -254,6 +265,11 @@ pub struct Config {
     /// Wrong code guesses allowed per address per hour.
     #[arg(long, env = "TODOQL_CODE_GUESSES_PER_ADDRESS", default_value = "10", value_parser = parse_positive, global = true)]
     pub code_guesses_per_address: u32,
+
+    /// Lifetime of access tokens, in seconds (1 to 86400). Shorter means revocation by expiry
+    /// sooner and more refreshes; the session itself lives on through refresh tokens.
+    #[arg(long, env = "TODOQL_ACCESS_TOKEN_TTL", default_value = "900", value_parser = parse_access_token_ttl, global = true)]
+    pub access_token_ttl: u32,
 
     /// Seconds after a refresh during which the replaced refresh token answers with the same
     /// successor (two tabs racing, a lost response retried).

@@ -2,6 +2,7 @@
 
 pub mod account_types;
 pub mod auth;
+pub mod depth;
 pub mod email;
 pub mod oauth;
 pub mod scalars;
@@ -57,7 +58,9 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 pub fn build_schema(state: AppState, limits: SchemaLimits) -> AppSchema {
     let mut builder = builder()
         .data(state)
-        .limit_depth(limits.max_depth)
+        .extension(depth::DepthLimit {
+            max: limits.max_depth,
+        })
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(32)
         .limit_directives(8);

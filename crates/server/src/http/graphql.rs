@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 use std::time::Instant;
 use todoql_graphql::RequestContext;
@@ -94,7 +94,7 @@ pub async fn get(
 ) -> Response {
     let has_query = query.as_deref().is_some_and(|q| !q.is_empty());
     if !has_query {
-        return Html(super::graphiql::page()).into_response();
+        return super::graphiql::page_response(has_subscriptions(&http));
     }
     let request = match parse_get_request(query.as_deref().unwrap_or_default()) {
         Some(request) => request,
@@ -121,6 +121,14 @@ pub async fn get(
     let response = BatchResponse::Single(finish(http.schema.execute(request).await));
     record(&[operation], &response, started);
     async_graphql_axum::GraphQLResponse::from(response).into_response()
+}
+
+/// Whether the schema has a Subscription root (GraphiQL then wires its websocket client).
+fn has_subscriptions(http: &HttpState) -> bool {
+    http.schema
+        .names()
+        .iter()
+        .any(|name| name == "Subscription")
 }
 
 /// A GraphQL-over-HTTP GET request: `query`, `operationName`, and JSON `variables` and

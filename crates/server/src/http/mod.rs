@@ -41,6 +41,7 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(http: HttpState, config: &Config) -> Router {
     let routes = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql/assets/{name}", get(graphiql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

@@ -1,0 +1,388 @@
+import { TodoqlError, TodoqlNetworkError, type GraphQLErrorItem } from "./errors.js";
+import * as ops from "./generated/graphql.js";
+import type { TypedDocumentString } from "./generated/graphql.js";
+import { memoryTokenStore, type TokenStore, type Tokens } from "./storage.js";
+
+/** Variables as a rest parameter: optional when every variable of the operation is. */
+export type VariablesOf<TVariables> = Record<string, never> extends TVariables
+  ? [variables?: TVariables]
+  : [variables: TVariables];
+
+export interface TodoqlClientOptions {
+  /** The GraphQL endpoint, e.g. "http://127.0.0.1:8000/graphql". */
+  url: string;
+  /** Where the tokens live. Default: memory. In a browser, `localStorageTokenStore()`. */
+  tokenStore?: TokenStore;
+  /**
+   * Refresh the access token when it expires within this many seconds (default 60). The margin
+   * is capped at half the token's lifetime, so short-lived tokens are not refreshed on every call.
+   */
+  refreshMarginSeconds?: number;
+  /** fetch to use (default: the global one). */
+  fetch?: typeof fetch;
+  /** The clock, in milliseconds (default Date.now); tests move it. */
+  now?: () => number;
+  /** Extra headers for every request. */
+  headers?: Record<string, string>;
+  /** Called whenever the stored tokens change: sign-in, refresh, sign-out (null). */
+  onTokensChange?: (tokens: Tokens | null) => void;
+  /** Called when the session ended on the server (the refresh token was refused): sign in again. */
+  onSessionEnded?: (error: TodoqlError) => void;
+}
+
+/** Per-call options. */
+export interface RequestOptions {
+  /** Send no Authorization header, refresh nothing (sign-in, sign-up, public queries). */
+  anonymous?: boolean;
+  /** Aborts the request. */
+  signal?: AbortSignal;
+}
+
+interface GraphQLResponse<T> {
+  data?: T | null;
+  errors?: GraphQLErrorItem[];
+}
+
+const OPERATION_NAME = /\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)/;
+
+/** The operation name of a document: the first named operation in it. */
+export function operationNameOf(document: string): string | undefined {
+  return OPERATION_NAME.exec(document)?.[1];
+}
+
+/** Seconds from `iat` to `exp` of a JWT, or undefined when it is not readable. */
+function lifetimeSeconds(jwt: string): number | undefined {
+  const payload = jwt.split(".")[1];
+  if (!payload) return undefined;
+  try {
+    const base64 = payload.replace(/-/g, "+").replace(/_/g, "/");
+    const json = JSON.parse(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, "="))) as {
+      iat?: unknown;
+      exp?: unknown;
+    };
+    return typeof json.iat === "number" && typeof json.exp === "number" ? json.exp - json.iat : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A small GraphQL client for todoql on top of fetch.
+ *
+ * - `request(document, variables)` runs any generated document and returns its typed data, or
+ *   throws `TodoqlError` (with `code` from `extensions.code`) or `TodoqlNetworkError`.
+ * - It keeps the tokens of the sign-in methods (signUp, signIn, signInWithCode, completeOAuth,
+ *   changePassword) in its token store and sends `Authorization: Bearer` on every request.
+ * - It refreshes the access token shortly before it expires, and once more when the server
+ *   answers UNAUTHENTICATED to a request that carried a token; then it retries that request.
+ * - Refreshes are single-flight: however many requests need a new token at once, exactly one
+ *   refreshSession is sent and all of them wait for it. (The refresh token rotates and the
+ *   server treats a replaced token presented late as stolen, so racing refreshes would end the
+ *   session.)
+ */
+export class TodoqlClient {
+  readonly url: string;
+  private readonly store: TokenStore;
+  private readonly marginSeconds: number;
+  private readonly fetchImpl: typeof fetch;
+  private readonly now: () => number;
+  private readonly headers: Record<string, string>;
+  private readonly onTokensChange: ((tokens: Tokens | null) => void) | undefined;
+  private readonly onSessionEnded: ((error: TodoqlError) => void) | undefined;
+  private refreshing: Promise<Tokens | null> | null = null;
+
+  constructor(options: TodoqlClientOptions) {
+    this.url = options.url;
+    this.store = options.tokenStore ?? memoryTokenStore();
+    this.marginSeconds = options.refreshMarginSeconds ?? 60;
+    const fetchImpl = options.fetch ?? globalThis.fetch;
+    if (!fetchImpl) throw new Error("TodoqlClient: no fetch available; pass options.fetch");
+    this.fetchImpl = fetchImpl.bind(globalThis);
+    this.now = options.now ?? Date.now;
+    this.headers = options.headers ?? {};
+    this.onTokensChange = options.onTokensChange;
+    this.onSessionEnded = options.onSessionEnded;
+  }
+
+  // --- tokens ------------------------------------------------------------------------------
+
+  /** The stored tokens, or null when signed out. */
+  get tokens(): Tokens | null {
+    return this.store.get();
+  }
+
+  /** Whether the client holds tokens (it may still learn that the session has ended). */
+  get isSignedIn(): boolean {
+    return this.store.get() !== null;
+  }
+
+  /** Replaces the stored tokens (null signs out locally). */
+  setTokens(tokens: Tokens | null): void {
+    this.store.set(tokens ? { ...tokens } : null);
+    this.onTokensChange?.(tokens);
+  }
+
+  private keep<T extends Tokens>(payload: T): T {
+    this.setTokens({
+      accessToken: payload.accessToken,
+      accessTokenExpiresAt: payload.accessTokenExpiresAt,
+      refreshToken: payload.refreshToken,
+    });
+    return payload;
+  }
+
+  /** Whether the access token expires within the refresh margin. */
+  private expiresSoon(tokens: Tokens): boolean {
+    const expiresAt = Date.parse(tokens.accessTokenExpiresAt);
+    if (Number.isNaN(expiresAt)) return true;
+    const lifetime = lifetimeSeconds(tokens.accessToken);
+    const margin = Math.min(this.marginSeconds, lifetime === undefined ? Infinity : lifetime / 2);
+    return expiresAt - this.now() <= margin * 1000;
+  }
+
+  /**
+   * Trades the refresh token for new tokens, now. Concurrent callers share one refreshSession.
+   * Resolves to null (and clears the tokens) when the server refuses the refresh token.
+   */
+  refresh(): Promise<Tokens | null> {
+    if (!this.refreshing) {
+      this.refreshing = this.runRefresh().finally(() => {
+        this.refreshing = null;
+      });
+    }
+    return this.refreshing;
+  }
+
+  private async runRefresh(): Promise<Tokens | null> {
+    const current = this.store.get();
+    if (!current) return null;
+    // Network trouble throws from here and keeps the tokens: a later call tries again.
+    const { response, status } = await this.send(
+      ops.RefreshSessionDocument,
+      { refreshToken: current.refreshToken },
+      undefined,
+      undefined,
+    );
+    const payload = response.data?.refreshSession;
+    if (payload && !response.errors?.length) {
+      this.keep(payload);
+      return this.store.get();
+    }
+    const error = new TodoqlError(response.errors ?? [], { operationName: "RefreshSession", status });
+    if (error.code === "INVALID_TOKEN" || error.code === "UNAUTHENTICATED") {
+      // Another tab may have rotated the token in a shared store meanwhile: use its result.
+      const now = this.store.get();
+      if (now && now.refreshToken !== current.refreshToken) return now;
+      this.setTokens(null);
+      this.onSessionEnded?.(error);
+      return null;
+    }
+    throw error;
+  }
+
+  // --- requests ----------------------------------------------------------------------------
+
+  /**
+   * Runs `document` and returns its data. Throws TodoqlError when the response has errors
+   * (even with partial data), TodoqlNetworkError when there is no GraphQL response.
+   */
+  async request<TResult, TVariables>(
+    document: TypedDocumentString<TResult, TVariables>,
+    ...args: [...VariablesOf<TVariables>, RequestOptions?]
+  ): Promise<TResult> {
+    const [variables, options] = args as unknown as [TVariables | undefined, RequestOptions | undefined];
+    const operationName = operationNameOf(document.toString());
+    if (options?.anonymous) {
+      return this.unwrap(await this.send(document, variables, undefined, options.signal), operationName);
+    }
+
+    let tokens = this.store.get();
+    if (tokens && this.expiresSoon(tokens)) {
+      tokens = await this.refresh();
+    }
+    const first = await this.send(document, variables, tokens?.accessToken, options?.signal);
+    if (!tokens || !isUnauthenticated(first.response)) return this.unwrap(first, operationName);
+
+    // The token was refused (expired early, clock skew, server restarted with a new key):
+    // refresh once, unless another call already did, and try again.
+    const latest = this.store.get();
+    const fresh = latest && latest.accessToken !== tokens.accessToken ? latest : await this.refresh();
+    if (!fresh) {
+      throw new TodoqlError(
+        [{ message: "The session has ended; sign in again.", extensions: { code: "UNAUTHENTICATED" } }],
+        { operationName, status: first.status },
+      );
+    }
+    return this.unwrap(await this.send(document, variables, fresh.accessToken, options?.signal), operationName);
+  }
+
+  private unwrap<T>(result: { response: GraphQLResponse<T>; status: number }, operationName?: string): T {
+    const { response, status } = result;
+    if (response.errors?.length) {
+      throw new TodoqlError(response.errors, { operationName, status });
+    }
+    if (response.data === undefined || response.data === null) {
+      throw new TodoqlNetworkError(`${operationName ?? "operation"}: the response has no data`, { status });
+    }
+    return response.data;
+  }
+
+  private async send<TResult, TVariables>(
+    document: TypedDocumentString<TResult, TVariables>,
+    variables: TVariables | undefined,
+    accessToken: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<{ response: GraphQLResponse<TResult>; status: number }> {
+    const query = document.toString();
+    const headers: Record<string, string> = {
+      ...this.headers,
+      "content-type": "application/json",
+      accept: "application/graphql-response+json, application/json",
+    };
+    if (accessToken) headers.authorization = `Bearer ${accessToken}`;
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.url, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ query, variables: variables ?? {}, operationName: operationNameOf(query) }),
+        signal,
+      });
+    } catch (cause) {
+      throw new TodoqlNetworkError(`Cannot reach ${this.url}`, { cause });
+    }
+    let body: unknown;
+    try {
+      body = await res.json();
+    } catch (cause) {
+      throw new TodoqlNetworkError(`${this.url} answered ${res.status} without GraphQL JSON`, {
+        status: res.status,
+        cause,
+      });
+    }
+    if (!body || typeof body !== "object" || (!("data" in body) && !("errors" in body))) {
+      throw new TodoqlNetworkError(`${this.url} answered ${res.status} without a GraphQL response`, {
+        status: res.status,
+      });
+    }
+    return { response: body as GraphQLResponse<TResult>, status: res.status };
+  }
+
+  // --- the API, one method per operation ---------------------------------------------------
+
+  /** What sign-in methods the server offers. */
+  async authConfig() {
+    return (await this.request(ops.AuthConfigDocument, {}, { anonymous: true })).authConfig;
+  }
+  /** The signed-in user, or null. */
+  async me() {
+    return (await this.request(ops.MeDocument)).me;
+  }
+  /** The caller's active sessions, newest first. */
+  async sessions() {
+    return (await this.request(ops.SessionsDocument)).sessions;
+  }
+  /** Creates an account and signs in (keeps the tokens). */
+  async signUp(input: ops.SignUpInput) {
+    return this.keep((await this.request(ops.SignUpDocument, { input }, { anonymous: true })).signUp);
+  }
+  /** Signs in with email and password (keeps the tokens). */
+  async signIn(input: ops.SignInInput) {
+    return this.keep((await this.request(ops.SignInDocument, { input }, { anonymous: true })).signIn);
+  }
+  /** Revokes the current session and forgets the tokens (also when the session had already ended). */
+  async signOut(): Promise<boolean> {
+    try {
+      return this.isSignedIn ? (await this.request(ops.SignOutDocument)).signOut : false;
+    } catch (error) {
+      if (!(error instanceof TodoqlError && error.code === "UNAUTHENTICATED")) throw error;
+      return false;
+    } finally {
+      this.setTokens(null);
+    }
+  }
+  async revokeSession(id: string) {
+    return (await this.request(ops.RevokeSessionDocument, { id })).revokeSession;
+  }
+  async revokeOtherSessions() {
+    return (await this.request(ops.RevokeOtherSessionsDocument)).revokeOtherSessions;
+  }
+  /** Changes the password; the server issues new tokens for this session (kept). */
+  async changePassword(input: ops.ChangePasswordInput) {
+    return this.keep((await this.request(ops.ChangePasswordDocument, { input })).changePassword);
+  }
+  async updateProfile(input: ops.UpdateProfileInput) {
+    return (await this.request(ops.UpdateProfileDocument, { input })).updateProfile;
+  }
+  /** Deletes the account and forgets the tokens. */
+  async deleteAccount(input: ops.DeleteAccountInput) {
+    const deleted = (await this.request(ops.DeleteAccountDocument, { input })).deleteAccount;
+    if (deleted) this.setTokens(null);
+    return deleted;
+  }
+  async sendVerificationEmail() {
+    return (await this.request(ops.SendVerificationEmailDocument)).sendVerificationEmail;
+  }
+  /** Verifies with {email, code} or {token}; works signed in or out. */
+  async verifyEmail(input: ops.VerifyEmailInput) {
+    return (await this.request(ops.VerifyEmailDocument, { input })).verifyEmail;
+  }
+  async requestSignInCode(email: string) {
+    return (await this.request(ops.RequestSignInCodeDocument, { email }, { anonymous: true })).requestSignInCode;
+  }
+  /** Signs in with {email, code} or {token} (keeps the tokens). */
+  async signInWithCode(input: ops.SignInWithCodeInput) {
+    return this.keep((await this.request(ops.SignInWithCodeDocument, { input }, { anonymous: true })).signInWithCode);
+  }
+  async requestPasswordReset(email: string) {
+    return (await this.request(ops.RequestPasswordResetDocument, { email }, { anonymous: true })).requestPasswordReset;
+  }
+  /** Sets a new password with the emailed token. Every session of the user ends. */
+  async resetPassword(input: ops.ResetPasswordInput) {
+    return (await this.request(ops.ResetPasswordDocument, { input }, { anonymous: true })).resetPassword;
+  }
+  async requestEmailChange(input: ops.RequestEmailChangeInput) {
+    return (await this.request(ops.RequestEmailChangeDocument, { input })).requestEmailChange;
+  }
+  async confirmEmailChange(input: ops.ConfirmEmailChangeInput) {
+    return (await this.request(ops.ConfirmEmailChangeDocument, { input })).confirmEmailChange;
+  }
+  async startOAuth(provider: string, redirectUri: string) {
+    return (await this.request(ops.StartOAuthDocument, { provider, redirectUri })).startOAuth;
+  }
+  /** Finishes OAuth (keeps the tokens). Signed in, it links the provider account instead. */
+  async completeOAuth(input: ops.CompleteOAuthInput) {
+    return this.keep((await this.request(ops.CompleteOAuthDocument, { input })).completeOAuth);
+  }
+  async unlinkAccount(provider: string) {
+    return (await this.request(ops.UnlinkAccountDocument, { provider })).unlinkAccount;
+  }
+  async todo(id: string) {
+    return (await this.request(ops.TodoDocument, { id })).todo;
+  }
+  async todos(variables: ops.TodosQueryVariables = {}) {
+    return (await this.request(ops.TodosDocument, variables)).todos;
+  }
+  async deletedTodos(variables: ops.DeletedTodosQueryVariables = {}) {
+    return (await this.request(ops.DeletedTodosDocument, variables)).deletedTodos;
+  }
+  async createTodo(input: ops.CreateTodoInput) {
+    return (await this.request(ops.CreateTodoDocument, { input })).createTodo;
+  }
+  async updateTodo(id: string, input: ops.UpdateTodoInput) {
+    return (await this.request(ops.UpdateTodoDocument, { id, input })).updateTodo;
+  }
+  async setTodoCompleted(id: string, completed: boolean) {
+    return (await this.request(ops.SetTodoCompletedDocument, { id, completed })).setTodoCompleted;
+  }
+  async deleteTodo(id: string) {
+    return (await this.request(ops.DeleteTodoDocument, { id })).deleteTodo;
+  }
+  async restoreTodo(id: string) {
+    return (await this.request(ops.RestoreTodoDocument, { id })).restoreTodo;
+  }
+}
+
+function isUnauthenticated(response: GraphQLResponse<unknown>): boolean {
+  return response.errors?.some((e) => e.extensions?.code === "UNAUTHENTICATED") ?? false;
+}

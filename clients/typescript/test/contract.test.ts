@@ -1,0 +1,160 @@
+// Every operation document of the client runs against a real server (with a real SMTP sink for
+// the mailed codes and links), through the client's typed methods.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import * as api from "../dist/index.js";
+import { TodoqlClient, TodoqlError } from "../dist/index.js";
+import {
+  PASSWORD,
+  codeAndLink,
+  recordingFetch,
+  startSmtpSink,
+  startTodoql,
+  uniqueEmail,
+  type SmtpSink,
+  type TodoqlServer,
+} from "./helpers.js";
+
+/** The name of every operation the package ships (fragments excluded). */
+function allOperationNames(): string[] {
+  return Object.entries(api)
+    .filter(([name, value]) => name.endsWith("Document") && value instanceof api.TypedDocumentString)
+    .map(([, value]) => api.operationNameOf(String(value)))
+    .filter((name): name is string => name !== undefined)
+    .sort();
+}
+
+async function rejectsWith(promise: Promise<unknown>, codes: api.ErrorCode[]): Promise<TodoqlError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof TodoqlError, String(error));
+    assert.ok(codes.includes(error.code), `${error.code}: ${error.message}`);
+    return error;
+  }
+  assert.fail("expected an error");
+}
+
+describe("the whole contract through the client", () => {
+  let sink: SmtpSink;
+  let server: TodoqlServer;
+  const recorder = recordingFetch();
+  before(async () => {
+    sink = await startSmtpSink();
+    server = await startTodoql({ args: ["--smtp-url", sink.url, "--app-url", "http://app.test"] });
+  });
+  after(async () => {
+    await server?.stop();
+    await sink?.close();
+  });
+
+  it("accounts, email flows, todos and sessions", async () => {
+    const client = new TodoqlClient({ url: server.graphqlUrl, fetch: recorder.fetch });
+    const email = uniqueEmail("contract");
+
+    // Sign-up, verification by code, profile.
+    const config = await client.authConfig();
+    assert.equal(config.passwordSignIn, true);
+    const signedUp = await client.signUp({ email, password: PASSWORD, username: "Ada" });
+    assert.equal(signedUp.user.emailVerified, false);
+    await rejectsWith(client.todos(), ["EMAIL_NOT_VERIFIED"]);
+    const verifyMail = await sink.waitForMail(email, { match: (m) => /verify/i.test(m.subject) });
+    assert.equal(await client.sendVerificationEmail(), true);
+    const secondMail = await sink.waitForMail(email, { match: (m) => /verify/i.test(m.subject), skip: 1 });
+    // Sending a new code killed the first one.
+    await rejectsWith(client.verifyEmail({ email, code: codeAndLink(verifyMail).code! }), ["INVALID_TOKEN"]);
+    const verified = await client.verifyEmail({ token: codeAndLink(secondMail).token! });
+    assert.equal(verified.emailVerified, true);
+    const profile = await client.updateProfile({ username: "Ada L." });
+    assert.equal(profile.username, "Ada L.");
+    assert.equal((await client.me())?.username, "Ada L.");
+
+    // Todos and the trash.
+    const milk = await client.createTodo({ title: "Buy milk", description: "2 litres" });
+    const report = await client.createTodo({ title: "Write the report", dueDate: new Date(Date.now() + 86_400_000).toISOString() });
+    await rejectsWith(client.createTodo({ title: " Buy milk " }), ["CONFLICT"]);
+    const bad = await rejectsWith(client.createTodo({ title: "" }), ["BAD_USER_INPUT"]);
+    assert.equal(bad.field, "title");
+    assert.equal((await client.setTodoCompleted(milk.id, true)).isCompleted, true);
+    assert.equal((await client.updateTodo(report.id, { title: "Write the annual report", description: null })).title, "Write the annual report");
+    assert.equal((await client.todo(report.id))?.description, null);
+    const page = await client.todos({ first: 1, orderBy: { field: "TITLE", direction: "ASC" } });
+    assert.equal(page.totalCount, 2);
+    assert.equal(page.edges[0]!.node.title, "Buy milk");
+    const next = await client.todos({ first: 1, after: page.pageInfo.endCursor, orderBy: { field: "TITLE", direction: "ASC" } });
+    assert.equal(next.edges[0]!.node.title, "Write the annual report");
+    assert.equal((await client.todos({ filter: { isCompleted: true } })).totalCount, 1);
+    const deleted = await client.deleteTodo(report.id);
+    assert.equal(deleted.id, report.id);
+    assert.equal((await client.deletedTodos()).edges[0]!.node.title, "Write the annual report");
+    assert.equal(await client.todo(report.id), null);
+    const restored = await client.restoreTodo(report.id);
+    assert.equal(restored.id, report.id);
+    assert.equal((await client.deletedTodos()).totalCount, 0);
+    await rejectsWith(client.todo("not-a-uuid"), ["BAD_USER_INPUT"]);
+
+    // Sessions: a second device, revoked one by one and all at once.
+    const phone = new TodoqlClient({ url: server.graphqlUrl, fetch: recorder.fetch });
+    const tablet = new TodoqlClient({ url: server.graphqlUrl, fetch: recorder.fetch });
+    const phoneSession = (await phone.signIn({ email, password: PASSWORD })).session;
+    await tablet.signIn({ email, password: PASSWORD });
+    assert.equal((await client.sessions()).length, 3);
+    assert.equal(await client.revokeSession(phoneSession.id), true);
+    await rejectsWith(phone.sessions(), ["UNAUTHENTICATED"]);
+    assert.equal(await client.revokeOtherSessions(), 1);
+    await rejectsWith(tablet.sessions(), ["UNAUTHENTICATED"]);
+
+    // Password change keeps this session with new tokens.
+    const before = client.tokens!;
+    const changed = await client.changePassword({ currentPassword: PASSWORD, newPassword: "another good passphrase" });
+    assert.notEqual(changed.refreshToken, before.refreshToken);
+    assert.equal(client.tokens!.refreshToken, changed.refreshToken);
+    assert.equal((await client.sessions()).length, 1);
+    assert.equal(await client.refresh().then((t) => t !== null), true);
+
+    // Email change: code to the new address.
+    const newEmail = uniqueEmail("moved");
+    assert.equal(await client.requestEmailChange({ newEmail, currentPassword: "another good passphrase" }), true);
+    const changeMail = await sink.waitForMail(newEmail);
+    const moved = await client.confirmEmailChange({ code: codeAndLink(changeMail).code! });
+    assert.equal(moved.email, newEmail);
+
+    // Passwordless sign-in, then password reset by the mailed link.
+    const codeClient = new TodoqlClient({ url: server.graphqlUrl, fetch: recorder.fetch });
+    assert.equal(await codeClient.requestSignInCode(newEmail), true);
+    const codeMail = await sink.waitForMail(newEmail, { match: (m) => /sign-in code/i.test(m.subject) });
+    const byCode = await codeClient.signInWithCode({ email: newEmail, code: codeAndLink(codeMail).code! });
+    assert.equal(byCode.user.email, newEmail);
+    assert.equal(await codeClient.signOut(), true);
+    assert.equal(await client.requestPasswordReset(newEmail), true);
+    const resetMail = await sink.waitForMail(newEmail, { match: (m) => /reset/i.test(m.subject) });
+    const { token, link } = codeAndLink(resetMail);
+    assert.ok(link?.startsWith("http://app.test/reset-password?token="), link);
+    assert.equal(await client.resetPassword({ token: token!, newPassword: "reset passphrase number 3" }), true);
+    await rejectsWith(client.sessions(), ["UNAUTHENTICATED"]); // every session ended, this one too
+    assert.equal(client.tokens, null);
+    await client.signIn({ email: newEmail, password: "reset passphrase number 3" });
+
+    // OAuth: no provider is configured on this server.
+    await rejectsWith(client.startOAuth("github", "http://app.test/oauth/callback"), ["BAD_USER_INPUT", "NOT_FOUND"]);
+    await rejectsWith(client.completeOAuth({ provider: "github", code: "x", state: "y" }), [
+      "BAD_USER_INPUT",
+      "NOT_FOUND",
+      "INVALID_TOKEN",
+    ]);
+    await rejectsWith(client.unlinkAccount("github"), ["BAD_USER_INPUT", "NOT_FOUND", "CONFLICT"]);
+
+    // Deleting the account ends it, and the address is free again.
+    assert.equal(await client.deleteAccount({ password: "reset passphrase number 3" }), true);
+    assert.equal(client.tokens, null);
+    await new TodoqlClient({ url: server.graphqlUrl, fetch: recorder.fetch }).signUp({ email: newEmail, password: PASSWORD });
+
+    // Every operation of the package went to the server at least once.
+    const sent = new Set(recorder.operations);
+    assert.deepEqual(
+      allOperationNames().filter((name) => !sent.has(name)),
+      [],
+      "operations never sent",
+    );
+  });
+});

@@ -1,0 +1,36 @@
+import { TodoqlClient, type TodoqlClientOptions } from "../dist/index.js";
+
+export { startTodoql, type TodoqlServer } from "../../test-support/server.mjs";
+export { startSmtpSink, codeAndLink, type SmtpSink, type Mail } from "../../test-support/smtp-sink.mjs";
+
+/** A password the server's strength check accepts. */
+export const PASSWORD = "correct horse battery staple";
+
+let counter = 0;
+/** A fresh address for each call. */
+export function uniqueEmail(prefix = "user"): string {
+  counter += 1;
+  return `${prefix}-${process.pid}-${Date.now()}-${counter}@example.com`;
+}
+
+/** fetch that records the operationName of every request it sends. */
+export function recordingFetch(): { fetch: typeof fetch; operations: string[]; count(name: string): number } {
+  const operations: string[] = [];
+  const recording: typeof fetch = async (input, init) => {
+    if (typeof init?.body === "string") {
+      const body = JSON.parse(init.body) as { operationName?: string };
+      operations.push(body.operationName ?? "(anonymous)");
+    }
+    return fetch(input, init);
+  };
+  return { fetch: recording, operations, count: (name) => operations.filter((o) => o === name).length };
+}
+
+/** A client for `url` that records its requests. */
+export function recordingClient(url: string, options: Partial<TodoqlClientOptions> = {}) {
+  const recorder = recordingFetch();
+  const client = new TodoqlClient({ url, fetch: recorder.fetch, ...options });
+  return { client, ...recorder };
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,547 @@
+// A minimal todoql web app in plain TypeScript on @todoql/client: every page is a function
+// that renders into <main>. The client keeps the tokens in localStorage and refreshes them.
+import {
+  TodoqlClient,
+  TodoqlError,
+  TodoqlNetworkError,
+  localStorageTokenStore,
+  type DeletedTodoFieldsFragment,
+  type SessionFieldsFragment,
+  type TodoFieldsFragment,
+  type UserFieldsFragment,
+} from "@todoql/client";
+import "./style.css";
+
+const API_URL: string = import.meta.env.VITE_TODOQL_URL ?? "http://127.0.0.1:8000/graphql";
+
+const client = new TodoqlClient({
+  url: API_URL,
+  tokenStore: localStorageTokenStore("todoql.example.tokens"),
+  onSessionEnded: () => {
+    user = null;
+    navigate("/sign-in", "Your session has ended. Sign in again.");
+  },
+  onTokensChange: () => renderNav(),
+});
+
+/** The signed-in user, once known. */
+let user: UserFieldsFragment | null = null;
+/** A message for the next page (after a redirect). */
+let flash: string | null = null;
+
+// --- tiny DOM helpers --------------------------------------------------------------------
+
+type Child = Node | string | null | undefined | false;
+type Attrs = Record<string, string | boolean | ((event: Event) => void) | undefined>;
+
+function h(tag: string, attrs: Attrs = {}, ...children: Child[]): HTMLElement {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === false) continue;
+    if (typeof value === "function") element.addEventListener(key.replace(/^on/, "").toLowerCase(), value);
+    else if (value === true) element.setAttribute(key, "");
+    else element.setAttribute(key, value);
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child);
+  }
+  return element;
+}
+
+const app = document.getElementById("app")!;
+const nav = document.getElementById("nav")!;
+
+function render(...children: Child[]): void {
+  app.replaceChildren();
+  if (flash) {
+    app.append(h("p", { class: "notice", role: "status" }, flash));
+    flash = null;
+  }
+  for (const child of children) if (child) app.append(child);
+}
+
+function link(path: string, text: string): HTMLElement {
+  return h(
+    "a",
+    {
+      href: path,
+      onclick: (event) => {
+        event.preventDefault();
+        navigate(path);
+      },
+    },
+    text,
+  );
+}
+
+/** A form whose submit runs `action`, showing its error above the fields. */
+function form(className: string, action: (data: FormData) => Promise<void>, ...fields: Child[]): HTMLFormElement {
+  const alert = h("p", { class: "alert", role: "alert", hidden: true });
+  const element = h("form", { class: className }, alert, ...fields) as HTMLFormElement;
+  element.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const buttons = [...element.querySelectorAll("button")];
+    buttons.forEach((b) => (b.disabled = true));
+    alert.hidden = true;
+    try {
+      await action(new FormData(element));
+    } catch (error) {
+      alert.textContent = describe(error);
+      alert.hidden = false;
+    } finally {
+      buttons.forEach((b) => (b.disabled = false));
+    }
+  });
+  return element;
+}
+
+function field(label: string, name: string, attrs: Attrs = {}): HTMLElement {
+  return h("label", {}, label, h("input", { name, ...attrs }));
+}
+
+function text(data: FormData, name: string): string {
+  return String(data.get(name) ?? "").trim();
+}
+
+/** What to tell a person about an error. */
+function describe(error: unknown): string {
+  if (error instanceof TodoqlError) {
+    switch (error.code) {
+      case "RATE_LIMITED":
+        return `Too many attempts. Try again in ${error.retryAfter ?? 60} seconds.`;
+      case "INVALID_CREDENTIALS":
+        return "Wrong email or password.";
+      case "INVALID_TOKEN":
+        return "This code or link is wrong, expired or already used.";
+      case "INTERNAL_SERVER_ERROR":
+        return "Something went wrong on the server. Try again.";
+      default:
+        return error.message;
+    }
+  }
+  if (error instanceof TodoqlNetworkError) return `Cannot reach the todoql server (${API_URL}).`;
+  return String(error);
+}
+
+function when(iso: string | null | undefined): string {
+  return iso ? new Date(iso).toLocaleString() : "";
+}
+
+// --- navigation --------------------------------------------------------------------------
+
+const routes: Record<string, () => Promise<void> | void> = {
+  "/": home,
+  "/sign-up": signUpPage,
+  "/sign-in": signInPage,
+  "/sign-in-code": signInCodePage,
+  "/verify-email": verifyEmailPage,
+  "/forgot-password": forgotPasswordPage,
+  "/reset-password": resetPasswordPage,
+  "/confirm-email": confirmEmailPage,
+  "/todos": todosPage,
+  "/sessions": sessionsPage,
+};
+
+function navigate(path: string, message?: string): void {
+  if (message) flash = message;
+  history.pushState(null, "", path);
+  void route();
+}
+
+async function route(): Promise<void> {
+  renderNav();
+  const page = routes[location.pathname] ?? home;
+  try {
+    await page();
+  } catch (error) {
+    if (error instanceof TodoqlError && error.code === "EMAIL_NOT_VERIFIED") {
+      navigate("/verify-email", "Verify your email address first.");
+      return;
+    }
+    if (error instanceof TodoqlError && error.code === "UNAUTHENTICATED") {
+      navigate("/sign-in", "Sign in to continue.");
+      return;
+    }
+    render(h("h1", {}, "Something went wrong"), h("p", { class: "alert", role: "alert" }, describe(error)));
+  }
+}
+
+window.addEventListener("popstate", () => void route());
+
+function renderNav(): void {
+  if (client.isSignedIn) {
+    nav.replaceChildren(
+      link("/todos", "Todos"),
+      link("/sessions", "Sessions"),
+      h("span", { class: "who" }, user?.email ?? ""),
+      h("button", { class: "link", type: "button", onclick: () => void signOut() }, "Sign out"),
+    );
+  } else {
+    nav.replaceChildren(link("/sign-in", "Sign in"), link("/sign-up", "Sign up"));
+  }
+}
+
+async function signOut(): Promise<void> {
+  await client.signOut();
+  user = null;
+  navigate("/sign-in", "Signed out.");
+}
+
+/** The user, fetched once per page load; null when signed out. */
+async function currentUser(): Promise<UserFieldsFragment | null> {
+  if (!client.isSignedIn) return (user = null);
+  if (!user) user = await client.me();
+  renderNav();
+  return user;
+}
+
+/** Where to go after signing in. */
+async function afterSignIn(signedIn: UserFieldsFragment): Promise<void> {
+  user = signedIn;
+  const config = await client.authConfig();
+  if (!signedIn.emailVerified && config.requireVerifiedEmail) {
+    navigate("/verify-email", `We sent a 6-digit code to ${signedIn.email}.`);
+  } else {
+    navigate("/todos");
+  }
+}
+
+// --- pages -------------------------------------------------------------------------------
+
+async function home(): Promise<void> {
+  navigate((await currentUser()) ? "/todos" : "/sign-in");
+}
+
+function signUpPage(): void {
+  render(
+    h("h1", {}, "Create an account"),
+    form(
+      "stack",
+      async (data) => {
+        const payload = await client.signUp({
+          email: text(data, "email"),
+          password: String(data.get("password") ?? ""),
+          username: text(data, "username") || null,
+        });
+        await afterSignIn(payload.user);
+      },
+      field("Email", "email", { type: "email", required: true, autocomplete: "email" }),
+      field("Name (optional)", "username", { type: "text", autocomplete: "nickname" }),
+      field("Password", "password", { type: "password", required: true, minlength: "8", autocomplete: "new-password" }),
+      h("button", { type: "submit" }, "Create account"),
+    ),
+    h("p", {}, "Already have an account? ", link("/sign-in", "Sign in")),
+  );
+}
+
+async function signInPage(): Promise<void> {
+  const token = new URLSearchParams(location.search).get("token");
+  if (token) {
+    // The link of a sign-in mail: {app}/sign-in?token=…
+    render(h("p", {}, "Signing you in…"));
+    try {
+      const payload = await client.signInWithCode({ token });
+      await afterSignIn(payload.user);
+    } catch (error) {
+      render(h("h1", {}, "Sign in"), h("p", { class: "alert", role: "alert" }, describe(error)), link("/sign-in", "Back"));
+    }
+    return;
+  }
+  render(
+    h("h1", {}, "Sign in"),
+    form(
+      "stack",
+      async (data) => {
+        const payload = await client.signIn({ email: text(data, "email"), password: String(data.get("password") ?? "") });
+        await afterSignIn(payload.user);
+      },
+      field("Email", "email", { type: "email", required: true, autocomplete: "email" }),
+      field("Password", "password", { type: "password", required: true, autocomplete: "current-password" }),
+      h("button", { type: "submit" }, "Sign in"),
+    ),
+    h(
+      "p",
+      {},
+      link("/sign-in-code", "Sign in with an emailed code"),
+      " · ",
+      link("/forgot-password", "Forgot your password?"),
+      " · ",
+      link("/sign-up", "Create an account"),
+    ),
+  );
+}
+
+function signInCodePage(): void {
+  const askForCode = (email: string) =>
+    render(
+      h("h1", {}, "Sign in with a code"),
+      h("p", { class: "notice", role: "status" }, `If ${email} can sign in, a 6-digit code is on its way.`),
+      form(
+        "stack",
+        async (data) => {
+          const payload = await client.signInWithCode({ email, code: text(data, "code") });
+          await afterSignIn(payload.user);
+        },
+        field("Code", "code", { inputmode: "numeric", autocomplete: "one-time-code", required: true, pattern: "\\d{6}" }),
+        h("button", { type: "submit" }, "Sign in"),
+      ),
+    );
+  render(
+    h("h1", {}, "Sign in with a code"),
+    h("p", {}, "We email you a 6-digit code; no password needed. New here? This creates your account."),
+    form(
+      "stack",
+      async (data) => {
+        const email = text(data, "email");
+        await client.requestSignInCode(email);
+        askForCode(email);
+      },
+      field("Email", "email", { type: "email", required: true, autocomplete: "email" }),
+      h("button", { type: "submit" }, "Email me a code"),
+    ),
+  );
+}
+
+async function verifyEmailPage(): Promise<void> {
+  const token = new URLSearchParams(location.search).get("token");
+  if (token) {
+    // The link of a verification mail: {app}/verify-email?token=…
+    const verified = await client.verifyEmail({ token });
+    if (user && user.id === verified.id) user = verified;
+    navigate(client.isSignedIn ? "/todos" : "/sign-in", `${verified.email} is verified.`);
+    return;
+  }
+  const me = await currentUser();
+  if (me?.emailVerified) {
+    navigate("/todos");
+    return;
+  }
+  render(
+    h("h1", {}, "Verify your email"),
+    h("p", {}, "Enter the 6-digit code from the mail we sent, or open the link in it."),
+    form(
+      "stack",
+      async (data) => {
+        const verified = await client.verifyEmail({ email: text(data, "email"), code: text(data, "code") });
+        user = client.isSignedIn ? verified : null;
+        navigate(client.isSignedIn ? "/todos" : "/sign-in", `${verified.email} is verified.`);
+      },
+      field("Email", "email", { type: "email", required: true, value: me?.email ?? "" }),
+      field("Code", "code", { inputmode: "numeric", autocomplete: "one-time-code", required: true, pattern: "\\d{6}" }),
+      h("button", { type: "submit" }, "Verify"),
+    ),
+    me &&
+      form(
+        "stack",
+        async () => {
+          await client.sendVerificationEmail();
+          flash = `A new code is on its way to ${me.email}.`;
+          await verifyEmailPage();
+        },
+        h("button", { type: "submit", class: "secondary" }, "Send a new code"),
+      ),
+  );
+}
+
+function forgotPasswordPage(): void {
+  render(
+    h("h1", {}, "Forgot your password?"),
+    form(
+      "stack",
+      async (data) => {
+        const email = text(data, "email");
+        await client.requestPasswordReset(email);
+        render(
+          h("h1", {}, "Check your mail"),
+          h("p", { class: "notice", role: "status" }, `If an account exists for ${email}, we sent it a link to set a new password.`),
+        );
+      },
+      field("Email", "email", { type: "email", required: true, autocomplete: "email" }),
+      h("button", { type: "submit" }, "Email me a link"),
+    ),
+  );
+}
+
+function resetPasswordPage(): void {
+  const token = new URLSearchParams(location.search).get("token");
+  render(
+    h("h1", {}, "Set a new password"),
+    form(
+      "stack",
+      async (data) => {
+        await client.resetPassword({ token: token ?? text(data, "token"), newPassword: String(data.get("password") ?? "") });
+        // Every session of the account ended, this one too.
+        client.setTokens(null);
+        user = null;
+        navigate("/sign-in", "Your password is changed. Sign in with the new one.");
+      },
+      !token && field("Token from the mail", "token", { type: "text", required: true }),
+      field("New password", "password", { type: "password", required: true, minlength: "8", autocomplete: "new-password" }),
+      h("button", { type: "submit" }, "Set password"),
+    ),
+  );
+}
+
+async function confirmEmailPage(): Promise<void> {
+  const token = new URLSearchParams(location.search).get("token");
+  if (!token) return navigate("/");
+  const changed = await client.confirmEmailChange({ token });
+  user = client.isSignedIn ? changed : null;
+  navigate(client.isSignedIn ? "/todos" : "/sign-in", `Your address is now ${changed.email}.`);
+}
+
+async function todosPage(): Promise<void> {
+  if (!(await currentUser())) return navigate("/sign-in", "Sign in to see your todos.");
+
+  const list = h("ul", { class: "items", "aria-label": "Todos" });
+  const trash = h("ul", { class: "items", "aria-label": "Recently deleted" });
+  const count = h("p", { class: "muted" });
+  const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
+  const alert = h("p", { class: "alert", role: "alert", hidden: true });
+  let after: string | null = null;
+
+  const act = async (action: () => Promise<unknown>) => {
+    alert.hidden = true;
+    try {
+      await action();
+      await reload();
+    } catch (error) {
+      alert.textContent = describe(error);
+      alert.hidden = false;
+    }
+  };
+
+  const todoItem = (todo: TodoFieldsFragment): HTMLElement => {
+    const title = h("span", { class: "title" }, todo.title);
+    const item = h(
+      "li",
+      { class: todo.isCompleted ? "done" : "", "data-todo-id": todo.id },
+      h("input", {
+        type: "checkbox",
+        "aria-label": `Complete ${todo.title}`,
+        checked: todo.isCompleted,
+        onchange: (event) => void act(() => client.setTodoCompleted(todo.id, (event.target as HTMLInputElement).checked)),
+      }),
+      h("span", { class: "grow" }, title, todo.dueDate ? h("span", { class: "muted" }, ` · due ${when(todo.dueDate)}`) : null),
+      h("button", { type: "button", class: "secondary", "aria-label": `Edit ${todo.title}`, onclick: () => edit() }, "Edit"),
+      h("button", { type: "button", class: "danger", "aria-label": `Delete ${todo.title}`, onclick: () => void act(() => client.deleteTodo(todo.id)) }, "Delete"),
+    );
+    const edit = () => {
+      const editor = form(
+        "inline grow",
+        async (data) => {
+          await client.updateTodo(todo.id, { title: text(data, "title") });
+          await reload();
+        },
+        h("input", { name: "title", value: todo.title, "aria-label": `New title for ${todo.title}`, required: true }),
+        h("button", { type: "submit" }, "Save"),
+        h("button", { type: "button", class: "secondary", onclick: () => void reload() }, "Cancel"),
+      );
+      item.replaceChildren(editor);
+      editor.querySelector("input")?.focus();
+    };
+    return item;
+  };
+
+  const deletedItem = (todo: DeletedTodoFieldsFragment): HTMLElement =>
+    h(
+      "li",
+      { "data-deleted-id": todo.id },
+      h("span", { class: "grow" }, todo.title, h("span", { class: "muted" }, ` · deleted ${when(todo.deletedAt)}`)),
+      h("button", { type: "button", class: "secondary", "aria-label": `Restore ${todo.title}`, onclick: () => void act(() => client.restoreTodo(todo.id)) }, "Restore"),
+    );
+
+  const reload = async (append = false) => {
+    const [page, deleted] = await Promise.all([
+      client.todos({ first: 20, after: append ? after : null, orderBy: { field: "CREATED_AT", direction: "ASC" } }),
+      client.deletedTodos({ first: 20 }),
+    ]);
+    if (!append) list.replaceChildren();
+    list.append(...page.edges.map((edge) => todoItem(edge.node)));
+    after = page.pageInfo.endCursor;
+    more.hidden = !page.pageInfo.hasNextPage;
+    const done = page.edges.filter((e) => e.node.isCompleted).length;
+    count.textContent = `${page.totalCount} todos${append ? "" : `, ${done} done on this page`}`;
+    trash.replaceChildren(...deleted.edges.map((edge) => deletedItem(edge.node)));
+    trashHeading.hidden = deleted.totalCount === 0;
+  };
+  more.addEventListener("click", () => void act(() => reload(true)));
+
+  const trashHeading = h("h2", { hidden: true }, "Recently deleted");
+  render(
+    h("h1", {}, "Your todos"),
+    alert,
+    form(
+      "inline",
+      async (data) => {
+        await client.createTodo({ title: text(data, "title") });
+        (app.querySelector('input[name="title"]') as HTMLInputElement).value = "";
+        await reload();
+      },
+      h("input", { name: "title", placeholder: "What needs doing?", "aria-label": "New todo", required: true, maxlength: "255" }),
+      h("button", { type: "submit" }, "Add"),
+    ),
+    count,
+    list,
+    more,
+    trashHeading,
+    trash,
+  );
+  await reload();
+}
+
+async function sessionsPage(): Promise<void> {
+  if (!(await currentUser())) return navigate("/sign-in", "Sign in to see your sessions.");
+  const sessions = await client.sessions();
+  const item = (session: SessionFieldsFragment) =>
+    h(
+      "li",
+      { "data-session-id": session.id, "data-current": String(session.current) },
+      h(
+        "span",
+        { class: "grow" },
+        session.current ? h("span", { class: "badge" }, "This device") : null,
+        " ",
+        session.userAgent ?? "Unknown device",
+        h("br"),
+        h("span", { class: "muted" }, `${session.ipAddress ?? "unknown address"} · signed in ${when(session.createdAt)} · expires ${when(session.expiresAt)}`),
+      ),
+      session.current
+        ? h("button", { type: "button", class: "secondary", onclick: () => void signOut() }, "Sign out")
+        : h(
+            "button",
+            {
+              type: "button",
+              class: "danger",
+              onclick: async () => {
+                await client.revokeSession(session.id);
+                flash = "Session revoked.";
+                await sessionsPage();
+              },
+            },
+            "Revoke",
+          ),
+    );
+  render(
+    h("h1", {}, "Your sessions"),
+    h("p", { class: "muted" }, `${sessions.length} active`),
+    h("ul", { class: "items", "aria-label": "Sessions" }, ...sessions.map(item)),
+    sessions.length > 1 &&
+      h(
+        "button",
+        {
+          type: "button",
+          class: "danger",
+          onclick: async () => {
+            const revoked = await client.revokeOtherSessions();
+            flash = `Signed out ${revoked} other session${revoked === 1 ? "" : "s"}.`;
+            await sessionsPage();
+          },
+        },
+        "Sign out everywhere else",
+      ),
+  );
+}
+
+void route();

@@ -1,0 +1,271 @@
+// The example app and GraphiQL in a real browser (Debian's chromium, headless, driven by
+// playwright-core) against a real todoql server whose mail goes to a real SMTP sink.
+// Screenshots of the key screens go to examples/web/test-results/.
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { build, preview } from "vite";
+import { TodoqlClient, TodoqlError } from "@todoql/client";
+import { startTodoql } from "../../../clients/test-support/server.mjs";
+import { codeAndLink, startSmtpSink } from "../../../clients/test-support/smtp-sink.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const results = path.join(root, "test-results");
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const PASSWORD = "correct horse battery staple";
+const NEW_PASSWORD = "a brand new passphrase 42";
+const TIMEOUT = 180_000;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const isLocal = (url) => {
+  const { protocol, hostname } = new URL(url);
+  return protocol === "data:" || protocol === "blob:" || hostname === "127.0.0.1" || hostname === "localhost";
+};
+
+describe("in a real browser", { timeout: TIMEOUT }, () => {
+  let sink;
+  let server;
+  let site;
+  let context;
+  let page;
+  let origin;
+  let profile;
+  /** Requests the pages tried to send off this machine (all refused). */
+  const offHost = [];
+  const email = `ada-${Date.now()}@example.com`;
+
+  const shot = (name) => page.screenshot({ path: path.join(results, `${name}.png`), fullPage: true });
+  const todoList = () => page.getByRole("list", { name: "Todos" });
+  const trashList = () => page.getByRole("list", { name: "Recently deleted" });
+  const titles = async () => (await todoList().locator("li .title").allTextContents()).map((t) => t.trim());
+  /** Waits until `fn` (run in the test) returns true. */
+  async function eventually(fn, what, timeoutMs = 15_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (await fn()) return;
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (clients/run-tests.sh does)`);
+    rmSync(results, { recursive: true, force: true });
+    mkdirSync(results, { recursive: true });
+
+    sink = await startSmtpSink();
+    const port = await freePort();
+    origin = `http://127.0.0.1:${port}`;
+    server = await startTodoql({
+      args: ["--smtp-url", sink.url, "--cors-origins", origin, "--app-url", origin],
+    });
+
+    // The app, built against this server and served by `vite preview`.
+    process.env.VITE_TODOQL_URL = server.graphqlUrl;
+    const outDir = path.join(results, "dist");
+    await build({ root, logLevel: "warn", build: { outDir, emptyOutDir: true } });
+    site = await preview({
+      root,
+      logLevel: "warn",
+      build: { outDir },
+      preview: { host: "127.0.0.1", port, strictPort: true, open: false },
+    });
+
+    profile = mkdtempSync(path.join(tmpdir(), "todoql-chromium-"));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1100, height: 800 },
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    // No network but this machine: anything else is refused and remembered.
+    await context.route("**/*", (route) => {
+      const url = route.request().url();
+      if (isLocal(url)) return route.continue();
+      offHost.push(url);
+      return route.abort("internetdisconnected");
+    });
+    context.setDefaultTimeout(20_000);
+    page = context.pages()[0] ?? (await context.newPage());
+  });
+
+  after(async () => {
+    await context?.close();
+    await site?.close();
+    await server?.stop();
+    await sink?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  it("a new user signs up, verifies with the mailed code, and manages todos", async () => {
+    await page.goto(`${origin}/sign-up`);
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Name (optional)").fill("Ada");
+    await page.getByLabel("Password").fill(PASSWORD);
+    await shot("01-sign-up");
+    await page.getByRole("button", { name: "Create account" }).click();
+
+    await page.getByRole("heading", { name: "Verify your email" }).waitFor();
+    const mail = await sink.waitForMail(email, { match: (m) => /verify your email/i.test(m.subject) });
+    const { code, link } = codeAndLink(mail);
+    assert.match(code ?? "", /^\d{6}$/);
+    assert.ok(link?.startsWith(`${origin}/verify-email?token=`), link);
+    await page.getByLabel("Code").fill(code);
+    await shot("02-verify-email");
+    await page.getByRole("button", { name: "Verify" }).click();
+
+    await page.getByRole("heading", { name: "Your todos" }).waitFor();
+    for (const title of ["Buy milk", "Write the report", "Call Grace"]) {
+      await page.getByLabel("New todo").fill(title);
+      await page.getByRole("button", { name: "Add", exact: true }).click();
+      await todoList().getByText(title, { exact: true }).waitFor();
+    }
+    await page.getByLabel("Complete Buy milk").check();
+    await todoList().locator("li.done", { hasText: "Buy milk" }).waitFor();
+    await page.getByRole("button", { name: "Delete Write the report" }).click();
+    await trashList().getByText("Write the report").waitFor();
+    await eventually(async () => !(await titles()).includes("Write the report"), "the deleted todo to leave the list");
+    await shot("03-todos-with-trash");
+
+    await page.getByRole("button", { name: "Restore Write the report" }).click();
+    await todoList().getByText("Write the report", { exact: true }).waitFor();
+    await page.getByRole("button", { name: "Edit Call Grace" }).click();
+    await page.getByLabel("New title for Call Grace").fill("Call Grace on Sunday");
+    await page.getByRole("button", { name: "Save" }).click();
+    await todoList().getByText("Call Grace on Sunday", { exact: true }).waitFor();
+    await shot("04-todos");
+
+    assert.deepEqual(await titles(), ["Buy milk", "Write the report", "Call Grace on Sunday"]);
+    assert.deepEqual(
+      (await todoList().locator("li.done .title").allTextContents()).map((t) => t.trim()),
+      ["Buy milk"],
+    );
+    assert.equal(await trashList().locator("li").count(), 0);
+    // What the page shows is what the server holds.
+    const api = new TodoqlClient({ url: server.graphqlUrl });
+    await api.signIn({ email, password: PASSWORD });
+    const todos = await api.todos({ orderBy: { field: "CREATED_AT", direction: "ASC" } });
+    assert.deepEqual(
+      todos.edges.map((e) => [e.node.title, e.node.isCompleted]),
+      [
+        ["Buy milk", true],
+        ["Write the report", false],
+        ["Call Grace on Sunday", false],
+      ],
+    );
+    assert.equal((await api.deletedTodos()).totalCount, 0);
+    await api.signOut();
+  });
+
+  it("sessions are listed and another device's is revoked", async () => {
+    const otherDevice = new TodoqlClient({ url: server.graphqlUrl });
+    await otherDevice.signIn({ email, password: PASSWORD });
+
+    await page.goto(`${origin}/sessions`);
+    await page.getByRole("heading", { name: "Your sessions" }).waitFor();
+    const sessions = page.getByRole("list", { name: "Sessions" }).locator("li");
+    await eventually(async () => (await sessions.count()) === 2, "two sessions");
+    await shot("05-sessions");
+    await page.locator('li[data-current="false"]').getByRole("button", { name: "Revoke" }).click();
+    await page.getByText("Session revoked.").waitFor();
+
+    assert.equal(await sessions.count(), 1);
+    assert.equal(await page.locator('li[data-current="true"]').count(), 1);
+    await assert.rejects(otherDevice.sessions(), (e) => e instanceof TodoqlError && e.code === "UNAUTHENTICATED");
+  });
+
+  it("signs in with an emailed code, and resets a forgotten password from the mailed link", async () => {
+    await page.getByRole("button", { name: "Sign out" }).first().click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await page.getByRole("link", { name: "Sign in with an emailed code" }).click();
+    await page.getByLabel("Email").fill(email);
+    await page.getByRole("button", { name: "Email me a code" }).click();
+    const codeMail = await sink.waitForMail(email, { match: (m) => /sign-in code/i.test(m.subject) });
+    await page.getByLabel("Code").fill(codeAndLink(codeMail).code);
+    await shot("06-sign-in-with-code");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Your todos" }).waitFor();
+    await todoList().getByText("Call Grace on Sunday").waitFor();
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("link", { name: "Forgot your password?" }).click();
+    await page.getByLabel("Email").fill(email);
+    await page.getByRole("button", { name: "Email me a link" }).click();
+    await page.getByRole("heading", { name: "Check your mail" }).waitFor();
+    const resetMail = await sink.waitForMail(email, { match: (m) => /reset your todoql password/i.test(m.subject) });
+    const { link } = codeAndLink(resetMail);
+    assert.ok(link?.startsWith(`${origin}/reset-password?token=`), link);
+    await page.goto(link);
+    await page.getByLabel("New password").fill(NEW_PASSWORD);
+    await shot("07-reset-password");
+    await page.getByRole("button", { name: "Set password" }).click();
+    await page.getByText("Your password is changed").waitFor();
+
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("Wrong email or password.").waitFor();
+    await page.getByLabel("Password").fill(NEW_PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Your todos" }).waitFor();
+    await todoList().getByText("Call Grace on Sunday").waitFor();
+    assert.deepEqual(await titles(), ["Buy milk", "Write the report", "Call Grace on Sunday"]);
+  });
+
+  it("GraphiQL loads with no network and runs { authConfig { passwordSignIn } }", async () => {
+    const graphiql = await context.newPage();
+    const failed = [];
+    graphiql.on("requestfailed", (request) => failed.push(request.url()));
+    await graphiql.goto(`${server.baseUrl}/graphql`);
+    const editor = graphiql.locator(".graphiql-query-editor .CodeMirror-code");
+    await editor.waitFor();
+    // The tour is in the editor and the Authorization header waits in the Headers tab.
+    await graphiql.getByText("query Tour").waitFor();
+    assert.match(await graphiql.locator(".graphiql-editor-tool").innerText(), /Bearer PASTE_ACCESS_TOKEN_HERE/);
+    await graphiql.screenshot({ path: path.join(results, "08-graphiql-tour.png") });
+
+    await editor.click();
+    await graphiql.keyboard.press("Control+A");
+    await graphiql.keyboard.press("Delete");
+    await graphiql.keyboard.type("{ authConfig { passwordSignIn } }");
+    await graphiql.keyboard.press("Escape");
+    // GraphiQL re-reads the operations after a pause; one operation: the button runs it.
+    await graphiql.waitForFunction(() => !document.querySelector(".graphiql-execute-button")?.hasAttribute("aria-haspopup"));
+    await graphiql.click(".graphiql-execute-button");
+    await graphiql.waitForFunction(() => /"passwordSignIn":\s*true/.test(document.querySelector(".graphiql-response")?.innerText ?? ""));
+    await graphiql.screenshot({ path: path.join(results, "09-graphiql-offline-result.png") });
+
+    const response = await graphiql.locator(".graphiql-response").innerText();
+    assert.match(response, /"authConfig"/);
+    assert.deepEqual(failed, []);
+    await graphiql.close();
+  });
+
+  it("no page asked for anything off this machine", () => {
+    assert.deepEqual(offHost, []);
+  });
+});
