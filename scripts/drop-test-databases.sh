@@ -4,6 +4,7 @@
 # checkpoint (over a second here), and concurrent drops share one.
 set -euo pipefail
 host="${PGHOST:-127.0.0.1}"
+export PGOPTIONS="--client-min-messages=warning"
 psql -h "$host" -U postgres -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'todoql\_test\_%'" |
   while read -r db; do
     pid=$(printf '%s' "$db" | cut -d_ -f3)
