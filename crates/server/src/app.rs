@@ -95,6 +95,7 @@ pub async fn start(
             app: state.clone(),
             max_batch: config.max_batch as usize,
             trust_proxy: config.trust_proxy,
+            documents: Default::default(),
         },
         &config,
     );

@@ -1,5 +1,6 @@
 //! The HTTP surface: routes, limits, request ids, CORS.
 
+pub mod documents;
 pub mod graphiql;
 pub mod graphql;
 
@@ -31,6 +32,8 @@ pub struct HttpState {
     pub max_batch: usize,
     /// Whether to believe X-Forwarded-For.
     pub trust_proxy: bool,
+    /// Parsed documents by text, and persisted queries by hash.
+    pub documents: documents::Documents,
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
