@@ -1,372 +1,649 @@
-//! todoql-bench: does page 500 of the todo list cost what page 1 costs?
+//! todoql-bench: the load benchmark of the release `todoql` server.
 //!
-//! For each database it starts the real server in-process (HTTP on 127.0.0.1, port 0), signs a
-//! user up through GraphQL, seeds that user with N todos directly in the database (multi-row
-//! INSERTs in one transaction, not API calls), walks the list to page 500 to get its cursor,
-//! then times page 1 and page 500 of `todos(first: 20)` over HTTP, with and without
-//! `totalCount`. For reference it also times the OFFSET query that keyset pagination avoids.
-//! It prints a table; it asserts nothing.
+//! For each database (SQLite, PostgreSQL or both) it creates a scratch database, starts the
+//! server binary as a subprocess (so its memory and CPU time can be read from /proc), seeds
+//! users and todos in bulk straight through the database, signs the users in over the API,
+//! measures cold starts, then runs each scenario at a fixed number of keep-alive connections
+//! for a bounded time after a warm-up:
 //!
-//! ```sh
-//! cargo run --release -p todoql-bench                       # SQLite (a temp file)
-//! cargo run --release -p todoql-bench -- \
-//!     --postgres-url postgres://postgres@127.0.0.1:5432/postgres   # SQLite and PostgreSQL
-//! ```
-//! With `--postgres-url`, a fresh database `todoql_bench_<random>` is created there and dropped
-//! at the end.
+//! 1. layer cost: `GET /healthz`, `{ __typename }`, authenticated `{ me { id } }`;
+//! 2. the todo list: `todos(first: 20) { totalCount nodes { … } }`, spread over the users;
+//! 3. writes: createTodo → updateTodo → setTodoCompleted → deleteTodo → restoreTodo;
+//! 4. isolation: the todo list alone, then while other connections loop on signIn;
+//! 5. depth: page 1 vs page 500 (by cursor) of a user with 100,000 todos;
+//! 6. memory and start: idle RSS, peak RSS per scenario, cold start to /readyz.
+//!
+//! It prints a table and the budgets, and writes JSON under `bench/results/`. `--smoke` runs
+//! everything for about a second on small data (CI): it asserts nothing but that every
+//! request succeeded; the exit status is 1 when any request failed.
+
+mod load;
+mod probe;
+mod report;
+mod seed;
+mod server;
+mod workloads;
 
 use anyhow::{Context as _, bail};
-use chrono::{Duration, Utc};
-use clap::Parser;
-use sea_orm::{ConnectionTrait, Database, EntityTrait, Set, TransactionTrait};
+use clap::{Parser, ValueEnum};
+use load::{Call, Group, Observed, Timing, Worker, bearer, graphql_body};
+use report::{DatabaseReport, Phase, Report, Settings};
 use serde_json::{Value, json};
-use std::sync::Arc;
-use std::time::Instant;
-use todoql_entity::todo;
-use todoql_graphql::clock::SystemClock;
-use todoql_server::config::Config;
+use server::{Launch, Server};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use workloads::{Cycle, Expect, Writes};
 
-/// Times page 1 and page 500 of todos(first: 20) for a user with many todos.
+/// Load benchmark of the todoql server (see the README, "Benchmarks").
 #[derive(Debug, Parser)]
 #[command(name = "todoql-bench")]
 struct Args {
-    /// How many todos the user gets.
-    #[arg(long, default_value_t = 100_000)]
-    todos: usize,
-    /// Page size (`first`).
-    #[arg(long, default_value_t = 20)]
-    page_size: usize,
-    /// The far page to compare with page 1.
-    #[arg(long, default_value_t = 500)]
-    page: usize,
-    /// Timed requests per measurement (after 5 untimed warm-up requests).
-    #[arg(long, default_value_t = 200)]
-    samples: usize,
-    /// Also run on PostgreSQL: an admin URL under which a scratch database is created.
-    #[arg(long, env = "TODOQL_BENCH_POSTGRES_URL")]
-    postgres_url: Option<String>,
-    /// Skip SQLite.
+    /// Which database(s) to run on.
+    #[arg(long, value_enum, default_value = "both")]
+    db: Which,
+    /// PostgreSQL admin URL: a scratch database `todoql_bench_<random>` is created there and
+    /// dropped at the end.
+    #[arg(
+        long,
+        env = "TODOQL_BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    postgres_url: String,
+    /// The server binary to start (default: target/release/todoql, built first when run by
+    /// cargo).
     #[arg(long)]
-    no_sqlite: bool,
-    /// The ordering to page through: CREATED_AT, UPDATED_AT, DUE_DATE or TITLE.
-    #[arg(long, default_value = "CREATED_AT", value_parser = ["CREATED_AT", "UPDATED_AT", "DUE_DATE", "TITLE"])]
-    order_by: String,
-    /// ASC or DESC.
-    #[arg(long, default_value = "DESC", value_parser = ["ASC", "DESC"])]
-    direction: String,
+    server_bin: Option<PathBuf>,
+    /// Benchmark a server that is already running at this URL (e.g. http://127.0.0.1:8000)
+    /// instead of starting one; needs --database-url (to seed) and, for memory and CPU
+    /// figures, --server-pid. Its rate limits must be set high.
+    #[arg(long, requires = "database_url")]
+    url: Option<url::Url>,
+    /// With --url: the server's database, for seeding.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// With --url: the server's process id, for memory and CPU figures.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// About a second per scenario on small data; checks that everything runs without errors.
+    #[arg(long)]
+    smoke: bool,
+    /// Scenarios to run (1 layer, 2 list, 3 writes, 4 isolation, 5 depth; 6 memory is read
+    /// during the others).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5")]
+    scenarios: Vec<u8>,
+    /// Measured seconds per scenario run (default 10; 1 with --smoke).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Warm-up seconds before each measured run (default 3; 0.3 with --smoke).
+    #[arg(long)]
+    warmup: Option<f64>,
+    /// Keep-alive connections of the measured load.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// Connections looping on signIn in scenario 4.
+    #[arg(long, default_value_t = 50)]
+    flood: usize,
+    /// Users with a list of todos (default 100; 10 with --smoke).
+    #[arg(long)]
+    users: Option<usize>,
+    /// Todos of each of those users (default 1,000; 50 with --smoke).
+    #[arg(long)]
+    todos_per_user: Option<usize>,
+    /// Todos of the user of scenario 5 (default 100,000; 1,000 with --smoke).
+    #[arg(long)]
+    depth_todos: Option<usize>,
+    /// The far page of scenario 5 (default 500; 25 with --smoke).
+    #[arg(long)]
+    page: Option<usize>,
+    /// Server starts timed on the migrated database (default 5; 1 with --smoke).
+    #[arg(long)]
+    cold_starts: Option<usize>,
+    /// Extra server environment, e.g. `--server-env TODOQL_DB_MAX_CONNECTIONS=8` (repeatable).
+    #[arg(long, value_parser = parse_env)]
+    server_env: Vec<(String, String)>,
+    /// Where the JSON results go.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/results"))]
+    out: PathBuf,
 }
 
-const PASSWORD: &str = "correct horse battery staple";
-const JWT_SECRET: &str = "bench-secret-bench-secret-bench-secret";
-/// Rows per INSERT statement (9 columns: well under both databases' parameter limits).
-const ROWS_PER_INSERT: usize = 1000;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Which {
+    Sqlite,
+    Postgres,
+    Both,
+}
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))?;
+    Ok((key.to_owned(), value.to_owned()))
+}
+
+/// Page size of every list request.
+const PAGE_SIZE: usize = 20;
+
+fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    if args.page == 0 || args.page_size == 0 || args.page_size > 100 {
-        bail!("--page must be positive and --page-size within 1..=100");
+    // One thread: the load generator takes at most one core, and its CPU time shows whether
+    // it kept up.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    match runtime.block_on(run(args)) {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("todoql-bench: some requests failed (see the errors column)");
+            std::process::ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("todoql-bench: {err:#}");
+            std::process::ExitCode::from(2)
+        }
     }
-    if args.todos < args.page * args.page_size {
+}
+
+async fn run(args: Args) -> anyhow::Result<bool> {
+    let settings = Settings {
+        smoke: args.smoke,
+        connections: args.connections,
+        flood: args.flood,
+        warmup_s: args.warmup.unwrap_or(if args.smoke { 0.3 } else { 3.0 }),
+        duration_s: args.duration.unwrap_or(if args.smoke { 1.0 } else { 10.0 }),
+        users: args.users.unwrap_or(if args.smoke { 10 } else { 100 }),
+        todos_per_user: args
+            .todos_per_user
+            .unwrap_or(if args.smoke { 50 } else { 1000 }),
+        depth_todos: args
+            .depth_todos
+            .unwrap_or(if args.smoke { 1000 } else { 100_000 }),
+        page: args.page.unwrap_or(if args.smoke { 25 } else { 500 }),
+        cold_starts: args
+            .cold_starts
+            .unwrap_or(if args.smoke { 1 } else { 5 })
+            .max(1),
+        server_env: args
+            .server_env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+    };
+    if settings.users == 0 || settings.connections == 0 {
+        bail!("--users and --connections must be positive");
+    }
+    if settings.page == 0 || settings.depth_todos < settings.page * PAGE_SIZE {
         bail!(
-            "--todos {} is too few for page {} of {}",
-            args.todos,
-            args.page,
-            args.page_size
+            "--depth-todos {} is too few for page {} of {PAGE_SIZE}",
+            settings.depth_todos,
+            settings.page
         );
     }
-    let mut rows = Vec::new();
-    if !args.no_sqlite {
-        let dir = tempfile::tempdir()?;
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("bench.db").display()
-        );
-        rows.extend(run("SQLite", &url, &args).await?);
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let started_at = chrono::Utc::now();
+    let stamp = started_at.format("%Y%m%dT%H%M%SZ").to_string();
+
+    let mut report = Report::new(&settings, started_at);
+    let binary = match (&args.url, &args.server_bin) {
+        (Some(_), _) => None,
+        (None, Some(path)) => Some(path.clone()),
+        (None, None) => Some(server::default_binary()?),
+    };
+    report.server_bin = binary.as_ref().map(|b| b.display().to_string());
+
+    let mut targets = Vec::new();
+    if args.url.is_some() {
+        let database_url = args.database_url.clone().unwrap_or_default();
+        let database = if database_url.starts_with("postgres") {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        };
+        targets.push(database);
+    } else {
+        if matches!(args.db, Which::Sqlite | Which::Both) {
+            targets.push("SQLite");
+        }
+        if matches!(args.db, Which::Postgres | Which::Both) {
+            targets.push("PostgreSQL");
+        }
     }
-    if let Some(admin_url) = &args.postgres_url {
-        let name = format!("todoql_bench_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(admin_url)
-            .await
-            .context("connecting to PostgreSQL")?;
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await?;
-        let mut url = url::Url::parse(admin_url)?;
-        url.set_path(&format!("/{name}"));
-        let result = run("PostgreSQL", url.as_str(), &args).await;
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await?;
-        rows.extend(result?);
+    if targets.contains(&"PostgreSQL") {
+        let admin = if args.url.is_some() {
+            args.database_url.as_deref().unwrap_or_default()
+        } else {
+            &args.postgres_url
+        };
+        report.postgres_version = seed::postgres_version(admin).await.ok();
     }
-    print_table(&args, &rows);
-    Ok(())
+
+    for database in targets {
+        eprintln!("\n[{database}] preparing");
+        let (scratch, database_url, pg_name) = match (&args.url, database) {
+            (Some(_), _) => {
+                let url = args.database_url.clone().unwrap_or_default();
+                let name = url::Url::parse(&url)
+                    .ok()
+                    .map(|u| u.path().trim_start_matches('/').to_owned());
+                (
+                    seed::Scratch::External,
+                    url,
+                    name.filter(|_| database == "PostgreSQL"),
+                )
+            }
+            (None, "SQLite") => {
+                let (scratch, url) = seed::Scratch::sqlite()?;
+                (scratch, url, None)
+            }
+            (None, _) => {
+                let (scratch, url, name) = seed::Scratch::postgres(&args.postgres_url).await?;
+                (scratch, url, Some(name))
+            }
+        };
+        let launch = binary.as_ref().map(|binary| Launch {
+            binary: binary.clone(),
+            database_url: database_url.clone(),
+            log_file: args
+                .out
+                .join(format!("server-{stamp}-{}.log", database.to_lowercase())),
+            extra_env: args.server_env.clone(),
+        });
+        let outcome = run_database(
+            database,
+            &settings,
+            &database_url,
+            pg_name.as_deref(),
+            launch.as_ref(),
+            &args,
+        )
+        .await;
+        let dropped = scratch.drop_now().await;
+        let db_report = outcome?;
+        dropped?;
+        report.databases.push(db_report);
+    }
+
+    report.finish();
+    let text = report::render(&report);
+    println!("{text}");
+    let file = args.out.join(format!(
+        "{stamp}-{}.json",
+        if settings.smoke { "smoke" } else { "full" }
+    ));
+    std::fs::write(&file, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("writing {}", file.display()))?;
+    eprintln!("results written to {}", file.display());
+    Ok(report.errors() == 0)
 }
 
-/// One line of the table.
-struct Row {
+/// The server for one database: one we started, or one at --url.
+struct Target {
+    addr: SocketAddr,
+    pid: Option<u32>,
+    server: Option<Server>,
+}
+
+async fn run_database(
     database: &'static str,
-    what: String,
-    page: usize,
-    stats: Stats,
-}
+    settings: &Settings,
+    database_url: &str,
+    pg_name: Option<&str>,
+    launch: Option<&Launch>,
+    args: &Args,
+) -> anyhow::Result<DatabaseReport> {
+    let mut out = DatabaseReport::new(database);
 
-struct Stats {
-    median_ms: f64,
-    p95_ms: f64,
-    mean_ms: f64,
-}
-
-fn stats(mut samples: Vec<f64>) -> Stats {
-    samples.sort_by(f64::total_cmp);
-    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    Stats {
-        median_ms: at(0.5),
-        p95_ms: at(0.95),
-        mean_ms: samples.iter().sum::<f64>() / samples.len() as f64,
-    }
-}
-
-async fn run(database: &'static str, url: &str, args: &Args) -> anyhow::Result<Vec<Row>> {
-    eprintln!("[{database}] starting the server");
-    let config = Config::from_args([
-        "--database-url",
-        url,
-        "--jwt-secret",
-        JWT_SECRET,
-        "--require-verified-email",
-        "false",
-        "--purge-interval",
-        "0",
-        "--log",
-        "warn",
-    ])?;
-    let db = todoql_server::db::connect(&config).await?;
-    todoql_server::db::migrate_up(&db).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let server =
-        todoql_server::app::start(config, db.clone(), Arc::new(SystemClock), listener).await?;
-    let client = Client {
-        http: reqwest::Client::new(),
-        endpoint: format!("http://{}/graphql", server.addr),
-        token: None,
+    // First start: applies the migrations.
+    let mut target = match launch {
+        Some(launch) => {
+            let server = Server::start(launch).await?;
+            out.first_start_ms = Some(ms(server.ready_after));
+            Target {
+                addr: server.addr,
+                pid: server.pid(),
+                server: Some(server),
+            }
+        }
+        None => {
+            let url = args.url.as_ref().context("--url")?;
+            let addr = url
+                .socket_addrs(|| Some(80))?
+                .into_iter()
+                .next()
+                .context("--url has no address")?;
+            Target {
+                addr,
+                pid: args.server_pid,
+                server: None,
+            }
+        }
     };
 
-    let signed_up = client
-        .post(
-            "mutation($input: SignUpInput!) { signUp(input: $input) { accessToken user { id } } }",
-            json!({ "input": { "email": "bench@example.com", "password": PASSWORD } }),
+    eprintln!(
+        "[{database}] seeding {} users × {} todos and one user with {} todos",
+        settings.users, settings.todos_per_user, settings.depth_todos
+    );
+    let started = Instant::now();
+    let db = seed::connect(database_url).await?;
+    let users = seed::users(&db, "user", settings.users).await?;
+    seed::todos(&db, &users, settings.todos_per_user).await?;
+    let deep = seed::users(&db, "deep", 1).await?;
+    seed::todos(&db, &deep, settings.depth_todos).await?;
+    seed::analyze(&db).await?;
+    db.close().await.ok();
+    out.seed_s = started.elapsed().as_secs_f64();
+    eprintln!("[{database}] seeded in {:.1} s", out.seed_s);
+
+    // Cold starts on the migrated database; the last server stays up.
+    if let (Some(launch), Some(server)) = (launch, target.server.take()) {
+        server.stop().await?;
+        let mut last = None;
+        for _ in 0..settings.cold_starts {
+            if let Some(server) = last.take() {
+                Server::stop(server).await?;
+            }
+            let server = Server::start(launch).await?;
+            out.cold_start_ms.push(ms(server.ready_after));
+            last = Some(server);
+        }
+        let server = last.context("no server")?;
+        target = Target {
+            addr: server.addr,
+            pid: server.pid(),
+            server: Some(server),
+        };
+        eprintln!(
+            "[{database}] cold starts to /readyz: {:?} ms",
+            out.cold_start_ms
+        );
+    }
+    if let Some(pid) = target.pid {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        out.idle_rss_mb = probe::rss_mb(pid);
+    }
+
+    eprintln!("[{database}] signing {} users in", settings.users + 1);
+    let mut emails: Vec<String> = users.iter().map(|u| u.email.clone()).collect();
+    let tokens = sign_in_all(target.addr, &emails).await?;
+    let deep_token = sign_in_all(target.addr, &[deep[0].email.clone()])
+        .await?
+        .remove(0);
+    emails.truncate(settings.users);
+    let bearers: Vec<_> = tokens.iter().map(|t| bearer(t)).collect();
+
+    let timing = Timing {
+        warmup: Duration::from_secs_f64(settings.warmup_s),
+        duration: Duration::from_secs_f64(settings.duration_s),
+    };
+    let observed = Observed {
+        server_pid: target.pid,
+        postgres_database: pg_name,
+    };
+    let conns = settings.connections;
+    let runs = |scenario: u8| args.scenarios.contains(&scenario);
+    let list_body = graphql_body(workloads::TODO_LIST, json!({ "first": PAGE_SIZE }));
+
+    if runs(1) {
+        let healthz = fixed(conns, vec![Call::get("/healthz")], Expect::Healthz);
+        out.push(
+            phase(
+                1,
+                "GET /healthz",
+                target.addr,
+                vec![group("healthz", healthz)],
+                timing,
+                observed,
+            )
+            .await?,
+        );
+        let typename = fixed(
+            conns,
+            vec![Call::graphql(
+                graphql_body(workloads::TYPENAME, json!({})),
+                None,
+            )],
+            Expect::Graphql,
+        );
+        out.push(
+            phase(
+                1,
+                "{ __typename }",
+                target.addr,
+                vec![group("__typename", typename)],
+                timing,
+                observed,
+            )
+            .await?,
+        );
+        let me = fixed(
+            conns,
+            workloads::per_token(&graphql_body(workloads::ME, json!({})), &bearers),
+            Expect::Graphql,
+        );
+        out.push(
+            phase(
+                1,
+                "{ me { id } }",
+                target.addr,
+                vec![group("me", me)],
+                timing,
+                observed,
+            )
+            .await?,
+        );
+    }
+
+    let list_calls = workloads::per_token(&list_body, &bearers);
+    if runs(2) || runs(4) {
+        let list = fixed(conns, list_calls.clone(), Expect::Graphql);
+        out.push(
+            phase(
+                2,
+                "todos(first: 20) + totalCount",
+                target.addr,
+                vec![group("todos", list)],
+                timing,
+                observed,
+            )
+            .await?,
+        );
+    }
+    if runs(4) {
+        let list = fixed(conns, list_calls.clone(), Expect::Graphql);
+        let flood = fixed(
+            settings.flood,
+            workloads::sign_ins(&emails, seed::PASSWORD),
+            Expect::Graphql,
+        );
+        out.push(
+            phase(
+                4,
+                "todos under a signIn flood",
+                target.addr,
+                vec![group("todos", list), group("signIn", flood)],
+                timing,
+                observed,
+            )
+            .await?,
+        );
+    }
+
+    if runs(5) {
+        eprintln!(
+            "[{database}] walking to page {} for its cursor",
+            settings.page
+        );
+        let after = cursor_of_page(target.addr, &deep_token, settings.page).await?;
+        let deep_bearer = vec![bearer(&deep_token)];
+        for (query, label) in [
+            (workloads::TODO_PAGE, "nodes"),
+            (workloads::TODO_LIST, "nodes + totalCount"),
+        ] {
+            for (page, cursor) in [(1, Value::Null), (settings.page, after.clone())] {
+                let body = graphql_body(query, json!({ "first": PAGE_SIZE, "after": cursor }));
+                let workers = fixed(
+                    conns,
+                    workloads::per_token(&body, &deep_bearer),
+                    Expect::Graphql,
+                );
+                out.push(
+                    phase(
+                        5,
+                        &format!("page {page}: {label}"),
+                        target.addr,
+                        vec![group(&format!("page {page}"), workers)],
+                        timing,
+                        observed,
+                    )
+                    .await?,
+                );
+            }
+        }
+    }
+
+    if runs(3) {
+        let due = (chrono::Utc::now() + chrono::Duration::days(365)).to_rfc3339();
+        let workers: Vec<Box<dyn Worker>> = (0..conns)
+            .map(|w| {
+                Box::new(Writes::new(w, &tokens[w % tokens.len()], due.clone())) as Box<dyn Worker>
+            })
+            .collect();
+        out.push(
+            phase(
+                3,
+                "writes: create, update, complete, delete, restore",
+                target.addr,
+                vec![Group {
+                    name: "writes".into(),
+                    operations: workloads::WRITE_OPERATIONS
+                        .iter()
+                        .map(|s| (*s).to_owned())
+                        .collect(),
+                    workers,
+                }],
+                timing,
+                observed,
+            )
+            .await?,
+        );
+    }
+
+    if let Some(pid) = target.pid {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        out.idle_rss_after_mb = probe::rss_mb(pid);
+    }
+    if let Some(server) = target.server {
+        server.stop().await?;
+    }
+    Ok(out)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// `n` connections cycling through `calls`, each starting at its own offset.
+fn fixed(n: usize, calls: Vec<Call>, expect: Expect) -> Vec<Box<dyn Worker>> {
+    (0..n)
+        .map(|i| Box::new(Cycle::new(calls.clone(), i, expect)) as Box<dyn Worker>)
+        .collect()
+}
+
+fn group(name: &str, workers: Vec<Box<dyn Worker>>) -> Group {
+    Group {
+        name: name.to_owned(),
+        operations: vec![name.to_owned()],
+        workers,
+    }
+}
+
+async fn phase(
+    scenario: u8,
+    name: &str,
+    addr: SocketAddr,
+    groups: Vec<Group>,
+    timing: Timing,
+    observed: Observed<'_>,
+) -> anyhow::Result<Phase> {
+    let (groups, usage) = load::run(addr, groups, timing, observed).await?;
+    let phase = Phase {
+        scenario,
+        name: name.to_owned(),
+        groups,
+        usage,
+    };
+    eprintln!("  {}", report::progress_line(&phase));
+    Ok(phase)
+}
+
+/// Signs every address in (four at a time) and returns the access tokens in order.
+async fn sign_in_all(addr: SocketAddr, emails: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut tokens = vec![String::new(); emails.len()];
+    for (chunk_index, chunk) in emails.chunks(4).enumerate() {
+        let mut handles = Vec::new();
+        for email in chunk {
+            let email = email.clone();
+            handles.push(tokio::spawn(async move {
+                let mut conn = load::Connection::open(addr).await?;
+                let data = graphql(
+                    &mut conn,
+                    workloads::SIGN_IN,
+                    json!({ "input": { "email": email, "password": seed::PASSWORD } }),
+                    None,
+                )
+                .await?;
+                data["signIn"]["accessToken"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .context("signIn returned no token")
+            }));
+        }
+        for (i, handle) in handles.into_iter().enumerate() {
+            tokens[chunk_index * 4 + i] = handle.await??;
+        }
+    }
+    Ok(tokens)
+}
+
+/// The `data` of a GraphQL answer; an error when it has errors.
+async fn graphql(
+    conn: &mut load::Connection,
+    query: &str,
+    variables: Value,
+    token: Option<&str>,
+) -> anyhow::Result<Value> {
+    let (status, body) = conn
+        .send(Call::graphql(
+            graphql_body(query, variables),
+            token.map(bearer),
+        ))
+        .await?;
+    let body: Value = serde_json::from_slice(&body)
+        .with_context(|| format!("status {status}: the answer is not JSON"))?;
+    if let Some(errors) = body.get("errors") {
+        bail!("GraphQL errors: {errors}");
+    }
+    Ok(body["data"].clone())
+}
+
+/// The `after` cursor that yields page `page` (the end cursor of page `page - 1`).
+async fn cursor_of_page(addr: SocketAddr, token: &str, page: usize) -> anyhow::Result<Value> {
+    let mut conn = load::Connection::open(addr).await?;
+    let mut after = Value::Null;
+    for _ in 1..page {
+        let data = graphql(
+            &mut conn,
+            workloads::TODO_PAGE,
+            json!({ "first": PAGE_SIZE, "after": after }),
+            Some(token),
         )
         .await?;
-    let user_id: uuid::Uuid = signed_up["signUp"]["user"]["id"]
-        .as_str()
-        .context("signUp returned no user id")?
-        .parse()?;
-    let client = Client {
-        token: signed_up["signUp"]["accessToken"]
-            .as_str()
-            .map(str::to_owned),
-        ..client
-    };
-
-    eprintln!("[{database}] seeding {} todos", args.todos);
-    let started = Instant::now();
-    seed(&db, user_id, args.todos).await?;
-    db.execute_unprepared("ANALYZE").await?;
-    eprintln!(
-        "[{database}] seeded in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-
-    eprintln!("[{database}] walking to page {} for its cursor", args.page);
-    let list = "query($first: Int, $after: String, $orderBy: TodoOrder) { todos(first: $first, after: $after, orderBy: $orderBy) { nodes { id title description dueDate isCompleted completedAt createdAt updatedAt } pageInfo { hasNextPage endCursor } } }";
-    let counted = "query($first: Int, $after: String, $orderBy: TodoOrder) { todos(first: $first, after: $after, orderBy: $orderBy) { totalCount nodes { id title description dueDate isCompleted completedAt createdAt updatedAt } pageInfo { hasNextPage endCursor } } }";
-    let order_by = json!({ "field": args.order_by, "direction": args.direction });
-    let mut after = Value::Null;
-    for _ in 1..args.page {
-        let page = client
-            .post(
-                list,
-                json!({ "first": args.page_size, "after": after, "orderBy": order_by }),
-            )
-            .await?;
-        after = page["todos"]["pageInfo"]["endCursor"].clone();
-    }
-
-    let mut rows = Vec::new();
-    for (what, query) in [
-        (format!("todos(first: {})", args.page_size), list),
-        ("… with totalCount".to_owned(), counted),
-    ] {
-        for (page, cursor) in [(1, Value::Null), (args.page, after.clone())] {
-            let variables =
-                json!({ "first": args.page_size, "after": cursor, "orderBy": order_by });
-            let check = client.post(query, variables.clone()).await?;
-            let returned = check["todos"]["nodes"].as_array().map_or(0, Vec::len);
-            if returned != args.page_size {
-                bail!("page {page} returned {returned} todos");
-            }
-            let samples = client.time(query, &variables, args.samples).await?;
-            rows.push(Row {
-                database,
-                what: what.clone(),
-                page,
-                stats: stats(samples),
-            });
+        after = data["todos"]["pageInfo"]["endCursor"].clone();
+        if after.is_null() {
+            bail!("the list ended before page {page}");
         }
     }
-
-    // What keyset pagination avoids: the same page by OFFSET, straight to the database.
-    for page in [1, args.page] {
-        let column = args.order_by.to_lowercase();
-        let direction = &args.direction;
-        let nulls = if column == "due_date" {
-            " NULLS LAST"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "SELECT * FROM todos WHERE user_id = {} ORDER BY {column} {direction}{nulls}, id {direction} LIMIT {} OFFSET {}",
-            uuid_literal(db.get_database_backend(), user_id),
-            args.page_size,
-            (page - 1) * args.page_size
-        );
-        let mut samples = Vec::with_capacity(args.samples);
-        for i in 0..args.samples + 5 {
-            let started = Instant::now();
-            let found = db
-                .query_all_raw(sea_orm::Statement::from_string(
-                    db.get_database_backend(),
-                    sql.clone(),
-                ))
-                .await?;
-            if found.len() != args.page_size {
-                bail!("OFFSET page {page} returned {} rows", found.len());
-            }
-            if i >= 5 {
-                samples.push(started.elapsed().as_secs_f64() * 1000.0);
-            }
-        }
-        rows.push(Row {
-            database,
-            what: "reference: SQL OFFSET, no HTTP".into(),
-            page,
-            stats: stats(samples),
-        });
-    }
-
-    server.shutdown().await?;
-    Ok(rows)
-}
-
-/// A UUID as a literal of `backend` (SQLite stores UUIDs as 16-byte blobs).
-fn uuid_literal(backend: sea_orm::DatabaseBackend, id: uuid::Uuid) -> String {
-    match backend {
-        sea_orm::DatabaseBackend::Sqlite => format!("X'{}'", id.simple()),
-        _ => format!("'{id}'"),
-    }
-}
-
-/// Inserts `count` todos for `user_id` in one transaction, ROWS_PER_INSERT rows per INSERT.
-/// A quarter are completed, half have a due date, a third a description; created_at is one
-/// second apart, newest first.
-async fn seed(
-    db: &sea_orm::DatabaseConnection,
-    user_id: uuid::Uuid,
-    count: usize,
-) -> anyhow::Result<()> {
-    let now = Utc::now();
-    let txn = db.begin().await?;
-    let mut batch = Vec::with_capacity(ROWS_PER_INSERT);
-    for i in 0..count {
-        let created_at = now - Duration::seconds(i as i64) - Duration::microseconds(i as i64 % 997);
-        let completed = i % 4 == 0;
-        batch.push(todo::ActiveModel {
-            id: Set(uuid::Uuid::now_v7()),
-            user_id: Set(user_id),
-            title: Set(format!("todo {i:06}")),
-            description: Set((i % 3 == 0).then(|| format!("description of todo {i}"))),
-            due_date: Set((i % 2 == 0).then(|| now + Duration::hours(1 + (i % 1000) as i64))),
-            is_completed: Set(completed),
-            completed_at: Set(completed.then_some(created_at)),
-            created_at: Set(created_at),
-            updated_at: Set(created_at),
-        });
-        if batch.len() == ROWS_PER_INSERT || i + 1 == count {
-            todo::Entity::insert_many(std::mem::take(&mut batch))
-                .exec(&txn)
-                .await?;
-        }
-    }
-    txn.commit().await?;
-    Ok(())
-}
-
-struct Client {
-    http: reqwest::Client,
-    endpoint: String,
-    token: Option<String>,
-}
-
-impl Client {
-    async fn post(&self, query: &str, variables: Value) -> anyhow::Result<Value> {
-        let mut request = self
-            .http
-            .post(&self.endpoint)
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
-        let body: Value = request.send().await?.json().await?;
-        if let Some(errors) = body.get("errors") {
-            bail!("GraphQL errors: {errors}");
-        }
-        Ok(body["data"].clone())
-    }
-
-    /// Milliseconds per request (full HTTP round trip), after five untimed warm-up requests.
-    async fn time(
-        &self,
-        query: &str,
-        variables: &Value,
-        samples: usize,
-    ) -> anyhow::Result<Vec<f64>> {
-        for _ in 0..5 {
-            self.post(query, variables.clone()).await?;
-        }
-        let mut timings = Vec::with_capacity(samples);
-        for _ in 0..samples {
-            let started = Instant::now();
-            self.post(query, variables.clone()).await?;
-            timings.push(started.elapsed().as_secs_f64() * 1000.0);
-        }
-        Ok(timings)
-    }
-}
-
-fn print_table(args: &Args, rows: &[Row]) {
-    println!();
-    println!(
-        "{} todos for one user; orderBy {} {}; {} timed requests each; milliseconds per request",
-        args.todos, args.order_by, args.direction, args.samples
-    );
-    println!();
-    println!(
-        "| database   | query                                  | page | median | p95    | mean   |"
-    );
-    println!(
-        "|------------|----------------------------------------|-----:|-------:|-------:|-------:|"
-    );
-    for row in rows {
-        println!(
-            "| {:<10} | {:<38} | {:>4} | {:>6.2} | {:>6.2} | {:>6.2} |",
-            row.database,
-            row.what,
-            row.page,
-            row.stats.median_ms,
-            row.stats.p95_ms,
-            row.stats.mean_ms
-        );
-    }
+    Ok(after)
 }

@@ -1032,3 +1032,35 @@ pub fn metric_value(metrics: &str, series: &str) -> f64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0)
 }
+
+impl TestApp {
+    /// POSTs any JSON body to /graphql (e.g. with `extensions`), as `token` when given.
+    pub async fn post_graphql_body(&self, body: Value, token: Option<&str>) -> Gql {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.base_url))
+            .json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Gql::from(request.send().await.expect("request")).await
+    }
+
+    /// GET /graphql with these query-string parameters.
+    pub async fn get_graphql(&self, params: &[(&str, &str)]) -> Gql {
+        let request = self
+            .client
+            .get(format!("{}/graphql", self.base_url))
+            .query(params);
+        Gql::from(request.send().await.expect("request")).await
+    }
+}
+
+/// The SHA-256 of `text` in lowercase hex (the hash of an Automatic Persisted Query).
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounts;
+mod documents;
 mod email;
 mod fake_providers;
 mod foundation;

@@ -97,6 +97,7 @@ pub async fn start(
             max_batch: config.max_batch as usize,
             trust_proxy: config.trust_proxy,
             body_limit: config.body_limit as usize,
+            documents: Default::default(),
         },
         &config,
     );

@@ -68,6 +68,19 @@ fn parse_seconds(value: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
+/// 4 connections per CPU core, 4 to 16. More connections than the cores can keep busy only
+/// queue inside the database: on 2 cores, 8 connections serve the todo list 7–20 % faster
+/// than 16 with a lower p99 on PostgreSQL, and keep SQLite's RSS under 100 MB (see
+/// bench/RESULTS.md).
+fn default_pool_size() -> u32 {
+    std::thread::available_parallelism().map_or(8, |n| {
+        u32::try_from(n.get())
+            .unwrap_or(u32::MAX)
+            .saturating_mul(4)
+            .clamp(4, 16)
+    })
+}
+
 fn parse_positive(value: &str) -> Result<u32, String> {
     match value.parse::<u32>() {
         Ok(n) if n > 0 => Ok(n),
@@ -154,8 +167,8 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://todoql.db?mode=rwc", value_parser = parse_database_url, hide_env_values = true, global = true)]
     pub database_url: String,
 
-    /// Most database connections in the pool.
-    #[arg(long, env = "TODOQL_DB_MAX_CONNECTIONS", default_value = "16", value_parser = parse_positive, global = true)]
+    /// Most database connections in the pool (default: 4 per CPU core, 4 to 16).
+    #[arg(long, env = "TODOQL_DB_MAX_CONNECTIONS", default_value_t = default_pool_size(), value_parser = parse_positive, global = true)]
     pub db_max_connections: u32,
 
     /// HS256 key for access tokens, at least 32 bytes. Unset: a random key (tokens do not

@@ -105,8 +105,8 @@ fn page_info<M>(page: &Page<M>) -> PageInfo {
     PageInfo {
         has_next_page: page.has_next_page,
         has_previous_page: page.has_previous_page,
-        start_cursor: page.edges.first().map(|(_, cursor)| cursor.clone()),
-        end_cursor: page.edges.last().map(|(_, cursor)| cursor.clone()),
+        start_cursor: page.start_cursor(),
+        end_cursor: page.end_cursor(),
     }
 }
 
@@ -134,20 +134,16 @@ pub struct TodoConnection {
 impl TodoConnection {
     async fn edges(&self) -> Vec<TodoEdge> {
         self.page
-            .edges
+            .rows
             .iter()
-            .map(|(model, cursor)| TodoEdge {
-                cursor: cursor.clone(),
+            .map(|model| TodoEdge {
+                cursor: self.page.cursor(model),
                 node: Todo(model.clone()),
             })
             .collect()
     }
     async fn nodes(&self) -> Vec<Todo> {
-        self.page
-            .edges
-            .iter()
-            .map(|(model, _)| Todo(model.clone()))
-            .collect()
+        self.page.rows.iter().cloned().map(Todo).collect()
     }
     async fn page_info(&self) -> PageInfo {
         page_info(&self.page)
@@ -183,20 +179,16 @@ pub struct DeletedTodoConnection {
 impl DeletedTodoConnection {
     async fn edges(&self) -> Vec<DeletedTodoEdge> {
         self.page
-            .edges
+            .rows
             .iter()
-            .map(|(model, cursor)| DeletedTodoEdge {
-                cursor: cursor.clone(),
+            .map(|model| DeletedTodoEdge {
+                cursor: self.page.cursor(model),
                 node: DeletedTodo(model.clone()),
             })
             .collect()
     }
     async fn nodes(&self) -> Vec<DeletedTodo> {
-        self.page
-            .edges
-            .iter()
-            .map(|(model, _)| DeletedTodo(model.clone()))
-            .collect()
+        self.page.rows.iter().cloned().map(DeletedTodo).collect()
     }
     async fn page_info(&self) -> PageInfo {
         page_info(&self.page)

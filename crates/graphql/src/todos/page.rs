@@ -15,7 +15,7 @@ use sea_orm::sea_query::{
     Alias, Asterisk, Condition, Expr, ExprTrait, JoinType, NullOrdering, Order, Query,
     SelectStatement, UnionType, Value,
 };
-use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult};
 use uuid::Uuid;
 
 /// Largest `first`.
@@ -53,11 +53,13 @@ impl PageRequest {
     }
 }
 
-/// One page of rows, each with its cursor.
+/// One page of rows. Cursors are made when asked for (most lists select none).
 #[derive(Debug, Clone)]
 pub struct Page<M> {
-    /// The rows and their cursors, in list order.
-    pub edges: Vec<(M, String)>,
+    /// The rows, in list order.
+    pub rows: Vec<M>,
+    ordering: Ordering,
+    cursor_of: fn(&M, Ordering) -> Cursor,
     /// Whether rows follow the last one.
     pub has_next_page: bool,
     /// Whether the page was asked for after a cursor. (Computing whether rows precede the
@@ -65,6 +67,23 @@ pub struct Page<M> {
     pub has_previous_page: bool,
     /// How many rows match the filter across all pages, when it was asked for.
     pub total_count: Option<u64>,
+}
+
+impl<M> Page<M> {
+    /// The cursor of `row` (a row of this page).
+    pub fn cursor(&self, row: &M) -> String {
+        (self.cursor_of)(row, self.ordering).encode()
+    }
+
+    /// The cursor of the first row.
+    pub fn start_cursor(&self) -> Option<String> {
+        self.rows.first().map(|row| self.cursor(row))
+    }
+
+    /// The cursor of the last row.
+    pub fn end_cursor(&self) -> Option<String> {
+        self.rows.last().map(|row| self.cursor(row))
+    }
 }
 
 /// How one table is listed: the filter, the key and id columns, and how to make a cursor.
@@ -77,6 +96,9 @@ pub(crate) struct Keyset<E: EntityTrait> {
     pub id: E::Column,
     /// The cursor of a row.
     pub cursor_of: fn(&E::Model, Ordering) -> Cursor,
+    /// A row of the page statement as a model, read by position (`E::Column::iter()` order):
+    /// reading by name costs a formatted name and a lookup per column and row.
+    pub decode: fn(&QueryResult) -> Result<E::Model, DbErr>,
 }
 
 fn key_value(value: &KeyValue) -> Value {
@@ -87,10 +109,7 @@ fn key_value(value: &KeyValue) -> Value {
     }
 }
 
-impl<E: EntityTrait> Keyset<E>
-where
-    E::Model: FromQueryResult,
-{
+impl<E: EntityTrait> Keyset<E> {
     /// `left` comes after `right` in the list's direction.
     fn beyond(ordering: Ordering, left: Expr, right: Expr) -> Expr {
         match ordering.direction {
@@ -254,30 +273,30 @@ where
         with_count: bool,
     ) -> AppResult<Page<E::Model>> {
         let statement = self.page_statement(request, with_count);
+        // With the count, the row is the model's columns, then total_count.
+        let columns = E::Column::iter().count();
+        let id_index = E::Column::iter()
+            .position(|c| c.as_str() == self.id.as_str())
+            .unwrap_or(0);
         let mut total_count = None;
         let mut models = Vec::new();
         for row in db.query_all(&statement).await? {
             if with_count {
-                let total: i64 = row.try_get("", "total_count")?;
+                let total: i64 = row.try_get_by_index(columns)?;
                 total_count = Some(u64::try_from(total).unwrap_or(0));
                 // The LEFT JOIN yields one row of NULLs when the page is empty.
-                if row.try_get::<Option<Uuid>>("", self.id.as_str())?.is_none() {
+                if row.try_get_by_index::<Option<Uuid>>(id_index)?.is_none() {
                     continue;
                 }
             }
-            models.push(E::Model::from_query_result(&row, "")?);
+            models.push((self.decode)(&row)?);
         }
         let has_next_page = models.len() as u64 > request.first;
         models.truncate(request.first as usize);
-        let edges = models
-            .into_iter()
-            .map(|model| {
-                let cursor = (self.cursor_of)(&model, request.ordering).encode();
-                (model, cursor)
-            })
-            .collect();
         Ok(Page {
-            edges,
+            rows: models,
+            ordering: request.ordering,
+            cursor_of: self.cursor_of,
             has_next_page,
             has_previous_page: request.after.is_some(),
             total_count: total_count.or(if with_count { Some(0) } else { None }),
@@ -313,6 +332,7 @@ mod tests {
                 key: KeyValue::Missing,
                 id: model.id,
             },
+            decode: crate::todos::todo_from_row,
         }
     }
 

@@ -10,7 +10,8 @@ use crate::todos::page::{Keyset, Page, PageRequest};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Condition;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, ModelTrait, QueryFilter, QueryResult,
+    QuerySelect, Set,
 };
 use todoql_entity::deleted_todo_log::{self, Column};
 use todoql_entity::todo;
@@ -128,7 +129,25 @@ fn keyset(app: &AppState, owner: Uuid) -> Keyset<deleted_todo_log::Entity> {
         key: Column::DeletedAt,
         id: Column::Id,
         cursor_of: trash_cursor,
+        decode: entry_from_row,
     }
+}
+
+/// A trash entry from a row whose columns are `Column::iter()` in order (a page statement).
+fn entry_from_row(row: &QueryResult) -> Result<deleted_todo_log::Model, DbErr> {
+    Ok(deleted_todo_log::Model {
+        id: row.try_get_by_index(0)?,
+        user_id: row.try_get_by_index(1)?,
+        original_todo_id: row.try_get_by_index(2)?,
+        title: row.try_get_by_index(3)?,
+        description: row.try_get_by_index(4)?,
+        due_date: row.try_get_by_index(5)?,
+        is_completed: row.try_get_by_index(6)?,
+        completed_at: row.try_get_by_index(7)?,
+        created_at: row.try_get_by_index(8)?,
+        updated_at: row.try_get_by_index(9)?,
+        deleted_at: row.try_get_by_index(10)?,
+    })
 }
 
 /// One page of `owner`'s trash (entries of the last 30 days, newest deletion first); the
@@ -147,4 +166,31 @@ pub async fn list(
 /// How many entries `owner`'s trash lists.
 pub async fn count(app: &AppState, owner: Uuid) -> AppResult<u64> {
     keyset(app, owner).count(app.db()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_from_row_reads_the_columns_in_their_order() {
+        use sea_orm::{IdenStatic, Iterable};
+        let names: Vec<&str> = Column::iter().map(|c| c.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "id",
+                "user_id",
+                "original_todo_id",
+                "title",
+                "description",
+                "due_date",
+                "is_completed",
+                "completed_at",
+                "created_at",
+                "updated_at",
+                "deleted_at"
+            ]
+        );
+    }
 }

@@ -9,6 +9,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt as _;
 use std::net::SocketAddr;
 use std::time::Instant;
 use todoql_graphql::RequestContext;
@@ -77,12 +78,31 @@ pub async fn post(
             .collect(),
     };
     let started = Instant::now();
-    let response = match http.schema.execute_batch(batch).await {
-        BatchResponse::Single(r) => BatchResponse::Single(finish(r)),
-        BatchResponse::Batch(rs) => BatchResponse::Batch(rs.into_iter().map(finish).collect()),
+    let response = match batch {
+        BatchRequest::Single(request) => {
+            BatchResponse::Single(finish(execute(&http, request).await))
+        }
+        BatchRequest::Batch(requests) => {
+            // Concurrently, answers in order (as async-graphql's execute_batch does).
+            let responses: Vec<GqlResponse> = requests
+                .into_iter()
+                .map(|request| execute(&http, request))
+                .collect::<futures_util::stream::FuturesOrdered<_>>()
+                .collect()
+                .await;
+            BatchResponse::Batch(responses.into_iter().map(finish).collect())
+        }
     };
     record(&operations, &response, started);
     async_graphql_axum::GraphQLResponse::from(response).into_response()
+}
+
+/// Runs one operation with its parsed document from the cache (or its persisted query).
+async fn execute(http: &HttpState, mut request: Request) -> GqlResponse {
+    match http.documents.prepare(&mut request) {
+        Ok(()) => http.schema.execute(request).await,
+        Err(error) => GqlResponse::from_errors(vec![error]),
+    }
 }
 
 /// GET /graphql.
@@ -96,7 +116,7 @@ pub async fn get(
     if !has_query {
         return super::graphiql::page_response(has_subscriptions(&http));
     }
-    let request = match parse_get_request(query.as_deref().unwrap_or_default()) {
+    let mut request = match parse_get_request(query.as_deref().unwrap_or_default()) {
         Some(request) => request,
         None => {
             return request_error(
@@ -105,7 +125,13 @@ pub async fn get(
             );
         }
     };
-    if selects_mutation(&request) {
+    let operation = crate::metrics::operation_label(request.operation_name.as_deref());
+    if let Err(error) = http.documents.prepare(&mut request) {
+        let response = BatchResponse::Single(finish(GqlResponse::from_errors(vec![error])));
+        record(&[operation], &response, Instant::now());
+        return async_graphql_axum::GraphQLResponse::from(response).into_response();
+    }
+    if selects_mutation(&mut request) {
         let mut response = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "Mutations are not allowed over GET; use POST with Content-Type: application/json.",
@@ -115,7 +141,6 @@ pub async fn get(
             .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
-    let operation = crate::metrics::operation_label(request.operation_name.as_deref());
     let request = request.data(request_context(&http, &headers, peer));
     let started = Instant::now();
     let response = BatchResponse::Single(finish(http.schema.execute(request).await));
@@ -133,6 +158,7 @@ fn has_subscriptions(http: &HttpState) -> bool {
 
 /// A GraphQL-over-HTTP GET request: `query`, `operationName`, and JSON `variables` and
 /// `extensions`. (async-graphql's own parser expects `operation_name`, which clients don't send.)
+/// The query may be left out only for a persisted query (`extensions.persistedQuery`).
 fn parse_get_request(query_string: &str) -> Option<Request> {
     let mut query = None;
     let mut operation_name = None;
@@ -151,7 +177,13 @@ fn parse_get_request(query_string: &str) -> Option<Request> {
             _ => {}
         }
     }
-    let mut request = Request::new(query?);
+    let persisted = matches!(&extensions, Some(serde_json::Value::Object(map)) if map.contains_key("persistedQuery"));
+    let query = match query {
+        Some(query) => query,
+        None if persisted => String::new(),
+        None => return None,
+    };
+    let mut request = Request::new(query);
     if let Some(name) = operation_name {
         request = request.operation_name(name);
     }
@@ -169,13 +201,14 @@ fn parse_get_request(query_string: &str) -> Option<Request> {
 }
 
 /// Whether the operation the request would run is a mutation (or subscription).
-fn selects_mutation(request: &Request) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+fn selects_mutation(request: &mut Request) -> bool {
+    let operation_name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
         return false; // execution reports the syntax error
     };
     let ty = match &document.operations {
         DocumentOperations::Single(op) => Some(op.node.ty),
-        DocumentOperations::Multiple(ops) => match &request.operation_name {
+        DocumentOperations::Multiple(ops) => match &operation_name {
             Some(name) => ops.get(name.as_str()).map(|op| op.node.ty),
             None => None,
         },

@@ -1,5 +1,6 @@
 //! The HTTP surface: routes, limits, request ids, CORS.
 
+pub mod documents;
 pub mod graphiql;
 pub mod graphql;
 
@@ -33,6 +34,8 @@ pub struct HttpState {
     pub trust_proxy: bool,
     /// Largest request body, in bytes (for the 413 message).
     pub body_limit: usize,
+    /// Parsed documents by text, and persisted queries by hash.
+    pub documents: documents::Documents,
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -1,0 +1,242 @@
+//! Parsed GraphQL documents, kept by their text, and Automatic Persisted Queries.
+//!
+//! Clients send the same few documents over and over with different variables. Parsing one is
+//! a tenth of the server's work for a page of todos, so each distinct text is parsed once and
+//! later requests get a copy of the parsed document. Validation still runs on every request
+//! (it depends on the variables), and nothing about the caller is kept: a cached document is
+//! the text's syntax tree, nothing more.
+//!
+//! The same cache answers Automatic Persisted Queries (the protocol of Apollo Client and urql):
+//! a request may carry `extensions.persistedQuery = { version: 1, sha256Hash }` and leave out
+//! the query; when the server knows the hash it runs that document, otherwise it answers
+//! `PersistedQueryNotFound` and the client sends the query along with its hash once.
+//!
+//! Memory is bounded: at most [`MAX_ENTRIES`] documents, only texts up to [`MAX_QUERY_BYTES`],
+//! at most [`MAX_TOTAL_BYTES`] of text in all; the least recently used go first.
+
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{Request, ServerError};
+use lru::LruCache;
+use sha2::{Digest, Sha256};
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+
+/// Most documents kept.
+pub const MAX_ENTRIES: usize = 512;
+/// Longest text kept (longer ones are parsed on every request).
+pub const MAX_QUERY_BYTES: usize = 16 * 1024;
+/// Most text kept in all.
+pub const MAX_TOTAL_BYTES: usize = 1024 * 1024;
+
+/// The message clients of the APQ protocol look for.
+pub const PERSISTED_QUERY_NOT_FOUND: &str = "PersistedQueryNotFound";
+
+struct Entry {
+    document: Arc<ExecutableDocument>,
+    sha256: String,
+}
+
+struct Inner {
+    /// Text → parsed document.
+    by_text: LruCache<Arc<str>, Entry>,
+    /// SHA-256 (lowercase hex) → text, for persisted queries.
+    by_hash: LruCache<String, Arc<str>>,
+    text_bytes: usize,
+}
+
+/// The cache, shared by every request of one server.
+#[derive(Clone)]
+pub struct Documents {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl Default for Documents {
+    fn default() -> Self {
+        let cap = NonZeroUsize::new(MAX_ENTRIES).expect("MAX_ENTRIES is positive");
+        Self {
+            inner: Arc::new(Mutex::new(Inner {
+                by_text: LruCache::new(cap),
+                by_hash: LruCache::new(cap),
+                text_bytes: 0,
+            })),
+        }
+    }
+}
+
+impl std::fmt::Debug for Documents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Documents").finish_non_exhaustive()
+    }
+}
+
+/// What a persisted-query extension asked for.
+enum Persisted {
+    /// No `persistedQuery` extension.
+    No,
+    /// A well-formed version-1 hash (lowercase hex).
+    Hash(String),
+    /// Anything else: the message to answer with.
+    Bad(&'static str),
+}
+
+fn persisted(request: &Request) -> Persisted {
+    use async_graphql::Value;
+    let Some(extension) = request.extensions.get("persistedQuery") else {
+        return Persisted::No;
+    };
+    let Value::Object(fields) = extension else {
+        return Persisted::Bad("extensions.persistedQuery must be an object.");
+    };
+    match fields.get("version") {
+        Some(Value::Number(n)) if n.as_i64() == Some(1) => {}
+        _ => return Persisted::Bad("PersistedQueryNotSupported"),
+    }
+    match fields.get("sha256Hash") {
+        Some(Value::String(hash))
+            if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            Persisted::Hash(hash.to_ascii_lowercase())
+        }
+        _ => Persisted::Bad("extensions.persistedQuery.sha256Hash must be 64 hexadecimal digits."),
+    }
+}
+
+fn sha256_hex(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for byte in digest {
+        use std::fmt::Write as _;
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
+}
+
+impl Documents {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves a consistent cache (every step is one call).
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The parsed document of `text`, from the cache or parsed now (and kept). `None` when the
+    /// text does not parse: execution then reports the syntax error.
+    pub fn document(&self, text: &str) -> Option<ExecutableDocument> {
+        if let Some(found) = self.lock().by_text.get(text).map(|e| e.document.clone()) {
+            return Some((*found).clone());
+        }
+        let document = async_graphql::parser::parse_query(text).ok()?;
+        if text.len() <= MAX_QUERY_BYTES {
+            self.insert(text, Arc::new(document.clone()));
+        }
+        Some(document)
+    }
+
+    fn insert(&self, text: &str, document: Arc<ExecutableDocument>) {
+        let sha256 = sha256_hex(text);
+        let text: Arc<str> = Arc::from(text);
+        let mut inner = self.lock();
+        if inner.by_text.contains(&text) {
+            return;
+        }
+        inner.text_bytes += text.len();
+        let evicted = inner.by_text.push(
+            text.clone(),
+            Entry {
+                document,
+                sha256: sha256.clone(),
+            },
+        );
+        if let Some((old, entry)) = evicted {
+            inner.text_bytes -= old.len();
+            inner.by_hash.pop(&entry.sha256);
+        }
+        while inner.text_bytes > MAX_TOTAL_BYTES {
+            match inner.by_text.pop_lru() {
+                Some((old, entry)) => {
+                    inner.text_bytes -= old.len();
+                    inner.by_hash.pop(&entry.sha256);
+                }
+                None => break,
+            }
+        }
+        inner.by_hash.put(sha256, text);
+    }
+
+    /// Gives `request` its parsed document (and, for a persisted query sent by hash only, its
+    /// text). An error is the answer to send instead of executing.
+    pub fn prepare(&self, request: &mut Request) -> Result<(), ServerError> {
+        match persisted(request) {
+            Persisted::No => {}
+            Persisted::Bad(message) => return Err(ServerError::new(message, None)),
+            Persisted::Hash(hash) if request.query.is_empty() => {
+                let text = self.lock().by_hash.get(&hash).cloned();
+                match text {
+                    Some(text) => request.query = text.to_string(),
+                    None => return Err(ServerError::new(PERSISTED_QUERY_NOT_FOUND, None)),
+                }
+            }
+            Persisted::Hash(hash) => {
+                if sha256_hex(&request.query) != hash {
+                    return Err(ServerError::new("provided sha does not match query", None));
+                }
+            }
+        }
+        if let Some(document) = self.document(&request.query) {
+            request.set_parsed_query(document);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_document_is_parsed_once_and_copied_after() {
+        let documents = Documents::default();
+        let first = documents.document("{ me { id } }").unwrap();
+        let second = documents.document("{ me { id } }").unwrap();
+        assert_eq!(format!("{first:?}"), format!("{second:?}"));
+        assert_eq!(documents.lock().by_text.len(), 1);
+        assert_eq!(documents.lock().by_hash.len(), 1);
+    }
+
+    #[test]
+    fn texts_that_do_not_parse_are_not_kept() {
+        let documents = Documents::default();
+        assert!(documents.document("{ me { id }").is_none());
+        assert_eq!(documents.lock().by_text.len(), 0);
+    }
+
+    #[test]
+    fn memory_stays_within_the_bounds() {
+        let documents = Documents::default();
+        let padding = " ".repeat(MAX_QUERY_BYTES - 40);
+        for i in 0..(MAX_TOTAL_BYTES / MAX_QUERY_BYTES) * 2 {
+            documents.document(&format!("{{ f{i} }}{padding}")).unwrap();
+        }
+        let inner = documents.lock();
+        assert!(inner.text_bytes <= MAX_TOTAL_BYTES, "{}", inner.text_bytes);
+        assert_eq!(inner.by_text.len(), inner.by_hash.len());
+        drop(inner);
+
+        let too_long = format!("{{ me {{ id }} }}{}", " ".repeat(MAX_QUERY_BYTES));
+        documents.document(&too_long).unwrap();
+        assert!(documents.lock().by_text.get(too_long.as_str()).is_none());
+
+        let many = Documents::default();
+        for i in 0..MAX_ENTRIES + 10 {
+            many.document(&format!("{{ f{i} }}")).unwrap();
+        }
+        assert_eq!(many.lock().by_text.len(), MAX_ENTRIES);
+        assert_eq!(many.lock().by_hash.len(), MAX_ENTRIES);
+    }
+
+    #[test]
+    fn the_hash_is_lowercase_sha256_hex() {
+        assert_eq!(
+            sha256_hex("{ __typename }"),
+            "7f56e67dd21ab3f30d1ff8b7bed08893f0a0db86449836189b361dd1e56ddb4b"
+        );
+    }
+}
