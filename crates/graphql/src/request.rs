@@ -44,19 +44,15 @@ pub struct Viewer {
     pub session: session::Model,
 }
 
-fn request_context<'a>(ctx: &async_graphql::Context<'a>) -> &'a RequestContext {
-    ctx.data_unchecked::<RequestContext>()
-}
-
 /// The request's client, for recording on new sessions and for rate limits.
 pub fn client<'a>(ctx: &async_graphql::Context<'a>) -> &'a RequestContext {
-    request_context(ctx)
+    ctx.data_unchecked::<RequestContext>()
 }
 
 /// The caller, when the request carries a valid access token of a live session. The check
 /// (token, then session and user in one query) runs at most once per request.
 pub async fn viewer<'a>(ctx: &async_graphql::Context<'a>) -> AppResult<Option<&'a Viewer>> {
-    let request = request_context(ctx);
+    let request = client(ctx);
     let app = state(ctx);
     let viewer = request
         .viewer

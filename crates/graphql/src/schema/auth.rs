@@ -2,7 +2,6 @@
 
 use crate::auth::accounts::{self, SignUp};
 use crate::auth::sessions::{self, ClientInfo};
-use crate::error::AppError;
 use crate::request::{self, require_viewer};
 use crate::schema::account_types::{AuthConfig, AuthPayload, Session, User};
 use crate::schema::parse_id;
@@ -210,9 +209,4 @@ impl AuthMutation {
         .await?;
         Ok(true)
     }
-}
-
-#[allow(dead_code)]
-fn _assert_error_conversion(e: AppError) -> async_graphql::Error {
-    e.into()
 }
