@@ -1354,7 +1354,7 @@ async fn the_log_transport_prints_each_mail_with_its_code_and_link_and_says_so_a
 }
 
 #[tokio::test]
-async fn the_default_smtp_url_sends_in_plain_when_the_relay_offers_no_starttls() {
+async fn the_default_smtp_url_to_a_loopback_relay_sends_in_plain_when_it_offers_no_starttls() {
     let sink = SmtpSink::start().await;
     let url = format!("smtp://127.0.0.1:{}", sink.port());
     let app = TestApp::spawn_with(&["--smtp-url", &url]).await;
@@ -1382,6 +1382,114 @@ async fn tls_required_never_falls_back_to_plain() {
     })
     .await;
     assert!(sink.mails().is_empty(), "a mail went out without TLS");
+}
+
+/// This machine's hostname (a name, not `localhost`) and the address it resolves to: an SMTP
+/// URL naming it looks remote to todoql, yet reaches a sink started on that address.
+async fn a_hostname_of_this_machine() -> (String, std::net::IpAddr) {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .expect("the hostname")
+        .trim()
+        .to_owned();
+    assert!(!name.is_empty() && !name.eq_ignore_ascii_case("localhost"));
+    let ip = tokio::net::lookup_host((name.as_str(), 25))
+        .await
+        .unwrap_or_else(|e| panic!("this machine's hostname {name:?} does not resolve: {e}"))
+        .map(|addr| addr.ip())
+        .next()
+        .expect("an address");
+    (name, ip)
+}
+
+#[tokio::test]
+async fn smtp_to_a_named_host_without_starttls_sends_nothing_logs_an_error_and_retries() {
+    let (host, ip) = a_hostname_of_this_machine().await;
+    let sink = SmtpSink::start_on(ip).await;
+    let url = format!("smtp://mailer:hunter2@{host}:{}", sink.port());
+    let db = TestDb::create().await;
+    let server = ServerProcess::start(
+        &db.url,
+        &[
+            ("TODOQL_SMTP_URL", url.as_str()),
+            ("TODOQL_MAIL_RETRY_BASE", "1"),
+            (
+                "TODOQL_JWT_SECRET",
+                "a-secret-of-at-least-thirty-two-bytes!",
+            ),
+        ],
+    )
+    .await;
+    assert!(
+        server.log().contains("STARTTLS required"),
+        "{}",
+        server.log()
+    );
+
+    let requested = server
+        .graphql(None, REQUEST_CODE, json!({ "email": "ada@example.com" }))
+        .await;
+    assert_eq!(requested.data()["requestSignInCode"], true);
+
+    // Two attempts, each refused before anything but EHLO was said, each an ERROR line.
+    let refusal = "the SMTP connection could not be encrypted; will retry";
+    let refusals = |log: &str| {
+        log.lines()
+            .filter(|l| l.contains("ERROR") && l.contains(refusal))
+            .count()
+    };
+    for _ in 0..400 {
+        if refusals(&server.log()) >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let log = server.log();
+    assert!(refusals(&log) >= 2, "{log}");
+    assert!(log.contains("did not offer STARTTLS"), "{log}");
+    assert!(!log.contains("hunter2"), "{log}");
+    let commands = sink.commands();
+    assert!(
+        commands.iter().filter(|c| *c == "EHLO").count() >= 2,
+        "{commands:?}"
+    );
+    assert!(
+        commands.iter().all(|c| c == "EHLO" || c == "QUIT"),
+        "nothing but EHLO (and QUIT) in plaintext: {commands:?}"
+    );
+    assert!(sink.mails().is_empty());
+
+    // The mail waits in the outbox for the next attempt.
+    let outbox = sea_orm::Database::connect(&db.url).await.unwrap();
+    use sea_orm::EntityTrait;
+    let rows = todoql_entity::email_outbox::Entity::find()
+        .all(&outbox)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].attempts >= 2, "{:?}", rows[0].attempts);
+    assert!(
+        rows[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("STARTTLS"),
+        "{:?}",
+        rows[0].last_error
+    );
+    outbox.close().await.ok();
+}
+
+#[tokio::test]
+async fn smtp_to_a_named_host_with_tls_opportunistic_may_send_in_plain() {
+    let (host, ip) = a_hostname_of_this_machine().await;
+    let sink = SmtpSink::start_on(ip).await;
+    let url = format!("smtp://{host}:{}?tls=opportunistic", sink.port());
+    let app = TestApp::spawn_with(&["--smtp-url", &url]).await;
+
+    request_code(&app, "ada@example.com").await.data();
+
+    let mail = sink.next_mail_to("ada@example.com").await;
+    assert!(mail.code().is_some());
 }
 
 #[test]

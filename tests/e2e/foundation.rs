@@ -352,6 +352,82 @@ async fn metrics_are_prometheus_text_with_requests_latency_and_pool() {
 }
 
 #[tokio::test]
+async fn metrics_can_move_to_a_listener_of_their_own() {
+    let db = TestDb::create().await;
+    let metrics_port = free_port();
+    let metrics_listen = format!("127.0.0.1:{metrics_port}");
+    let mut server = ServerProcess::start(
+        &db.url,
+        &[
+            ("TODOQL_METRICS_LISTEN", metrics_listen.as_str()),
+            (
+                "TODOQL_JWT_SECRET",
+                "a-secret-of-at-least-thirty-two-bytes!",
+            ),
+        ],
+    )
+    .await;
+    let metrics_url = format!("http://{metrics_listen}");
+    assert!(
+        server
+            .log()
+            .contains(&format!("metrics on {metrics_url}/metrics only")),
+        "{}",
+        server.log()
+    );
+    let client = reqwest::Client::new();
+    let get = |url: String| {
+        let client = client.clone();
+        async move { client.get(url).send().await.expect("request") }
+    };
+    let probe = json!({ "query": "query ListenerProbe { authConfig { passwordSignIn } }", "operationName": "ListenerProbe" });
+    client
+        .post(format!("{}/graphql", server.base_url))
+        .json(&probe)
+        .send()
+        .await
+        .unwrap();
+
+    // The public listener no longer answers /metrics; everything else is still there.
+    assert_eq!(
+        get(format!("{}/metrics", server.base_url)).await.status(),
+        404
+    );
+    assert_eq!(
+        get(format!("{}/healthz", server.base_url)).await.status(),
+        200
+    );
+
+    // The metrics listener answers /metrics, with what the public one counted, and nothing else.
+    let response = get(format!("{metrics_url}/metrics")).await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("todoql_graphql_requests_total{")
+                && l.contains("operation=\"ListenerProbe\"")),
+        "{text}"
+    );
+    for path in ["/graphql", "/healthz", "/readyz", "/"] {
+        assert_eq!(
+            get(format!("{metrics_url}{path}")).await.status(),
+            404,
+            "{path}"
+        );
+    }
+
+    // SIGTERM stops both listeners cleanly.
+    assert_eq!(server.terminate().code(), Some(0), "{}", server.log());
+    assert!(
+        client
+            .get(format!("{metrics_url}/metrics"))
+            .send()
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
 async fn every_response_carries_a_request_id_and_keeps_the_callers() {
     let app = spawn_app().await;
     for path in ["/healthz", "/readyz", "/metrics", "/graphql"] {
@@ -510,6 +586,7 @@ fn bad_configuration_exits_2_with_one_line_naming_the_variable() {
         ("TODOQL_CORS_ORIGINS", "not a url"),
         ("DATABASE_URL", "mysql://nope"),
         ("TODOQL_MAX_BATCH", "0"),
+        ("TODOQL_METRICS_LISTEN", "not-an-address"),
     ];
     for (variable, value) in cases {
         let output = todoql_bin()

@@ -630,12 +630,15 @@ struct Inbox {
     mails: Vec<ReceivedMail>,
     /// Per recipient, how many mails `next_mail_to` has handed out.
     taken: HashMap<String, usize>,
+    /// The verb of every command received, in order (EHLO, MAIL, AUTH, ...).
+    commands: Vec<String>,
 }
 
 /// A small SMTP server that stores what it receives: greeting, EHLO/HELO (no STARTTLS), MAIL,
 /// RCPT, DATA (with dot-unstuffing), RSET, NOOP, QUIT. It can be stopped and started again on
 /// the same port, keeping its inbox.
 pub struct SmtpSink {
+    ip: std::net::IpAddr,
     port: u16,
     inbox: Arc<Mutex<Inbox>>,
     accept: Option<JoinHandle<()>>,
@@ -643,9 +646,15 @@ pub struct SmtpSink {
 }
 
 impl SmtpSink {
-    /// A sink on a free port.
+    /// A sink on a free port of 127.0.0.1.
     pub async fn start() -> SmtpSink {
+        Self::start_on(std::net::Ipv4Addr::LOCALHOST.into()).await
+    }
+
+    /// A sink on a free port of `ip` (an address of this machine).
+    pub async fn start_on(ip: std::net::IpAddr) -> SmtpSink {
         let mut sink = SmtpSink {
+            ip,
             port: 0,
             inbox: Arc::default(),
             accept: None,
@@ -656,10 +665,14 @@ impl SmtpSink {
     }
 
     async fn listen(&mut self) {
-        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        let socket = match self.ip {
+            std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+            std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+        }
+        .expect("socket");
         socket.set_reuseaddr(true).expect("reuseaddr");
         socket
-            .bind(std::net::SocketAddr::from(([127, 0, 0, 1], self.port)))
+            .bind(std::net::SocketAddr::new(self.ip, self.port))
             .expect("bind the SMTP sink");
         let listener = socket.listen(64).expect("listen");
         self.port = listener.local_addr().expect("addr").port();
@@ -700,6 +713,11 @@ impl SmtpSink {
     pub async fn restart(&mut self) {
         self.stop().await;
         self.listen().await;
+    }
+
+    /// The verb of every SMTP command received so far, in order.
+    pub fn commands(&self) -> Vec<String> {
+        self.inbox.lock().unwrap().commands.clone()
     }
 
     /// Every mail received so far.
@@ -796,6 +814,7 @@ async fn smtp_session(stream: tokio::net::TcpStream, inbox: Arc<Mutex<Inbox>>) {
             .next()
             .unwrap_or("")
             .to_ascii_uppercase();
+        inbox.lock().unwrap().commands.push(verb.clone());
         let reply: &[u8] = match verb.as_str() {
             "EHLO" => b"250-sink.test greets you\r\n250 8BITMIME\r\n",
             "HELO" => b"250 sink.test\r\n",

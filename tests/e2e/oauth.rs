@@ -11,7 +11,7 @@ const KEY_HEX: &str = "8f2c0d4e6a1b3c5d7e9f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2
 const CALLBACK: &str = "http://localhost:3000/oauth/callback";
 const OTHER_CALLBACK: &str = "https://app.example/oauth/callback";
 
-const START: &str = "mutation($p: String!, $r: String!) { startOAuth(provider: $p, redirectUri: $r) { authorizationUrl state } }";
+const START: &str = "mutation($p: String!, $r: String!, $c: String!) { startOAuth(provider: $p, redirectUri: $r, codeChallenge: $c) { authorizationUrl state } }";
 const COMPLETE: &str = "mutation($input: CompleteOAuthInput!) { completeOAuth(input: $input) { accessToken accessTokenExpiresAt refreshToken session { id current } user { id email username avatar emailVerified hasPassword linkedAccounts { provider accountId createdAt } } } }";
 const UNLINK: &str = "mutation($p: String!) { unlinkAccount(provider: $p) }";
 const ME: &str =
@@ -23,6 +23,44 @@ struct World {
     corp: FakeProvider,
     google: FakeProvider,
     github: FakeProvider,
+    /// The test's browser: the verifier of each flow it started, by state (what the
+    /// TypeScript client keeps in sessionStorage).
+    browser: Browser,
+}
+
+/// What a browser keeps between startOAuth and completeOAuth: a verifier per state.
+#[derive(Default)]
+struct Browser {
+    verifiers: std::sync::Mutex<std::collections::HashMap<String, String>>,
+}
+
+impl Browser {
+    /// A fresh random verifier (43 characters) and its S256 challenge.
+    fn new_verifier() -> (String, String) {
+        let verifier = base64_url(uuid::Uuid::new_v4().as_bytes())
+            + &base64_url(uuid::Uuid::new_v4().as_bytes());
+        let challenge = base64_url(&sha2::Sha256::digest(verifier.as_bytes()));
+        (verifier, challenge)
+    }
+
+    fn keep(&self, state: &str, verifier: String) {
+        self.verifiers
+            .lock()
+            .unwrap()
+            .insert(state.to_owned(), verifier);
+    }
+
+    /// The verifier of `state`; "" when this browser did not start it. Unlike the TypeScript
+    /// client it keeps the verifier after use, so that a test replaying a completion presents
+    /// the right verifier and sees the state's own rules at work.
+    fn verifier(&self, state: &str) -> String {
+        self.verifiers
+            .lock()
+            .unwrap()
+            .get(state)
+            .cloned()
+            .unwrap_or_default()
+    }
 }
 
 async fn world() -> World {
@@ -71,6 +109,7 @@ async fn world_with(extra: &[&str]) -> World {
         corp,
         google,
         github,
+        browser: Browser::default(),
     }
 }
 
@@ -100,8 +139,26 @@ impl World {
         self.start_to(provider, CALLBACK, token).await
     }
 
+    /// startOAuth from the test's browser, which keeps the verifier of the flow.
     async fn start_to(&self, provider: &str, redirect_uri: &str, token: Option<&str>) -> Gql {
-        let vars = json!({ "p": provider, "r": redirect_uri });
+        let (verifier, challenge) = Browser::new_verifier();
+        let started = self
+            .start_with_challenge(provider, redirect_uri, &challenge, token)
+            .await;
+        if let Some(state) = started.body["data"]["startOAuth"]["state"].as_str() {
+            self.browser.keep(state, verifier);
+        }
+        started
+    }
+
+    async fn start_with_challenge(
+        &self,
+        provider: &str,
+        redirect_uri: &str,
+        challenge: &str,
+        token: Option<&str>,
+    ) -> Gql {
+        let vars = json!({ "p": provider, "r": redirect_uri, "c": challenge });
         match token {
             Some(token) => self.app.graphql_as(token, START, vars).await,
             None => self.app.graphql(START, vars).await,
@@ -131,8 +188,24 @@ impl World {
         (back.code, back.state)
     }
 
+    /// completeOAuth from the test's browser, with the verifier it kept for `state`.
     async fn complete(&self, provider: &str, code: &str, state: &str, token: Option<&str>) -> Gql {
-        let vars = json!({ "input": { "provider": provider, "code": code, "state": state } });
+        let verifier = self.browser.verifier(state);
+        self.complete_with_verifier(provider, code, state, &verifier, token)
+            .await
+    }
+
+    async fn complete_with_verifier(
+        &self,
+        provider: &str,
+        code: &str,
+        state: &str,
+        verifier: &str,
+        token: Option<&str>,
+    ) -> Gql {
+        let vars = json!({ "input": {
+            "provider": provider, "code": code, "state": state, "codeVerifier": verifier,
+        } });
         match token {
             Some(token) => self.app.graphql_as(token, COMPLETE, vars).await,
             None => self.app.graphql(COMPLETE, vars).await,
@@ -183,8 +256,12 @@ async fn auth_config_lists_the_configured_providers() {
         .graphql("{ authConfig { oauthProviders } }", json!({}))
         .await;
     assert_eq!(config.data()["authConfig"]["oauthProviders"], json!([]));
+    let (_, challenge) = Browser::new_verifier();
     let refused = plain
-        .graphql(START, json!({ "p": "github", "r": CALLBACK }))
+        .graphql(
+            START,
+            json!({ "p": "github", "r": CALLBACK, "c": challenge }),
+        )
         .await;
     refused.assert_error("BAD_USER_INPUT", Some("provider"));
 }
@@ -239,6 +316,19 @@ async fn start_oauth_asks_for_a_code_with_pkce_s256_a_state_and_a_nonce() {
     );
     assert_eq!(row.provider, "corp");
     assert_eq!(row.redirect_uri, CALLBACK);
+    // The browser's challenge is kept with the state; it is not the one the provider sees
+    // (that PKCE is todoql's own), and the browser's verifier never leaves the browser.
+    let browser_verifier = world.browser.verifier(state);
+    let browser_challenge = base64_url(&sha2::Sha256::digest(browser_verifier.as_bytes()));
+    assert_eq!(
+        row.browser_challenge.as_deref(),
+        Some(browser_challenge.as_str())
+    );
+    assert_ne!(
+        query_param(url, "code_challenge").unwrap(),
+        browser_challenge
+    );
+    assert!(!url.contains(&browser_verifier) && !url.contains(&browser_challenge));
     assert!(row.user_id.is_none());
     assert_eq!((row.expires_at - row.created_at).num_minutes(), 10);
 
@@ -747,6 +837,225 @@ async fn starting_with_an_invalid_access_token_is_unauthenticated() {
         .await
         .assert_error("UNAUTHENTICATED", None);
     assert_eq!(world.states().await, 0);
+}
+
+// --- the browser that started a flow (login CSRF, RFC 6749 §10.12) ---------------------------
+
+#[tokio::test]
+async fn an_attackers_callback_url_completed_in_the_victims_browser_signs_no_one_in() {
+    let world = world().await;
+    let victim = world.app.sign_up("victim@example.com").await;
+    // The victim's browser, with a sign-in of its own under way.
+    let victims_browser = Browser::default();
+    let (victims_verifier, victims_challenge) = Browser::new_verifier();
+    let victims_flow = world
+        .start_with_challenge("corp", CALLBACK, &victims_challenge, None)
+        .await;
+    let victims_state = victims_flow.data()["startOAuth"]["state"].as_str().unwrap();
+    victims_browser.keep(victims_state, victims_verifier.clone());
+
+    // Signed out with no verifier for that state, with another flow's verifier, signed in.
+    for (verifier, token) in [
+        ("", None),
+        (victims_verifier.as_str(), None),
+        ("", Some(victim.access_token.as_str())),
+    ] {
+        // The attacker starts in their own browser, signs in at the provider with their own
+        // account, stops at the callback and sends its URL to the victim.
+        let (code, state) = world
+            .authorize(
+                "corp",
+                FakeUser::verified("attacker-1", "attacker@corp.example"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            victims_browser.verifier(&state),
+            "",
+            "not the victim's flow"
+        );
+        let refused = world
+            .complete_with_verifier("corp", &code, &state, verifier, token)
+            .await;
+        refused.assert_error("INVALID_TOKEN", None);
+        assert!(
+            refused.message().contains("not started in this browser"),
+            "{}",
+            refused.body
+        );
+        // The state is used up: not even the attacker's own browser can finish it now.
+        world
+            .complete("corp", &code, &state, None)
+            .await
+            .assert_error("INVALID_TOKEN", None);
+    }
+
+    assert_eq!(
+        world.corp.token_requests(),
+        0,
+        "the provider was never asked"
+    );
+    assert!(world.accounts().await.is_empty());
+    assert_eq!(world.app.user_count().await, 1, "no user was created");
+    let me = world
+        .app
+        .graphql_as(&victim.access_token, ME, json!({}))
+        .await;
+    assert_eq!(me.data()["me"]["linkedAccounts"], json!([]));
+    // The victim's own flow is untouched and completes with its verifier.
+    world
+        .corp
+        .set_user(FakeUser::verified("victim-1", "victim.work@corp.example"));
+    let url = victims_flow.data()["startOAuth"]["authorizationUrl"]
+        .as_str()
+        .unwrap();
+    let back = world.corp.authorize(url).await;
+    let signed_in = world
+        .complete_with_verifier("corp", &back.code, &back.state, &victims_verifier, None)
+        .await;
+    assert_eq!(
+        payload(&signed_in)["user"]["email"],
+        "victim.work@corp.example"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_malformed_or_wrong_verifier_is_invalid_token_and_uses_up_the_state() {
+    let world = world().await;
+    let (other_browsers_verifier, _) = Browser::new_verifier();
+    let cases: Vec<(&str, String)> = vec![
+        ("empty", String::new()),
+        ("42 characters", "a".repeat(42)),
+        ("129 characters", "a".repeat(129)),
+        (
+            "a character outside [A-Za-z0-9-._~]",
+            format!("{}+", "a".repeat(42)),
+        ),
+        ("non-ASCII", "é".repeat(43)),
+        ("another browser's verifier", other_browsers_verifier),
+    ];
+    for (what, bad) in &cases {
+        let (code, state) = world
+            .authorize("corp", FakeUser::verified("corp-1", "a@corp.example"), None)
+            .await;
+        let right = world.browser.verifier(&state);
+        world
+            .complete_with_verifier("corp", &code, &state, bad, None)
+            .await
+            .assert_error("INVALID_TOKEN", None);
+        // One state, one try: the right verifier comes too late.
+        let late = world
+            .complete_with_verifier("corp", &code, &state, &right, None)
+            .await;
+        assert_eq!(late.code(), "INVALID_TOKEN", "{what}: {}", late.body);
+    }
+    // The challenge itself as the verifier (the "plain" method), and the right verifier with
+    // a trailing space.
+    for mangle in [
+        (|v: &str| base64_url(&sha2::Sha256::digest(v.as_bytes()))) as fn(&str) -> String,
+        |v: &str| format!("{v} "),
+    ] {
+        let (code, state) = world
+            .authorize("corp", FakeUser::verified("corp-1", "a@corp.example"), None)
+            .await;
+        let bad = mangle(&world.browser.verifier(&state));
+        world
+            .complete_with_verifier("corp", &code, &state, &bad, None)
+            .await
+            .assert_error("INVALID_TOKEN", None);
+    }
+    assert_eq!(
+        world.corp.token_requests(),
+        0,
+        "checked before the provider is asked"
+    );
+    assert!(world.accounts().await.is_empty());
+    assert_eq!(world.states().await, 0, "every state was used up");
+}
+
+#[tokio::test]
+async fn a_linking_flow_needs_the_verifier_of_the_browser_that_started_it() {
+    let world = world().await;
+    let owner = world.app.sign_up("owner@example.com").await;
+    let (code, state) = world
+        .authorize(
+            "github",
+            FakeUser::verified("4242", "owner@corp.example"),
+            Some(&owner.access_token),
+        )
+        .await;
+    let (wrong, _) = Browser::new_verifier();
+    world
+        .complete_with_verifier("github", &code, &state, &wrong, Some(&owner.access_token))
+        .await
+        .assert_error("INVALID_TOKEN", None);
+    assert!(world.accounts().await.is_empty());
+    assert_eq!(world.github.token_requests(), 0);
+
+    // From the browser that started it, linking works.
+    let linked = world
+        .sign_in(
+            "github",
+            FakeUser::verified("4242", "owner@corp.example"),
+            Some(&owner.access_token),
+        )
+        .await;
+    assert_eq!(payload(&linked)["user"]["id"], owner.id.as_str());
+    assert_eq!(
+        payload(&linked)["user"]["linkedAccounts"][0]["accountId"],
+        "4242"
+    );
+}
+
+#[tokio::test]
+async fn start_oauth_refuses_a_code_challenge_that_is_not_s256() {
+    let world = world().await;
+    let (verifier, challenge) = Browser::new_verifier();
+    let non_canonical = format!("{}{}", &challenge[..42], "_");
+    let bad = [
+        String::new(),
+        "abc".to_owned(),
+        verifier.clone() + &verifier,    // a verifier, not its challenge
+        format!("{challenge}="),         // padded
+        format!("+{}", &challenge[1..]), // the standard alphabet
+        non_canonical,                   // unused bits set
+        format!(" {challenge}"),
+    ];
+    for challenge in &bad {
+        world
+            .start_with_challenge("corp", CALLBACK, challenge, None)
+            .await
+            .assert_error("BAD_USER_INPUT", Some("codeChallenge"));
+    }
+    let without = world
+        .app
+        .graphql(
+            "mutation { startOAuth(provider: \"corp\", redirectUri: \"http://localhost:3000/oauth/callback\") { state } }",
+            json!({}),
+        )
+        .await;
+    without.assert_error("BAD_USER_INPUT", None);
+    assert_eq!(world.states().await, 0);
+}
+
+#[tokio::test]
+async fn a_completion_without_the_code_verifier_field_is_refused_and_leaves_the_state() {
+    let world = world().await;
+    let (code, state) = world
+        .authorize("corp", FakeUser::verified("corp-1", "a@corp.example"), None)
+        .await;
+    // A client that predates codeVerifier: GraphQL validation refuses the input before any
+    // resolver runs, so the state is still there for the browser that holds the verifier.
+    let old_client = world
+        .app
+        .graphql(
+            COMPLETE,
+            json!({ "input": { "provider": "corp", "code": code, "state": state } }),
+        )
+        .await;
+    old_client.assert_error("BAD_USER_INPUT", None);
+    assert_eq!(world.states().await, 1);
+    world.complete("corp", &code, &state, None).await.data();
 }
 
 // --- unlinking -------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 import { TodoqlError, TodoqlNetworkError, type GraphQLErrorItem } from "./errors.js";
 import * as ops from "./generated/graphql.js";
 import type { TypedDocumentString } from "./generated/graphql.js";
-import { memoryTokenStore, type TokenStore, type Tokens } from "./storage.js";
+import { defaultVerifierStorage, keepVerifier, newVerifierPair, takeVerifier } from "./oauth-verifier.js";
+import { memoryTokenStore, type StorageLike, type TokenStore, type Tokens } from "./storage.js";
 
 /** Variables as a rest parameter: optional when every variable of the operation is. */
 export type VariablesOf<TVariables> = Record<string, never> extends TVariables
@@ -28,6 +29,11 @@ export interface TodoqlClientOptions {
   onTokensChange?: (tokens: Tokens | null) => void;
   /** Called when the session ended on the server (the refresh token was refused): sign in again. */
   onSessionEnded?: (error: TodoqlError) => void;
+  /**
+   * Where startOAuth keeps each flow's code verifier until completeOAuth. Default:
+   * `sessionStorage` (this tab), or memory where there is none.
+   */
+  oauthVerifierStorage?: StorageLike;
 }
 
 /** Per-call options. */
@@ -89,6 +95,7 @@ export class TodoqlClient {
   private readonly headers: Record<string, string>;
   private readonly onTokensChange: ((tokens: Tokens | null) => void) | undefined;
   private readonly onSessionEnded: ((error: TodoqlError) => void) | undefined;
+  private readonly oauthVerifiers: StorageLike;
   private refreshing: Promise<Tokens | null> | null = null;
 
   constructor(options: TodoqlClientOptions) {
@@ -102,6 +109,7 @@ export class TodoqlClient {
     this.headers = options.headers ?? {};
     this.onTokensChange = options.onTokensChange;
     this.onSessionEnded = options.onSessionEnded;
+    this.oauthVerifiers = options.oauthVerifierStorage ?? defaultVerifierStorage();
   }
 
   // --- tokens ------------------------------------------------------------------------------
@@ -347,12 +355,30 @@ export class TodoqlClient {
   async confirmEmailChange(input: ops.ConfirmEmailChangeInput) {
     return (await this.request(ops.ConfirmEmailChangeDocument, { input })).confirmEmailChange;
   }
+  /**
+   * Starts OAuth: send the browser to `authorizationUrl`. Makes a random code verifier, sends
+   * only its S256 challenge, and keeps the verifier (sessionStorage, by state) for
+   * completeOAuth: only this browser can finish the flow (no login CSRF).
+   */
   async startOAuth(provider: string, redirectUri: string) {
-    return (await this.request(ops.StartOAuthDocument, { provider, redirectUri })).startOAuth;
+    const { verifier, challenge } = await newVerifierPair();
+    const started = (await this.request(ops.StartOAuthDocument, { provider, redirectUri, codeChallenge: challenge }))
+      .startOAuth;
+    keepVerifier(this.oauthVerifiers, started.state, verifier);
+    return started;
   }
-  /** Finishes OAuth (keeps the tokens). Signed in, it links the provider account instead. */
-  async completeOAuth(input: ops.CompleteOAuthInput) {
-    return this.keep((await this.request(ops.CompleteOAuthDocument, { input })).completeOAuth);
+  /**
+   * Finishes OAuth with the `code` and `state` of the callback URL and the verifier startOAuth
+   * kept for that state (keeps the tokens). Signed in, it links the provider account instead.
+   * A callback this browser did not start is refused (INVALID_TOKEN).
+   */
+  async completeOAuth(input: Omit<ops.CompleteOAuthInput, "codeVerifier"> & { codeVerifier?: string }) {
+    // Forgotten whatever the answer: the server allows one try per state.
+    const kept = takeVerifier(this.oauthVerifiers, input.state);
+    const codeVerifier = input.codeVerifier ?? kept ?? "";
+    return this.keep(
+      (await this.request(ops.CompleteOAuthDocument, { input: { ...input, codeVerifier } })).completeOAuth,
+    );
   }
   async unlinkAccount(provider: string) {
     return (await this.request(ops.UnlinkAccountDocument, { provider })).unlinkAccount;

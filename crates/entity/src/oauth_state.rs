@@ -1,4 +1,5 @@
-//! A pending OAuth authorization: state, PKCE verifier and nonce; 10 minutes, single use.
+//! A pending OAuth authorization: state, PKCE verifier, nonce and the browser's challenge;
+//! 10 minutes, single use.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -13,6 +14,9 @@ pub struct Model {
     pub pkce_verifier: String,
     pub nonce: Option<String>,
     pub redirect_uri: String,
+    /// base64url(SHA-256(verifier)) of the verifier the browser that started the flow keeps
+    /// (RFC 7636 S256); `None` only for flows started before it existed, which cannot complete.
+    pub browser_challenge: Option<String>,
     /// Set when a signed-in user links a provider.
     pub user_id: Option<Uuid>,
     pub expires_at: DateTimeUtc,

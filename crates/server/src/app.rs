@@ -60,6 +60,8 @@ pub fn settings(config: &Config) -> Settings {
 pub struct RunningServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where /metrics is served when TODOQL_METRICS_LISTEN is set (else on `addr`).
+    pub metrics_addr: Option<SocketAddr>,
     /// Its domain state (tests reach the database and clock through it).
     pub state: AppState,
     stop: watch::Sender<bool>,
@@ -102,7 +104,30 @@ pub async fn start(
         &config,
     );
     let addr = listener.local_addr()?;
+    let metrics_listener = match config.metrics_listen {
+        Some(wanted) => Some(TcpListener::bind(wanted).await.with_context(|| {
+            format!("listening on {wanted} for /metrics (TODOQL_METRICS_LISTEN)")
+        })?),
+        None => None,
+    };
+    let metrics_addr = metrics_listener
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()?;
     let (stop, stopped) = watch::channel(false);
+    let metrics_serve = metrics_listener.map(|listener| {
+        let router = http::metrics_router(state.clone(), &config);
+        let signal = wait_for(stopped.clone());
+        async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(signal)
+                .await
+                .context("serving /metrics")
+        }
+    });
+    if let Some(metrics_addr) = metrics_addr {
+        tracing::info!("metrics on http://{metrics_addr}/metrics only (TODOQL_METRICS_LISTEN)");
+    }
 
     let background = crate::background::spawn(state.clone(), &config, stopped.clone())?;
     let shutdown_timeout = config.shutdown_timeout;
@@ -114,7 +139,16 @@ pub async fn start(
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(signal);
-        let serve = async move { serve.await.context("serving HTTP") };
+        let serve = async move {
+            let serve = async move { serve.await.context("serving HTTP") };
+            match metrics_serve {
+                Some(metrics_serve) => {
+                    let (main, metrics) = tokio::join!(serve, metrics_serve);
+                    main.and(metrics)
+                }
+                None => serve.await,
+            }
+        };
         // In-flight requests get `shutdown_timeout` after the signal, then we stop anyway.
         let deadline = async {
             wait_for(stopped).await;
@@ -133,6 +167,7 @@ pub async fn start(
     });
     Ok(RunningServer {
         addr,
+        metrics_addr,
         state,
         stop,
         task,

@@ -163,6 +163,11 @@ pub struct Config {
     )]
     pub listen: SocketAddr,
 
+    /// Serve /metrics on this address only (e.g. an internal interface the scraper reaches),
+    /// and not on TODOQL_LISTEN. Unset: /metrics is served on TODOQL_LISTEN.
+    #[arg(long, env = "TODOQL_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Database URL: sqlite://FILE?mode=rwc or postgres://USER@HOST:PORT/DB.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://todoql.db?mode=rwc", value_parser = parse_database_url, hide_env_values = true, global = true)]
     pub database_url: String,
@@ -180,9 +185,10 @@ pub struct Config {
     #[arg(long, env = "TODOQL_APP_URL", default_value = "http://localhost:3000", value_parser = parse_app_url, global = true)]
     pub app_url: String,
 
-    /// SMTP server: smtp://user:pass@host:587 (STARTTLS when offered), smtps://user:pass@host
-    /// (implicit TLS, port 465), smtp://host:25?tls=none (plain, for a local relay) or
-    /// ?tls=required. Unset: mails are printed to the log.
+    /// SMTP server: smtp://user:pass@host:587 (STARTTLS required; for localhost, 127.0.0.0/8
+    /// and ::1 only when offered), smtps://user:pass@host (implicit TLS, port 465),
+    /// ?tls=required, ?tls=opportunistic (STARTTLS when offered, plaintext otherwise) or
+    /// ?tls=none (plaintext, for a local relay). Unset: mails are printed to the log.
     #[arg(long, env = "TODOQL_SMTP_URL", value_parser = parse_smtp_url, hide_env_values = true, global = true)]
     pub smtp_url: Option<String>,
 

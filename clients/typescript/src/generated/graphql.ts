@@ -15,6 +15,8 @@ export type ChangePasswordInput = {
 export type CompleteOAuthInput = {
   /** The `code` query parameter. */
   code: string;
+  /** The verifier whose S256 challenge was given to startOAuth. */
+  codeVerifier: string;
   /** The provider given to startOAuth. */
   provider: string;
   /** The `state` query parameter. */
@@ -294,6 +296,7 @@ export type PageInfoFieldsFragment = { hasNextPage: boolean, hasPreviousPage: bo
 export type StartOAuthMutationVariables = Exact<{
   provider: string;
   redirectUri: string;
+  codeChallenge: string;
 }>;
 
 
@@ -843,8 +846,12 @@ export const ConfirmEmailChangeDocument = new TypedDocumentString(`
   updatedAt
 }`) as unknown as TypedDocumentString<ConfirmEmailChangeMutation, ConfirmEmailChangeMutationVariables>;
 export const StartOAuthDocument = new TypedDocumentString(`
-    mutation StartOAuth($provider: String!, $redirectUri: String!) {
-  startOAuth(provider: $provider, redirectUri: $redirectUri) {
+    mutation StartOAuth($provider: String!, $redirectUri: String!, $codeChallenge: String!) {
+  startOAuth(
+    provider: $provider
+    redirectUri: $redirectUri
+    codeChallenge: $codeChallenge
+  ) {
     authorizationUrl
     state
   }

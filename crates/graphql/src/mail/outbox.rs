@@ -336,14 +336,26 @@ async fn failed<C: ConnectionTrait>(
         .exec(db)
         .await?;
     metrics::counter!("todoql_mails_retried_total", "kind" => mail.kind.clone()).increment(1);
-    tracing::warn!(
-        outbox_id = %mail.id,
-        kind = %mail.kind,
-        attempts,
-        retry_at = %next,
-        error = %error,
-        "mail not delivered; will retry"
-    );
+    if err.unencrypted {
+        // Not an outage that passes: a relay without TLS or an attack on the path.
+        tracing::error!(
+            outbox_id = %mail.id,
+            kind = %mail.kind,
+            attempts,
+            retry_at = %next,
+            error = %error,
+            "mail not delivered: the SMTP connection could not be encrypted; will retry"
+        );
+    } else {
+        tracing::warn!(
+            outbox_id = %mail.id,
+            kind = %mail.kind,
+            attempts,
+            retry_at = %next,
+            error = %error,
+            "mail not delivered; will retry"
+        );
+    }
     Ok(false)
 }
 

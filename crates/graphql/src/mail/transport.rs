@@ -42,6 +42,10 @@ impl std::fmt::Debug for OutgoingMail {
 pub struct SendError {
     /// Retrying cannot help (e.g. the recipient is not a valid mailbox).
     pub permanent: bool,
+    /// The server did not offer the encryption the URL requires (no STARTTLS): a relay set up
+    /// without TLS, or an attacker on the path stripping it. Nothing was sent; the mail is
+    /// retried like after any failure, but an operator must look, so it is logged as an error.
+    pub unencrypted: bool,
     /// What went wrong, for `last_error` and the log.
     pub message: String,
 }
@@ -50,12 +54,21 @@ impl SendError {
     fn temporary(message: impl Into<String>) -> Self {
         Self {
             permanent: false,
+            unencrypted: false,
             message: message.into(),
         }
     }
     fn permanent(message: impl Into<String>) -> Self {
         Self {
             permanent: true,
+            unencrypted: false,
+            message: message.into(),
+        }
+    }
+    fn unencrypted(message: impl Into<String>) -> Self {
+        Self {
+            permanent: false,
+            unencrypted: true,
             message: message.into(),
         }
     }
@@ -116,12 +129,29 @@ impl Transport for LogTransport {
 pub enum SmtpSecurity {
     /// TLS from the first byte (`smtps://`, port 465 by default).
     Implicit,
-    /// STARTTLS when the server offers it, plain otherwise (`smtp://`, the default).
+    /// STARTTLS when the server offers it, plain otherwise: `smtp://` to a loopback host, or
+    /// any host with `?tls=opportunistic`. An attacker on the path can strip the offer.
     Opportunistic,
-    /// STARTTLS or fail (`smtp://...?tls=required`).
+    /// STARTTLS or fail: `smtp://` to any other host, or any host with `?tls=required`.
     Required,
     /// Never encrypt (`smtp://...?tls=none`, for a local relay).
     None,
+}
+
+/// Whether `host`, as written in the URL, is this machine's loopback: `localhost`, an IPv4
+/// address in 127.0.0.0/8 or `::1`. Mail to it never crosses a network, so plain `smtp://`
+/// may fall back to plaintext there; every other host needs STARTTLS unless the URL says
+/// otherwise.
+///
+/// Decided from the text alone, never through DNS: a name that resolves to a loopback
+/// address today (the machine's own hostname, say) is still a network name that DNS can
+/// change or an attacker can spoof, so it counts as remote.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.to_canonical().is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
 }
 
 /// A parsed `TODOQL_SMTP_URL`.
@@ -152,8 +182,9 @@ impl std::fmt::Debug for SmtpUrl {
 
 impl SmtpUrl {
     /// Parses `smtp://[user[:pass]@]host[:port][?tls=opportunistic|required|none]` or
-    /// `smtps://[user[:pass]@]host[:port]`. The error never repeats the URL (it may hold a
-    /// password).
+    /// `smtps://[user[:pass]@]host[:port]`. Without `tls=`, `smtp://` requires STARTTLS unless
+    /// the host is loopback ([`is_loopback_host`]). The error never repeats the URL (it may
+    /// hold a password).
     pub fn parse(raw: &str) -> Result<Self, String> {
         let url = url::Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
         let mut tls: Option<String> = None;
@@ -163,12 +194,21 @@ impl SmtpUrl {
                 other => return Err(format!("unknown parameter {other:?} (only tls=...)")),
             }
         }
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or("no host")?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         let security = match (url.scheme(), tls.as_deref()) {
             ("smtps", None) => SmtpSecurity::Implicit,
             ("smtps", Some(_)) => {
                 return Err("smtps:// is always TLS; drop the tls parameter".into());
             }
-            ("smtp", None | Some("opportunistic")) => SmtpSecurity::Opportunistic,
+            ("smtp", None) if is_loopback_host(&host) => SmtpSecurity::Opportunistic,
+            ("smtp", None) => SmtpSecurity::Required,
+            ("smtp", Some("opportunistic")) => SmtpSecurity::Opportunistic,
             ("smtp", Some("required")) => SmtpSecurity::Required,
             ("smtp", Some("none")) => SmtpSecurity::None,
             ("smtp", Some(other)) => {
@@ -178,13 +218,6 @@ impl SmtpUrl {
             }
             (scheme, _) => return Err(format!("scheme {scheme:?} is not smtp or smtps")),
         };
-        let host = url
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or("no host")?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
         let port = url.port().unwrap_or(match security {
             SmtpSecurity::Implicit => 465,
             SmtpSecurity::None => 25,
@@ -273,7 +306,7 @@ impl SmtpTransport {
         }
         let security = match url.security {
             SmtpSecurity::Implicit => "implicit TLS",
-            SmtpSecurity::Opportunistic => "STARTTLS when offered",
+            SmtpSecurity::Opportunistic => "STARTTLS when offered, plaintext otherwise",
             SmtpSecurity::Required => "STARTTLS required",
             SmtpSecurity::None => "no TLS",
         };
@@ -320,12 +353,27 @@ impl Transport for SmtpTransport {
                 .send(message)
                 .await
                 .map(|_| ())
-                .map_err(|e| SendError::temporary(format!("SMTP: {e}")))
+                .map_err(|e| classify(&e))
         })
     }
 
     fn describe(&self) -> String {
         self.description.clone()
+    }
+}
+
+/// A failed SMTP exchange as a [`SendError`]. lettre refuses to go on when `Tls::Required`
+/// meets a server without STARTTLS with a client error that says so (before MAIL FROM or
+/// AUTH: nothing of the mail or the credentials went out).
+fn classify(err: &lettre::transport::smtp::Error) -> SendError {
+    if err.is_client() && err.to_string().contains("STARTTLS") {
+        SendError::unencrypted(format!(
+            "SMTP: the server did not offer STARTTLS, and TODOQL_SMTP_URL requires it: nothing \
+             was sent ({err}). Fix the relay, or, only if the path to it is trusted, add \
+             ?tls=opportunistic to the URL"
+        ))
+    } else {
+        SendError::temporary(format!("SMTP: {err}"))
     }
 }
 
@@ -343,13 +391,62 @@ mod tests {
     use super::*;
 
     #[test]
-    fn smtp_defaults_to_starttls_when_offered_on_port_587() {
+    fn smtp_to_a_remote_host_requires_starttls_on_port_587() {
         let url = SmtpUrl::parse("smtp://mailer:s%40cret@mail.example.com").unwrap();
         assert_eq!(url.host, "mail.example.com");
         assert_eq!(url.port, 587);
-        assert_eq!(url.security, SmtpSecurity::Opportunistic);
+        assert_eq!(url.security, SmtpSecurity::Required);
         assert_eq!(url.username.as_deref(), Some("mailer"));
         assert_eq!(url.password.unwrap().expose_secret(), "s@cret");
+        for remote in [
+            "smtp://10.0.0.5:25",
+            "smtp://[fe80::1]:25",
+            "smtp://[::ffff:10.0.0.5]:25",
+            "smtp://localhost.example.com",
+            "smtp://mail.localhost",
+            "smtp://0.0.0.0",
+        ] {
+            assert_eq!(
+                SmtpUrl::parse(remote).unwrap().security,
+                SmtpSecurity::Required,
+                "{remote}"
+            );
+        }
+    }
+
+    #[test]
+    fn smtp_to_a_loopback_host_uses_starttls_when_offered() {
+        for local in [
+            "smtp://localhost:2525",
+            "smtp://LocalHost",
+            "smtp://127.0.0.1:2525",
+            "smtp://127.0.0.2",
+            "smtp://[::1]:2525",
+            "smtp://[::ffff:127.0.0.1]",
+        ] {
+            assert_eq!(
+                SmtpUrl::parse(local).unwrap().security,
+                SmtpSecurity::Opportunistic,
+                "{local}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_url_can_relax_or_tighten_the_default() {
+        let security = |url: &str| SmtpUrl::parse(url).unwrap().security;
+        assert_eq!(
+            security("smtp://mail.example.com?tls=opportunistic"),
+            SmtpSecurity::Opportunistic
+        );
+        assert_eq!(
+            security("smtp://mail.example.com?tls=none"),
+            SmtpSecurity::None
+        );
+        assert_eq!(
+            security("smtp://127.0.0.1?tls=required"),
+            SmtpSecurity::Required
+        );
     }
 
     #[test]

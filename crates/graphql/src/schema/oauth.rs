@@ -1,6 +1,6 @@
 //! Mutations of OAuth sign-in and account linking.
 
-use crate::auth::oauth::{self, Callback};
+use crate::auth::oauth::{self, Callback, Start};
 use crate::auth::sessions::ClientInfo;
 use crate::error::AppError;
 use crate::request::{self, Viewer, require_viewer};
@@ -28,6 +28,8 @@ pub struct CompleteOAuthInput {
     code: String,
     /// The `state` query parameter.
     state: String,
+    /// The verifier whose S256 challenge was given to startOAuth.
+    code_verifier: String,
 }
 
 fn client_info(ctx: &Context<'_>) -> ClientInfo {
@@ -55,23 +57,35 @@ pub struct OAuthMutation;
 
 #[Object]
 impl OAuthMutation {
-    /// Begin sign-in (or, when signed in, linking) with a configured provider.
+    /// Begin sign-in (or, when signed in, linking) with a configured provider. `codeChallenge` is
+    /// base64url(SHA-256(codeVerifier)) of a random verifier that the browser keeps (RFC 7636, S256):
+    /// only the browser that started a flow can finish it (no login CSRF).
     #[graphql(name = "startOAuth")]
     async fn start_oauth(
         &self,
         ctx: &Context<'_>,
         provider: String,
         redirect_uri: String,
+        code_challenge: String,
     ) -> Result<OAuthStart> {
         let viewer = optional_viewer(ctx).await?;
-        let started = oauth::start(state(ctx), viewer, &provider, &redirect_uri).await?;
+        let started = oauth::start(
+            state(ctx),
+            viewer,
+            Start {
+                provider: &provider,
+                redirect_uri: &redirect_uri,
+                code_challenge: &code_challenge,
+            },
+        )
+        .await?;
         Ok(OAuthStart {
             authorization_url: started.authorization_url,
             state: started.state,
         })
     }
 
-    /// Finish the flow with the `code` and `state` the provider sent to redirectUri. Signed in: links the account.
+    /// Finish the flow with the `code` and `state` the provider sent to redirectUri, and the browser's codeVerifier. Signed in: links the account.
     #[graphql(name = "completeOAuth")]
     async fn complete_oauth(
         &self,
@@ -86,6 +100,7 @@ impl OAuthMutation {
                 provider: input.provider,
                 code: input.code,
                 state: input.state,
+                code_verifier: input.code_verifier,
             },
             &client_info(ctx),
         )

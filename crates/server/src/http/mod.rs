@@ -6,7 +6,7 @@ pub mod graphql;
 
 use crate::config::Config;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -40,14 +40,24 @@ pub struct HttpState {
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The router with every route and layer.
+impl FromRef<HttpState> for AppState {
+    fn from_ref(http: &HttpState) -> Self {
+        http.app.clone()
+    }
+}
+
+/// The router with every route and layer. /metrics is among the routes unless
+/// TODOQL_METRICS_LISTEN gives it a listener of its own ([`metrics_router`]).
 pub fn router(http: HttpState, config: &Config) -> Router {
-    let routes = Router::new()
+    let mut routes = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphql/assets/{name}", get(graphiql::asset))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/readyz", get(readyz));
+    if config.metrics_listen.is_none() {
+        routes = routes.route("/metrics", get(metrics));
+    }
+    let routes = routes
         .layer(DefaultBodyLimit::max(config.body_limit as usize))
         .with_state(http);
 
@@ -127,13 +137,25 @@ async fn readyz(State(http): State<HttpState>) -> Response {
     }
 }
 
-async fn metrics(State(http): State<HttpState>) -> Response {
+/// The router of TODOQL_METRICS_LISTEN: GET /metrics and nothing else (no GraphQL, no
+/// health), so that a port open to the scraper exposes nothing more.
+pub fn metrics_router(app: AppState, config: &Config) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(app)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+}
+
+async fn metrics(State(app): State<AppState>) -> Response {
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        crate::metrics::render(http.app.db()),
+        crate::metrics::render(app.db()),
     )
         .into_response()
 }

@@ -6,6 +6,10 @@
 //!   by the statement that reads it. Its state is stored as a SHA-256 hash, its nonce too, its
 //!   PKCE verifier encrypted. It is bound to the provider and, when started signed in, to that
 //!   user: completing it needs the same provider and the same signed-in user.
+//! - It is bound to the browser that started it ([`browser_binding`]): completing it needs the
+//!   verifier whose S256 challenge was given to startOAuth. A missing, malformed or wrong
+//!   verifier is INVALID_TOKEN, checked before the provider is asked, and the state is used up
+//!   all the same: one state, one try.
 //! - Sign-in: a known (provider, account id) signs its user in. Otherwise a provider-verified
 //!   email equal to a live user's *verified* email links to that user; an unverified local
 //!   address, or an address the provider does not vouch for, is CONFLICT (sign in first, then
@@ -16,6 +20,7 @@
 //!   configured provider, or a verified email address (sign-in by emailed code).
 //! - Provider tokens are stored encrypted (AES-256-GCM) and never returned by the API.
 
+pub mod browser_binding;
 pub mod cipher;
 mod providers;
 pub mod settings;
@@ -159,16 +164,32 @@ pub struct OAuthStarted {
     pub state: String,
 }
 
+/// What startOAuth asks for.
+#[derive(Debug)]
+pub struct Start<'a> {
+    /// The provider's name, as configured.
+    pub provider: &'a str,
+    /// Where the provider sends the browser back; one of TODOQL_OAUTH_REDIRECT_URIS.
+    pub redirect_uri: &'a str,
+    /// base64url(SHA-256(verifier)) of the verifier the browser keeps.
+    pub code_challenge: &'a str,
+}
+
 /// Starts a flow with `provider` that will come back to `redirect_uri`. Signed in (`viewer`),
 /// the flow links the provider to the viewer; signed out, it signs in.
 pub async fn start(
     app: &AppState,
     viewer: Option<&Viewer>,
-    provider: &str,
-    redirect_uri: &str,
+    request: Start<'_>,
 ) -> AppResult<OAuthStarted> {
+    let Start {
+        provider,
+        redirect_uri,
+        code_challenge,
+    } = request;
     let oauth = app.oauth();
     let provider = oauth.provider(provider, "provider")?;
+    let browser_challenge = browser_binding::parse_challenge(code_challenge, "codeChallenge")?;
     if !oauth
         .redirect_uris
         .iter()
@@ -198,6 +219,7 @@ pub async fn start(
             .as_ref()
             .map(|nonce| sha256_hex(nonce.expose_secret()))),
         redirect_uri: Set(redirect_uri.to_owned()),
+        browser_challenge: Set(Some(browser_challenge)),
         user_id: Set(viewer.map(|v| v.user.id)),
         expires_at: Set(now + Duration::minutes(STATE_TTL_MINUTES)),
         created_at: Set(now),
@@ -219,6 +241,8 @@ pub struct Callback {
     pub code: String,
     /// The state.
     pub state: String,
+    /// The verifier the browser kept when it started the flow.
+    pub code_verifier: String,
 }
 
 fn invalid_state() -> AppError {
@@ -248,6 +272,17 @@ pub async fn complete(
     let now = app.now();
     if pending.expires_at <= now || pending.provider != provider.settings.name {
         return Err(invalid_state());
+    }
+    let started_in_this_browser = pending
+        .browser_challenge
+        .as_deref()
+        .is_some_and(|challenge| browser_binding::verifies(&callback.code_verifier, challenge));
+    if !started_in_this_browser {
+        return Err(AppError::InvalidToken(
+            "This sign-in was not started in this browser (or its codeVerifier was lost). Start \
+             the sign-in again from this page."
+                .into(),
+        ));
     }
     if let Some(owner) = pending.user_id {
         match viewer {
@@ -309,21 +344,32 @@ pub async fn complete(
     Ok(signed_in)
 }
 
-/// Deletes the state row and returns it, in one statement: two requests with the same state
-/// cannot both get it.
+/// Takes the state row: reads it, then deletes it by id; only the request whose DELETE removed
+/// the row gets it, so two requests with the same state cannot both have it.
+///
+/// Not one `DELETE … RETURNING`: on SQLite, a pooled connection that was opened while the
+/// migrations ran (so before this column existed) answers `RETURNING "browser_challenge"` with
+/// a result column named `"browser_challenge"`, quotes included, and sea-orm then reads the
+/// challenge as absent (seen in the e2e suite). The SELECT, whose columns carry their table's
+/// name, is read correctly on every connection.
 async fn consume_state(app: &AppState, state: &str) -> AppResult<oauth_state::Model> {
     if state.is_empty() || state.len() > 512 {
         return Err(invalid_state());
     }
     let hash = sha256_hex(state);
-    let consumed = oauth_state::Entity::delete_many()
+    let pending = oauth_state::Entity::find()
         .filter(oauth_state::Column::State.eq(&hash))
-        .exec_with_returning(app.db())
+        .one(app.db())
+        .await?
+        .filter(|row| constant_time_eq(&row.state, &hash))
+        .ok_or_else(invalid_state)?;
+    let taken = oauth_state::Entity::delete_by_id(pending.id)
+        .exec(app.db())
         .await?;
-    consumed
-        .into_iter()
-        .find(|row| constant_time_eq(&row.state, &hash))
-        .ok_or_else(invalid_state)
+    if taken.rows_affected != 1 {
+        return Err(invalid_state()); // another request took it first
+    }
+    Ok(pending)
 }
 
 /// A verified identity and its tokens, on their way into the database.
