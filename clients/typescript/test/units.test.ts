@@ -10,6 +10,7 @@ import {
   operationNameOf,
   type StorageLike,
 } from "../dist/index.js";
+import * as api from "../dist/index.js";
 import { codeAndLink } from "./helpers.js";
 import { parseMessage } from "../../test-support/smtp-sink.mjs";
 
@@ -38,6 +39,15 @@ describe("documents", () => {
     assert.match(text, /fragment AuthPayloadFields on AuthPayload/);
     assert.deepEqual(parse(text).definitions.length, SignInDocument.definitions.length);
     assert.equal(documentText("query Me { me { id } }"), "query Me { me { id } }");
+  });
+
+  it("print every generated document as graphql-js prints it", () => {
+    const documents = Object.entries(api).filter(([name]) => name.endsWith("Document"));
+
+    assert.ok(documents.length > 20, `${documents.length} documents`);
+    for (const [name, document] of documents) {
+      assert.equal(documentText(document as DocumentNode), print(document as DocumentNode), name);
+    }
   });
 
   it("print once: the text of a document is cached", () => {
