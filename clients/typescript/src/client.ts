@@ -259,6 +259,10 @@ export class TodoqlClient {
       undefined,
       undefined,
     );
+    // The tokens changed while the request was out (a sign-out or sign-in here, another tab's
+    // refresh): that change is newer than this answer, and a sign-out must not be undone.
+    const now = this.store.get();
+    if (now?.refreshToken !== current.refreshToken) return now;
     const payload = response.data?.refreshSession;
     if (payload && !response.errors?.length) {
       this.keep(payload, "TOKEN_REFRESHED");
@@ -266,9 +270,6 @@ export class TodoqlClient {
     }
     const error = new TodoqlError(response.errors ?? [], { operationName: "RefreshSession", status });
     if (error.code === "INVALID_TOKEN" || error.code === "UNAUTHENTICATED") {
-      // Another tab may have rotated the token in a shared store meanwhile: use its result.
-      const now = this.store.get();
-      if (now && now.refreshToken !== current.refreshToken) return now;
       this.change("SESSION_ENDED", null);
       this.onSessionEnded?.(error);
       return null;

@@ -107,6 +107,35 @@ describe("auth-state events", () => {
     assert.equal(client.tokens, null);
   });
 
+  it("a sign-out while a refresh is on its way is not undone by the refresh's answer", async () => {
+    // fetch that holds back the answer to RefreshSession until `release()`.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let refreshSent!: () => void;
+    const sent = new Promise<void>((resolve) => (refreshSent = resolve));
+    const holdingFetch: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (typeof init?.body === "string" && JSON.parse(init.body).operationName === "RefreshSession") {
+        refreshSent();
+        await held;
+      }
+      return response;
+    };
+    const client = tab({ fetch: holdingFetch });
+    const events = watch(client);
+    await client.signUp({ email: uniqueEmail("late"), password: PASSWORD });
+
+    const refreshing = client.refresh();
+    await sent; // the server has rotated the token; its answer is held back
+    assert.equal(await client.signOut(), true);
+    release();
+    const refreshed = await refreshing;
+
+    assert.equal(refreshed, null);
+    assert.equal(client.tokens, null);
+    assert.deepEqual(events.events(), ["SIGNED_IN", "SIGNED_OUT"]);
+  });
+
   it("a password change is TOKEN_REFRESHED; unsubscribing stops the calls", async () => {
     const client = tab({});
     const events = watch(client);
