@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { ApolloClient, ApolloError, HttpLink, InMemoryCache } from "@apollo/client/core/index.js";
 import { Client, cacheExchange, fetchExchange } from "@urql/core";
-import { AuthConfigDocument, MeDocument, SignUpDocument, type AuthConfigQuery } from "../dist/index.js";
+import type { DocumentTypeDecoration } from "@graphql-typed-document-node/core";
+import { AuthConfigDocument, MeDocument, SignUpDocument, TodoqlClient, type AuthConfigQuery } from "../dist/index.js";
 import { PASSWORD, startTodoql, uniqueEmail, type TodoqlServer } from "./helpers.js";
 
 describe("the generated documents in other clients", () => {
@@ -58,6 +59,33 @@ describe("the generated documents in other clients", () => {
         assert.equal(error.graphQLErrors[0]?.extensions?.field, "password");
         return true;
       });
+    });
+  });
+
+  describe("TodoqlClient.request", () => {
+    /** What GraphQL Code Generator's client preset emits with documentMode "string". */
+    class TypedDocumentString<TResult, TVariables> extends String implements DocumentTypeDecoration<TResult, TVariables> {
+      __apiType?: (variables: TVariables) => TResult;
+    }
+
+    it("still takes typed text documents (the client preset's string mode)", async () => {
+      const document = new TypedDocumentString<{ authConfig: { passwordSignIn: boolean } }, Record<string, never>>(
+        "query AuthConfigText { authConfig { passwordSignIn } }",
+      );
+      let sent: { query?: string; operationName?: string } = {};
+      const client = new TodoqlClient({
+        url: server.graphqlUrl,
+        fetch: (input, init) => {
+          sent = JSON.parse(String(init?.body));
+          return fetch(input, init);
+        },
+      });
+
+      const data = await client.request(document, {}, { anonymous: true });
+
+      assert.equal(data.authConfig.passwordSignIn, true);
+      assert.equal(sent.query, "query AuthConfigText { authConfig { passwordSignIn } }");
+      assert.equal(sent.operationName, "AuthConfigText");
     });
   });
 
