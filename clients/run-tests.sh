@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The frontend half of CI (called by .ci/run after the Rust suite): builds the server, checks
 # that the generated TypeScript client is up to date, runs the client's tests against a real
-# server, and the example app's tests in a real browser (Debian's chromium, headless).
-# Needs node >= 20 and npm; installs chromium with apt-get when /usr/bin/chromium is missing.
+# server (and through Apollo Client and urql), checks the packages' engines (and runs the built
+# client on the lowest Node it claims), and runs the example app's tests in a real browser
+# (Debian's chromium, headless). Needs node ^20.19 || ^22.13 || >=23.5 (the example app's
+# engines) and npm; installs chromium with apt-get when /usr/bin/chromium is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n=== %s\n' "$*"; }
@@ -30,8 +32,17 @@ if [ -n "$untracked" ]; then
   echo "codegen wrote files that are not committed:"; echo "$untracked"; exit 1
 fi
 
-step "frontend: client tests against a real server (node --test)"
+step "frontend: client tests against a real server (node --test), Apollo Client and urql included"
 (cd clients/typescript && npm test)
+
+step "frontend: engines tell the truth (declared ranges, and the built client on the lowest Node it claims)"
+(
+  cd clients/typescript
+  npm run --silent check-engines
+  lowest="$(node -p 'require("semver").minVersion(require("./package.json").engines.node).version')"
+  # The node package of the npm registry carries that release's binary.
+  npx --yes -p "node@$lowest" -- node scripts/runtime-smoke.mjs
+)
 
 step "frontend: example app: npm ci, type-check and build"
 (cd examples/web && npm ci --no-audit --no-fund --loglevel=error && npm run build)

@@ -1,8 +1,10 @@
+import { AuthChannel, pickTokens, type AuthEvent, type AuthStateListener } from "./auth-state.js";
+import { documentText, operationNameOf, type TodoqlDocument } from "./documents.js";
 import { TodoqlError, TodoqlNetworkError, type GraphQLErrorItem } from "./errors.js";
 import * as ops from "./generated/graphql.js";
-import type { TypedDocumentString } from "./generated/graphql.js";
 import { defaultVerifierStorage, keepVerifier, newVerifierPair, takeVerifier } from "./oauth-verifier.js";
 import { memoryTokenStore, type StorageLike, type TokenStore, type Tokens } from "./storage.js";
+import { defaultTabLock, type TabLock } from "./tab-lock.js";
 
 /** Variables as a rest parameter: optional when every variable of the operation is. */
 export type VariablesOf<TVariables> = Record<string, never> extends TVariables
@@ -25,15 +27,34 @@ export interface TodoqlClientOptions {
   now?: () => number;
   /** Extra headers for every request. */
   headers?: Record<string, string>;
-  /** Called whenever the stored tokens change: sign-in, refresh, sign-out (null). */
+  /**
+   * Called whenever the tokens change: sign-in, refresh, sign-out (null), here or in another
+   * tab. `onAuthStateChange()` tells also what happened.
+   */
   onTokensChange?: (tokens: Tokens | null) => void;
-  /** Called when the session ended on the server (the refresh token was refused): sign in again. */
+  /**
+   * Called when this client learns that the session ended on the server (its refresh token was
+   * refused): sign in again. Another tab's discovery arrives as a SESSION_ENDED auth change.
+   */
   onSessionEnded?: (error: TodoqlError) => void;
   /**
    * Where startOAuth keeps each flow's code verifier until completeOAuth. Default:
    * `sessionStorage` (this tab), or memory where there is none.
    */
   oauthVerifierStorage?: StorageLike;
+  /**
+   * The BroadcastChannel on which the clients of this origin's tabs announce sign-in, refresh
+   * and sign-out to each other (see `onAuthStateChange`). Default: the token store's `sharedAs`
+   * (localStorageTokenStore sets it to its key), so tabs that share tokens also share news;
+   * a memory store is private. Naming a channel with a memory store makes tabs copy each
+   * other's tokens. `false`: no channel.
+   */
+  broadcastChannel?: string | false;
+  /**
+   * How tabs take turns to refresh (default: the Web Locks API, `navigator.locks`, where there
+   * is one; else a lock within this JavaScript realm). Only used with a broadcast channel.
+   */
+  lock?: TabLock;
 }
 
 /** Per-call options. */
@@ -47,13 +68,6 @@ export interface RequestOptions {
 interface GraphQLResponse<T> {
   data?: T | null;
   errors?: GraphQLErrorItem[];
-}
-
-const OPERATION_NAME = /\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)/;
-
-/** The operation name of a document: the first named operation in it. */
-export function operationNameOf(document: string): string | undefined {
-  return OPERATION_NAME.exec(document)?.[1];
 }
 
 /** Seconds from `iat` to `exp` of a JWT, or undefined when it is not readable. */
@@ -84,7 +98,10 @@ function lifetimeSeconds(jwt: string): number | undefined {
  * - Refreshes are single-flight: however many requests need a new token at once, exactly one
  *   refreshSession is sent and all of them wait for it. (The refresh token rotates and the
  *   server treats a replaced token presented late as stolen, so racing refreshes would end the
- *   session.)
+ *   session.) Tabs that share a token store take turns under a lock, and a tab that waited
+ *   uses the tokens the other one got.
+ * - `onAuthStateChange` reports sign-in, refresh, sign-out and an ended session, from this
+ *   client and from the clients of other tabs (over a BroadcastChannel).
  */
 export class TodoqlClient {
   readonly url: string;
@@ -93,9 +110,14 @@ export class TodoqlClient {
   private readonly fetchImpl: typeof fetch;
   private readonly now: () => number;
   private readonly headers: Record<string, string>;
-  private readonly onTokensChange: ((tokens: Tokens | null) => void) | undefined;
   private readonly onSessionEnded: ((error: TodoqlError) => void) | undefined;
   private readonly oauthVerifiers: StorageLike;
+  private readonly listeners = new Set<AuthStateListener>();
+  /** The channel to the other tabs' clients, if any. */
+  private readonly channel: AuthChannel | undefined;
+  /** The name of the lock around refreshes (with a channel only). */
+  private readonly refreshLockName: string | undefined;
+  private readonly lock: TabLock;
   private refreshing: Promise<Tokens | null> | null = null;
 
   constructor(options: TodoqlClientOptions) {
@@ -107,9 +129,72 @@ export class TodoqlClient {
     this.fetchImpl = fetchImpl.bind(globalThis);
     this.now = options.now ?? Date.now;
     this.headers = options.headers ?? {};
-    this.onTokensChange = options.onTokensChange;
     this.onSessionEnded = options.onSessionEnded;
     this.oauthVerifiers = options.oauthVerifierStorage ?? defaultVerifierStorage();
+    const onTokensChange = options.onTokensChange;
+    if (onTokensChange) this.listeners.add((_event, tokens) => onTokensChange(tokens));
+
+    const channelName = options.broadcastChannel ?? this.store.sharedAs;
+    // A store that every tab reads is shared by default; only an explicit name insists.
+    if (channelName && (AuthChannel.isSupported || options.broadcastChannel)) {
+      this.channel = new AuthChannel(`todoql-auth:${channelName}`, (event, tokens) =>
+        this.changedInOtherTab(event, tokens),
+      );
+      this.refreshLockName = `todoql-refresh:${channelName}`;
+    }
+    this.lock = options.lock ?? defaultTabLock();
+  }
+
+  /** Stops listening to other tabs (a client with a broadcast channel holds one open). */
+  close(): void {
+    this.channel?.close();
+    this.listeners.clear();
+  }
+
+  // --- auth state --------------------------------------------------------------------------
+
+  /**
+   * Calls `listener(event, tokens, { fromOtherTab })` on every sign-in, refresh, sign-out and
+   * ended session, of this client and of the clients of other tabs. Returns the unsubscribe
+   * function.
+   */
+  onAuthStateChange(listener: AuthStateListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  private emit(event: AuthEvent, tokens: Tokens | null, fromOtherTab: boolean): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event, tokens && { ...tokens }, { fromOtherTab });
+      } catch (error) {
+        // One failing listener must not stop the others, nor the sign-in that told them.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  /** Stores the tokens, tells the listeners and the other tabs. */
+  private change(event: AuthEvent, payload: Tokens | null): void {
+    const tokens = payload && pickTokens(payload);
+    const before = this.store.get();
+    this.store.set(tokens);
+    // Signing out twice is one sign-out.
+    if (before === null && tokens === null) return;
+    this.emit(event, tokens, false);
+    this.channel?.post(event, tokens);
+  }
+
+  /** Another tab's client signed in, refreshed or out: follow it. */
+  private changedInOtherTab(event: AuthEvent, tokens: Tokens | null): void {
+    // A store every tab reads already holds the other tab's tokens (and perhaps newer ones than
+    // this message's): only a private store copies them.
+    if (!this.store.sharedAs) this.store.set(tokens);
+    this.emit(event, tokens, true);
   }
 
   // --- tokens ------------------------------------------------------------------------------
@@ -124,18 +209,17 @@ export class TodoqlClient {
     return this.store.get() !== null;
   }
 
-  /** Replaces the stored tokens (null signs out locally). */
+  /**
+   * Replaces the stored tokens, e.g. after a sign-in through your own document (SIGNED_IN), or
+   * null to forget them without asking the server (SIGNED_OUT).
+   */
   setTokens(tokens: Tokens | null): void {
-    this.store.set(tokens ? { ...tokens } : null);
-    this.onTokensChange?.(tokens);
+    this.change(tokens ? "SIGNED_IN" : "SIGNED_OUT", tokens);
   }
 
-  private keep<T extends Tokens>(payload: T): T {
-    this.setTokens({
-      accessToken: payload.accessToken,
-      accessTokenExpiresAt: payload.accessTokenExpiresAt,
-      refreshToken: payload.refreshToken,
-    });
+  /** Keeps the tokens of an auth payload. */
+  private keep<T extends Tokens>(payload: T, event: AuthEvent = "SIGNED_IN"): T {
+    this.change(event, payload);
     return payload;
   }
 
@@ -149,7 +233,8 @@ export class TodoqlClient {
   }
 
   /**
-   * Trades the refresh token for new tokens, now. Concurrent callers share one refreshSession.
+   * Trades the refresh token for new tokens, now. Concurrent callers share one refreshSession;
+   * when another tab refreshed meanwhile, its tokens are the answer and nothing is sent.
    * Resolves to null (and clears the tokens) when the server refuses the refresh token.
    */
   refresh(): Promise<Tokens | null> {
@@ -162,8 +247,19 @@ export class TodoqlClient {
   }
 
   private async runRefresh(): Promise<Tokens | null> {
-    const current = this.store.get();
-    if (!current) return null;
+    const seen = this.store.get();
+    if (!seen) return null;
+    if (!this.refreshLockName) return this.refreshNow(seen);
+    return this.lock(this.refreshLockName, async () => {
+      const current = this.store.get();
+      // Another tab refreshed (or signed out, or in anew) while this one waited for the lock:
+      // spending `seen` again would only be answered by the grace window, or look like theft.
+      if (!current || current.refreshToken !== seen.refreshToken) return current;
+      return this.refreshNow(current);
+    });
+  }
+
+  private async refreshNow(current: Tokens): Promise<Tokens | null> {
     // Network trouble throws from here and keeps the tokens: a later call tries again.
     const { response, status } = await this.send(
       ops.RefreshSessionDocument,
@@ -171,17 +267,18 @@ export class TodoqlClient {
       undefined,
       undefined,
     );
+    // The tokens changed while the request was out (a sign-out or sign-in here, another tab's
+    // refresh): that change is newer than this answer, and a sign-out must not be undone.
+    const now = this.store.get();
+    if (now?.refreshToken !== current.refreshToken) return now;
     const payload = response.data?.refreshSession;
     if (payload && !response.errors?.length) {
-      this.keep(payload);
+      this.keep(payload, "TOKEN_REFRESHED");
       return this.store.get();
     }
     const error = new TodoqlError(response.errors ?? [], { operationName: "RefreshSession", status });
     if (error.code === "INVALID_TOKEN" || error.code === "UNAUTHENTICATED") {
-      // Another tab may have rotated the token in a shared store meanwhile: use its result.
-      const now = this.store.get();
-      if (now && now.refreshToken !== current.refreshToken) return now;
-      this.setTokens(null);
+      this.change("SESSION_ENDED", null);
       this.onSessionEnded?.(error);
       return null;
     }
@@ -195,11 +292,11 @@ export class TodoqlClient {
    * (even with partial data), TodoqlNetworkError when there is no GraphQL response.
    */
   async request<TResult, TVariables>(
-    document: TypedDocumentString<TResult, TVariables>,
+    document: TodoqlDocument<TResult, TVariables>,
     ...args: [...VariablesOf<TVariables>, RequestOptions?]
   ): Promise<TResult> {
     const [variables, options] = args as unknown as [TVariables | undefined, RequestOptions | undefined];
-    const operationName = operationNameOf(document.toString());
+    const operationName = operationNameOf(document);
     if (options?.anonymous) {
       return this.unwrap(await this.send(document, variables, undefined, options.signal), operationName);
     }
@@ -236,12 +333,12 @@ export class TodoqlClient {
   }
 
   private async send<TResult, TVariables>(
-    document: TypedDocumentString<TResult, TVariables>,
+    document: TodoqlDocument<TResult, TVariables>,
     variables: TVariables | undefined,
     accessToken: string | undefined,
     signal: AbortSignal | undefined,
   ): Promise<{ response: GraphQLResponse<TResult>; status: number }> {
-    const query = document.toString();
+    const query = documentText(document);
     const headers: Record<string, string> = {
       ...this.headers,
       "content-type": "application/json",
@@ -253,7 +350,7 @@ export class TodoqlClient {
       res = await this.fetchImpl(this.url, {
         method: "POST",
         headers,
-        body: JSON.stringify({ query, variables: variables ?? {}, operationName: operationNameOf(query) }),
+        body: JSON.stringify({ query, variables: variables ?? {}, operationName: operationNameOf(document) }),
         signal,
       });
     } catch (cause) {
@@ -317,7 +414,7 @@ export class TodoqlClient {
   }
   /** Changes the password; the server issues new tokens for this session (kept). */
   async changePassword(input: ops.ChangePasswordInput) {
-    return this.keep((await this.request(ops.ChangePasswordDocument, { input })).changePassword);
+    return this.keep((await this.request(ops.ChangePasswordDocument, { input })).changePassword, "TOKEN_REFRESHED");
   }
   async updateProfile(input: ops.UpdateProfileInput) {
     return (await this.request(ops.UpdateProfileDocument, { input })).updateProfile;

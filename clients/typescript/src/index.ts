@@ -1,8 +1,15 @@
-export { TodoqlClient, operationNameOf } from "./client.js";
+export { TodoqlClient } from "./client.js";
 export type { TodoqlClientOptions, RequestOptions, VariablesOf } from "./client.js";
+export { documentText, operationNameOf } from "./documents.js";
+export type { TodoqlDocument } from "./documents.js";
+export { AUTH_EVENTS } from "./auth-state.js";
+export type { AuthEvent, AuthChangeDetails, AuthStateListener } from "./auth-state.js";
 export { TodoqlError, TodoqlNetworkError, isTodoqlError, ERROR_CODES } from "./errors.js";
 export type { ErrorCode, GraphQLErrorItem } from "./errors.js";
 export { memoryTokenStore, localStorageTokenStore } from "./storage.js";
 export type { Tokens, TokenStore, StorageLike } from "./storage.js";
-// Every generated type and document (SignInDocument, TodoFieldsFragment, CreateTodoInput, …).
+export { realmLock } from "./tab-lock.js";
+export type { TabLock } from "./tab-lock.js";
+// Every generated type and document (SignInDocument, TodoFieldsFragment, CreateTodoInput, …),
+// as TypedDocumentNode: Apollo Client, urql and graphql-request take them as they are.
 export * from "./generated/graphql.js";

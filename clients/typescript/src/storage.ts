@@ -12,6 +12,13 @@ export interface Tokens {
 export interface TokenStore {
   get(): Tokens | null;
   set(tokens: Tokens | null): void;
+  /**
+   * Set by stores that every tab of the origin reads (localStorageTokenStore: its key). The
+   * clients of those tabs then tell each other about sign-in, refresh and sign-out (see
+   * `TodoqlClient.onAuthStateChange`) and take turns to refresh. Unset: the store is private to
+   * its client (memoryTokenStore), unless the client's `broadcastChannel` option names a channel.
+   */
+  readonly sharedAs?: string;
 }
 
 /** Tokens in memory: gone when the page or process goes. */
@@ -35,13 +42,18 @@ export interface StorageLike {
 /**
  * Tokens in `localStorage` (or any Web Storage), shared by the tabs of one origin. Anything a
  * script on the page can read, an XSS can read too: keep the page free of untrusted scripts.
+ *
+ * `sharedByTabs` (default: whether `storage` is the global localStorage) tells the client that
+ * every tab reads the same entry; give `false` for a per-tab storage such as sessionStorage.
  */
 export function localStorageTokenStore(
   key = "todoql.tokens",
   storage: StorageLike = (globalThis as { localStorage?: StorageLike }).localStorage as StorageLike,
+  { sharedByTabs = storage === (globalThis as { localStorage?: StorageLike }).localStorage }: { sharedByTabs?: boolean } = {},
 ): TokenStore {
   if (!storage) throw new Error("localStorageTokenStore: no localStorage here; pass a storage");
   return {
+    sharedAs: sharedByTabs ? key : undefined,
     get() {
       const raw = storage.getItem(key);
       if (!raw) return null;

@@ -1,15 +1,65 @@
 // Pieces that need no server: operation names, the token stores, and the test SMTP sink's MIME decoding.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { SignInDocument, TodosDocument, localStorageTokenStore, operationNameOf, type StorageLike } from "../dist/index.js";
+import { parse, print, type DocumentNode } from "graphql";
+import {
+  SignInDocument,
+  TodosDocument,
+  documentText,
+  localStorageTokenStore,
+  operationNameOf,
+  type StorageLike,
+} from "../dist/index.js";
+import * as api from "../dist/index.js";
 import { codeAndLink } from "./helpers.js";
 import { parseMessage } from "../../test-support/smtp-sink.mjs";
 
-describe("operation names", () => {
-  it("come from the generated documents", () => {
-    assert.equal(operationNameOf(SignInDocument.toString()), "SignIn");
-    assert.equal(operationNameOf(TodosDocument.toString()), "Todos");
+describe("documents", () => {
+  it("are parsed documents (TypedDocumentNode), not strings", () => {
+    assert.equal(SignInDocument.kind, "Document");
+    assert.equal(typeof SignInDocument, "object");
+    assert.ok(!(SignInDocument instanceof String));
+  });
+
+  it("name their operation, parsed or as text", () => {
+    assert.equal(operationNameOf(SignInDocument), "SignIn");
+    assert.equal(operationNameOf(TodosDocument), "Todos");
+    assert.equal(operationNameOf(parse("fragment F on User { id } query Named { me { ...F } }")), "Named");
+    assert.equal(operationNameOf("mutation SignOut { signOut }"), "SignOut");
+    assert.equal(operationNameOf(new String("query Me { me { id } }")), "Me");
+    assert.equal(operationNameOf(parse("{ me { id } }")), undefined);
     assert.equal(operationNameOf("{ me { id } }"), undefined);
+  });
+
+  it("print to the text the client sends, with their fragments", () => {
+    const text = documentText(SignInDocument);
+
+    assert.equal(text, print(SignInDocument));
+    assert.match(text, /^mutation SignIn\(\$input: SignInInput!\)/);
+    assert.match(text, /fragment AuthPayloadFields on AuthPayload/);
+    assert.deepEqual(parse(text).definitions.length, SignInDocument.definitions.length);
+    assert.equal(documentText("query Me { me { id } }"), "query Me { me { id } }");
+  });
+
+  it("print every generated document as graphql-js prints it", () => {
+    const documents = Object.entries(api).filter(([name]) => name.endsWith("Document"));
+
+    assert.ok(documents.length > 20, `${documents.length} documents`);
+    for (const [name, document] of documents) {
+      assert.equal(documentText(document as DocumentNode), print(document as DocumentNode), name);
+    }
+  });
+
+  it("print once: the text of a document is cached", () => {
+    const document = structuredClone(parse("query First { me { id } }")) as DocumentNode & {
+      definitions: Array<{ name?: { value: string } }>;
+    };
+    const first = documentText(document);
+    document.definitions[0]!.name!.value = "Second";
+
+    assert.equal(first, "query First {\n  me {\n    id\n  }\n}");
+    assert.equal(documentText(document), first);
+    assert.equal(documentText(structuredClone(document)), "query Second {\n  me {\n    id\n  }\n}");
   });
 });
 

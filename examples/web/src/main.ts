@@ -14,14 +14,29 @@ import "./style.css";
 
 const API_URL: string = import.meta.env.VITE_TODOQL_URL ?? "http://127.0.0.1:8000/graphql";
 
+// The tokens live in localStorage, so every tab of the app shares them, and the tabs' clients
+// tell each other about sign-in, refresh and sign-out.
 const client = new TodoqlClient({
   url: API_URL,
   tokenStore: localStorageTokenStore("todoql.example.tokens"),
-  onSessionEnded: () => {
+});
+
+client.onAuthStateChange((event, _tokens, { fromOtherTab }) => {
+  if (event === "SESSION_ENDED") {
     user = null;
     navigate("/sign-in", "Your session has ended. Sign in again.");
-  },
-  onTokensChange: () => renderNav(),
+  } else if (fromOtherTab && event === "SIGNED_OUT") {
+    user = null;
+    navigate("/sign-in", "You signed out in another tab.");
+  } else if (fromOtherTab && event === "SIGNED_IN") {
+    user = null;
+    flash = "You signed in in another tab.";
+    navigate("/");
+  } else {
+    // This tab's own sign-in and sign-out navigate where they happen; a refresh changes nothing
+    // on screen.
+    renderNav();
+  }
 });
 
 /** The signed-in user, once known. */

@@ -20,6 +20,8 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const PASSWORD = "correct horse battery staple";
 const NEW_PASSWORD = "a brand new passphrase 42";
 const TIMEOUT = 180_000;
+const TOKEN_TTL = 10;
+const TOKENS_KEY = "todoql.example.tokens";
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -72,7 +74,8 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
     const port = await freePort();
     origin = `http://127.0.0.1:${port}`;
     server = await startTodoql({
-      args: ["--smtp-url", sink.url, "--cors-origins", origin, "--app-url", origin],
+      // Access tokens of 10 s: the app refreshes them (5 s before expiry) during the tests.
+      args: ["--smtp-url", sink.url, "--cors-origins", origin, "--app-url", origin, "--access-token-ttl", String(TOKEN_TTL)],
     });
 
     // The app, built against this server and served by `vite preview`.
@@ -234,6 +237,71 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
     await page.getByRole("heading", { name: "Your todos" }).waitFor();
     await todoList().getByText("Call Grace on Sunday").waitFor();
     assert.deepEqual(await titles(), ["Buy milk", "Write the report", "Call Grace on Sunday"]);
+  });
+
+  it("a second tab follows the first: sign-out, sign-in, and the first tab's refresh", async () => {
+    // The first tab is signed in (previous test). Every refreshSession, by tab and token spent.
+    const refreshes = [];
+    const second = await context.newPage();
+    const onRequest = (request) => {
+      if (request.method() !== "POST" || !request.url().startsWith(server.graphqlUrl)) return;
+      const body = JSON.parse(request.postData() ?? "{}");
+      if (body.operationName === "RefreshSession") {
+        refreshes.push({ tab: request.frame().page() === page ? "first" : "second", token: body.variables.refreshToken });
+      }
+    };
+    context.on("request", onRequest);
+    const stored = () => second.evaluate((key) => localStorage.getItem(key), TOKENS_KEY);
+    try {
+      await second.goto(`${origin}/todos`);
+      await second.getByRole("heading", { name: "Your todos" }).waitFor();
+
+      await second.getByRole("button", { name: "Sign out" }).click();
+      await page.getByText("You signed out in another tab.").waitFor();
+      await page.getByRole("heading", { name: "Sign in" }).waitFor();
+      await shot("10-signed-out-in-another-tab");
+
+      await page.getByLabel("Email").fill(email);
+      await page.getByLabel("Password").fill(NEW_PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("heading", { name: "Your todos" }).waitFor();
+      await second.getByText("You signed in in another tab.").waitFor();
+      await second.getByRole("heading", { name: "Your todos" }).waitFor();
+      await second.screenshot({ path: path.join(results, "11-signed-in-in-another-tab.png"), fullPage: true });
+
+      // Once the access token is within 5 s of expiry, the first tab refreshes before its next
+      // call; the second tab sees the new tokens and calls with them, without a refresh.
+      const beforeRefresh = await stored();
+      const refreshesBefore = refreshes.length;
+      await page.waitForTimeout((TOKEN_TTL / 2) * 1000 + 500);
+      await page.reload();
+      await todoList().getByText("Call Grace on Sunday").waitFor();
+      await eventually(async () => (await stored()) !== beforeRefresh, "the second tab to see the refreshed tokens");
+      const refreshesByFirst = refreshes.slice(refreshesBefore);
+      await second.reload();
+      await second.getByRole("list", { name: "Todos" }).getByText("Call Grace on Sunday").waitFor();
+
+      const refreshesAfterSecondCall = refreshes.slice(refreshesBefore + refreshesByFirst.length);
+
+      // Both tabs call at once with a token near expiry: they take turns under a Web Lock, and
+      // the tab that waited uses the tokens the other one got.
+      await page.waitForTimeout((TOKEN_TTL / 2) * 1000 + 500);
+      const roundStart = refreshes.length;
+      await Promise.all([page.reload(), second.reload()]);
+      await todoList().getByText("Call Grace on Sunday").waitFor();
+      await second.getByRole("list", { name: "Todos" }).getByText("Call Grace on Sunday").waitFor();
+      const concurrentRound = refreshes.slice(roundStart);
+
+      assert.ok(refreshesByFirst.some((r) => r.tab === "first"), JSON.stringify(refreshesByFirst));
+      assert.deepEqual(refreshesAfterSecondCall, [], "the second tab refreshed again");
+      assert.equal(concurrentRound.length, 1, JSON.stringify(concurrentRound));
+      // No refresh token was ever spent twice, by one tab or by both.
+      const spent = refreshes.map((r) => r.token);
+      assert.equal(new Set(spent).size, spent.length, JSON.stringify(refreshes));
+    } finally {
+      context.off("request", onRequest);
+      await second.close();
+    }
   });
 
   it("GraphiQL loads with no network and runs { authConfig { passwordSignIn } }", async () => {
