@@ -2,7 +2,9 @@
 //! parses or validates it, whichever way the request came in.
 
 use super::{Analyzed, CostAnalyzer};
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
+};
 use async_graphql::{Request, ServerResult};
 use std::any::TypeId;
 use std::sync::Arc;

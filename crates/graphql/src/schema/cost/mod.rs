@@ -119,10 +119,15 @@ impl CostAnalyzer {
         if analyzed.fixed_cost.is_some() {
             return Ok(());
         }
-        walk::walk(&self.model, &analyzed.document, Some(variables), self.budget)
-            .result
-            .map(|_| ())
-            .map_err(|error| self.walk_error(error))
+        walk::walk(
+            &self.model,
+            &analyzed.document,
+            Some(variables),
+            self.budget,
+        )
+        .result
+        .map(|_| ())
+        .map_err(|error| self.walk_error(error))
     }
 
     /// The cost of `analyzed` with `variables` (for tests and diagnostics).

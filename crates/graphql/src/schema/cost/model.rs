@@ -220,7 +220,10 @@ impl RawInput {
 }
 
 fn names(list: Option<Vec<RawName>>) -> Vec<String> {
-    list.unwrap_or_default().into_iter().map(|n| n.name).collect()
+    list.unwrap_or_default()
+        .into_iter()
+        .map(|n| n.name)
+        .collect()
 }
 
 impl RawSchema {

@@ -94,7 +94,10 @@ mod tests {
 
     #[test]
     fn ordinary_documents_pass() {
-        assert_eq!(shape("query($n: Int) { todos(first: $n, after: \"x\") { totalCount } }"), Ok(()));
+        assert_eq!(
+            shape("query($n: Int) { todos(first: $n, after: \"x\") { totalCount } }"),
+            Ok(())
+        );
     }
 
     #[test]
@@ -112,7 +115,10 @@ mod tests {
         let error = shape(&format!("{{ todos({many}) {{ totalCount }} }}")).unwrap_err();
         assert!(error.contains("\"todos\" has 17 arguments"), "{error}");
         let error = shape("{ todos(first: 1, first: 2) { totalCount } }").unwrap_err();
-        assert!(error.contains("argument \"first\" more than once"), "{error}");
+        assert!(
+            error.contains("argument \"first\" more than once"),
+            "{error}"
+        );
         let error = shape("{ me @skip(if: true, if: false) { id } }").unwrap_err();
         assert!(error.contains("Directive \"skip\""), "{error}");
     }

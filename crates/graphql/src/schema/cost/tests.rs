@@ -46,7 +46,10 @@ fn fan_out(levels: usize) -> String {
 fn every_field_costs_one_typename_included() {
     assert_eq!(data_cost("{ me { id email } }", json!({})), 3);
     assert_eq!(data_cost("{ a: __typename b: __typename }", json!({})), 2);
-    assert_eq!(data_cost("{ authConfig { passwordSignIn __typename } }", json!({})), 3);
+    assert_eq!(
+        data_cost("{ authConfig { passwordSignIn __typename } }", json!({})),
+        3
+    );
 }
 
 #[test]
@@ -74,11 +77,17 @@ fn a_connection_multiplies_its_rows_by_first() {
     );
     // edges 5 × (1 + cursor 1 + node (1 + 1))
     assert_eq!(
-        data_cost("{ todos(first: 5) { edges { cursor node { id } } } }", json!({})),
+        data_cost(
+            "{ todos(first: 5) { edges { cursor node { id } } } }",
+            json!({})
+        ),
         1 + 5 * 4
     );
     // The default page size of todos is 20.
-    assert_eq!(data_cost("{ todos { nodes { id } } }", json!({})), 1 + 20 * 2);
+    assert_eq!(
+        data_cost("{ todos { nodes { id } } }", json!({})),
+        1 + 20 * 2
+    );
 }
 
 #[test]
@@ -104,7 +113,10 @@ fn page_sizes_are_counted_within_what_the_resolvers_accept() {
 #[test]
 fn lists_without_first_count_the_default_page_size() {
     assert_eq!(data_cost("{ sessions { id current } }", json!({})), 20 * 3);
-    assert_eq!(data_cost("{ me { linkedAccounts { provider } } }", json!({})), 1 + 20 * 2);
+    assert_eq!(
+        data_cost("{ me { linkedAccounts { provider } } }", json!({})),
+        1 + 20 * 2
+    );
 }
 
 #[test]
@@ -121,8 +133,14 @@ fn introspection_counts_each_item_of_its_lists() {
     let aliased = cost("{ __schema { types { a: name b: name } } }", json!({})).introspection;
     assert!(types > 20, "{types}");
     assert_eq!(aliased, types + types / 2);
-    let one_leaf = cost("{ __type(name: \"Mutation\") { fields { name } } }", json!({}));
-    let two_leaves = cost("{ __type(name: \"Mutation\") { fields { a: name b: name } } }", json!({}));
+    let one_leaf = cost(
+        "{ __type(name: \"Mutation\") { fields { name } } }",
+        json!({}),
+    );
+    let two_leaves = cost(
+        "{ __type(name: \"Mutation\") { fields { a: name b: name } } }",
+        json!({}),
+    );
     let mutations = two_leaves.introspection - one_leaf.introspection;
     assert!(mutations >= 25, "{mutations}");
     assert_eq!(one_leaf.introspection, 2 * mutations);
@@ -149,9 +167,16 @@ fn a_fan_out_is_refused_in_milliseconds() {
         let started = Instant::now();
         let error = analyzer.analyze(&document).unwrap_err();
         let elapsed = started.elapsed();
-        assert!(error.message.starts_with("Query is too complex"), "{}", error.message);
+        assert!(
+            error.message.starts_with("Query is too complex"),
+            "{}",
+            error.message
+        );
         // Generous for a loaded machine and a debug build: the walk is linear.
-        assert!(elapsed.as_millis() < 100, "{levels} levels took {elapsed:?}");
+        assert!(
+            elapsed.as_millis() < 100,
+            "{levels} levels took {elapsed:?}"
+        );
     }
 }
 
@@ -167,11 +192,23 @@ fn a_fragment_cycle_is_refused_not_followed() {
 fn tokens_and_nesting_are_bounded_before_parsing() {
     let aliases: String = (0..2000).map(|i| format!("a{i}: __typename ")).collect();
     let error = analyzer().analyze(&format!("{{ {aliases} }}")).unwrap_err();
-    assert!(error.message.contains("more than 5000 tokens"), "{}", error.message);
+    assert!(
+        error.message.contains("more than 5000 tokens"),
+        "{}",
+        error.message
+    );
 
-    let nested = format!("{{ todos(filter: {}1{}) {{ totalCount }} }}", "[".repeat(20_000), "]".repeat(20_000));
+    let nested = format!(
+        "{{ todos(filter: {}1{}) {{ totalCount }} }}",
+        "[".repeat(20_000),
+        "]".repeat(20_000)
+    );
     let error = analyzer().analyze(&nested).unwrap_err();
-    assert!(error.message.contains("nests brackets"), "{}", error.message);
+    assert!(
+        error.message.contains("nests brackets"),
+        "{}",
+        error.message
+    );
 }
 
 #[test]
@@ -190,9 +227,17 @@ fn a_document_whose_cost_depends_on_variables_is_checked_per_request() {
     let query = "query($n: Int) { todos(first: $n) { edges { cursor node { id title description \
                  dueDate isCompleted completedAt createdAt updatedAt } } } }";
     let analyzed = analyzer().analyze(query).unwrap();
-    assert!(analyzer().check(&analyzed, &Variables::from_json(json!({ "n": 10 }))).is_ok());
+    assert!(
+        analyzer()
+            .check(&analyzed, &Variables::from_json(json!({ "n": 10 })))
+            .is_ok()
+    );
     let error = analyzer()
         .check(&analyzed, &Variables::from_json(json!({ "n": 100 })))
         .unwrap_err();
-    assert!(error.message.starts_with("Query is too complex"), "{}", error.message);
+    assert!(
+        error.message.starts_with("Query is too complex"),
+        "{}",
+        error.message
+    );
 }

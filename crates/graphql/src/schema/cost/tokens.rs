@@ -114,14 +114,20 @@ mod tests {
     #[test]
     fn tokens_are_counted_as_the_spec_defines_them() {
         assert_eq!(count("{ me { id } }"), 6);
-        assert_eq!(count("query Q($first: Int = 20) { todos(first: $first) { totalCount } }"), 22);
+        assert_eq!(
+            count("query Q($first: Int = 20) { todos(first: $first) { totalCount } }"),
+            22
+        );
         assert_eq!(count("{ a(x: -1.5e+3, y: [1, 2]) }"), 14);
         assert_eq!(count("{ ...F } fragment F on Query { __typename }"), 11);
     }
 
     #[test]
     fn strings_comments_and_commas_do_not_count_their_insides() {
-        assert_eq!(count(r#"{ a(x: "b c { [ d", y: """e " "" \""" f""") }"#), 11);
+        assert_eq!(
+            count(r#"{ a(x: "b c { [ d", y: """e " "" \""" f""") }"#),
+            11
+        );
         assert_eq!(count("# { [ (\n{ a }"), 3);
         assert_eq!(count("{ a,,,, b }"), 4);
     }
@@ -133,7 +139,10 @@ mod tests {
         let nested = format!("{{ a(x: {}1{}) }}", "[".repeat(70), "]".repeat(70));
         assert_eq!(check(&nested, 10_000, 64), Err(LexLimit::Nesting(64)));
         assert_eq!(check("{ a { b { c } } }", 100, 3), Ok(()));
-        assert_eq!(check("{ a { b { c { d } } } }", 100, 3), Err(LexLimit::Nesting(3)));
+        assert_eq!(
+            check("{ a { b { c { d } } } }", 100, 3),
+            Err(LexLimit::Nesting(3))
+        );
     }
 
     #[test]

@@ -14,8 +14,7 @@
 
 use super::model::{DirectiveInfo, FieldInfo, InputInfo, SchemaModel, TypeInfo, TypeRef};
 use async_graphql::parser::types::{
-    ExecutableDocument, Field, OperationType, Selection, SelectionSet,
-    TypeCondition,
+    ExecutableDocument, Field, OperationType, Selection, SelectionSet, TypeCondition,
 };
 use async_graphql::{Positioned, Value, Variables};
 
@@ -115,10 +114,9 @@ fn variable_defaults(document: &ExecutableDocument) -> HashMap<&str, &ConstValue
             if let Some(default) = &definition.node.default_value {
                 let name = definition.node.name.node.as_str();
                 let larger = match (defaults.get(name).copied(), &default.node) {
-                    (
-                        Some(ConstValue::Number(old)),
-                        ConstValue::Number(new),
-                    ) => new.as_i64() > old.as_i64(),
+                    (Some(ConstValue::Number(old)), ConstValue::Number(new)) => {
+                        new.as_i64() > old.as_i64()
+                    }
                     (Some(_), _) => false,
                     (None, _) => true,
                 };
@@ -306,13 +304,22 @@ impl<'a, 'm> Walker<'a, 'm> {
                     one.add(self.selection_set(sub, target)?)
                 }
                 _ => match ty.and_then(|t| t.field(name)) {
-                    None => one.add(self.selection_set(sub, Ctx::Data { ty: None, page: None })?),
+                    None => one.add(self.selection_set(
+                        sub,
+                        Ctx::Data {
+                            ty: None,
+                            page: None,
+                        },
+                    )?),
                     Some(info) => self.data_field(field, info, page)?,
                 },
             },
             Ctx::Schema => match name {
                 "types" => {
-                    let items = model.type_names.iter().map(|n| Ctx::Type(&model.types[n].named));
+                    let items = model
+                        .type_names
+                        .iter()
+                        .map(|n| Ctx::Type(&model.types[n].named));
                     self.list(sub, items)?
                 }
                 "queryType" => self.named_type(sub, Some(&model.query_type))?,
@@ -367,7 +374,13 @@ impl<'a, 'm> Walker<'a, 'm> {
         let sub = &field.selection_set.node;
         if info.ty.is_list() {
             let n = own_page.or(inherited_page).unwrap_or(DEFAULT_PAGE_SIZE);
-            let each = self.selection_set(sub, Ctx::Data { ty: inner, page: None })?;
+            let each = self.selection_set(
+                sub,
+                Ctx::Data {
+                    ty: inner,
+                    page: None,
+                },
+            )?;
             Ok(Cost {
                 data: 1,
                 introspection: 0,
