@@ -4,7 +4,7 @@
 //! take milliseconds whatever the document's shape, and leave the runtime free for others.
 
 use crate::helpers::{TestApp, spawn_app};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::{Duration, Instant};
 
 /// `query { ...F0 } fragment F0 on Query { ...F1 ...F1 } … fragment Fn on Query { __typename }`:
@@ -75,36 +75,31 @@ async fn healthz_stays_under_100_ms_while_fan_outs_arrive_in_parallel() {
     let attack = Duration::from_secs(3);
     let query = fan_out(40);
 
-    // The senders are other machines: each on its own thread and runtime, so that only the
-    // server's work competes with the probe on the server's runtime.
+    // The senders are other machines: plain threads writing raw HTTP, so that what competes
+    // with the probe is the server's work, not the test's own client.
     let until = Instant::now() + attack;
+    let body = json!({ "query": query }).to_string();
+    let request = format!(
+        "POST /graphql HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let addr = app.base_url.trim_start_matches("http://").to_owned();
     let mut senders_done = Vec::new();
     for _ in 0..senders {
-        let url = format!("{}/graphql", app.base_url);
-        let query = query.clone();
+        let (addr, request) = (addr.clone(), request.clone());
         senders_done.push(std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("sender runtime");
-            runtime.block_on(async move {
-                let client = reqwest::Client::new();
-                let mut refused = 0u32;
-                while Instant::now() < until {
-                    let body: Value = client
-                        .post(&url)
-                        .json(&json!({ "query": query }))
-                        .send()
-                        .await
-                        .expect("attack request")
-                        .json()
-                        .await
-                        .expect("attack answer");
-                    assert!(body["data"].is_null(), "{body}");
-                    refused += 1;
-                }
-                refused
-            })
+            use std::io::{Read as _, Write as _};
+            let mut refused = 0u32;
+            while Instant::now() < until {
+                let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+                stream.write_all(request.as_bytes()).expect("send");
+                let mut answer = String::new();
+                stream.read_to_string(&mut answer).expect("answer");
+                assert!(answer.contains("Query is too complex"), "{answer}");
+                refused += 1;
+            }
+            refused
         }));
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -187,10 +182,10 @@ async fn typename_counts_toward_the_complexity_limit() {
     // Tokens out of the way: this is about the cost of __typename itself.
     let app = TestApp::spawn_with(&["--max-tokens", "100000"]).await;
 
-    let at_the_limit = app.graphql(&aliases(1000, "__typename"), json!({})).await;
-    let over = app.graphql(&aliases(1001, "__typename"), json!({})).await;
+    let at_the_limit = app.graphql(&aliases(2000, "__typename"), json!({})).await;
+    let over = app.graphql(&aliases(2001, "__typename"), json!({})).await;
 
-    assert_eq!(at_the_limit.data()["a999"], "Query");
+    assert_eq!(at_the_limit.data()["a1999"], "Query");
     assert_too_complex(&over);
 }
 
@@ -217,9 +212,11 @@ async fn a_hundred_and_fifty_pages_of_a_hundred_todos_are_refused_before_any_sql
 async fn first_from_a_variable_is_counted_with_its_value() {
     let app = spawn_app().await;
     let user = app.verified_user("variables@example.com").await;
-    // 1 + first × (edges 1 + cursor 1 + node 1 + 8 fields) + totalCount 1
-    let query = "query Page($first: Int) { todos(first: $first) { totalCount edges { cursor \
-                 node { id title description dueDate isCompleted completedAt createdAt updatedAt } } } }";
+    // 1 + 20 (statements) + totalCount 1 + first × (edges 1 + cursor 1 + node 1 + 8, nodes 1 + 8):
+    // 1,022 for 50 rows, 2,022 for 100.
+    let query = "query Page($first: Int) { todos(first: $first) { totalCount \
+                 edges { cursor node { ...T } } nodes { ...T } } } fragment T on Todo \
+                 { id title description dueDate isCompleted completedAt createdAt updatedAt }";
 
     let small = app
         .graphql_as(&user.access_token, query, json!({ "first": 50 }))

@@ -245,7 +245,7 @@ pub struct Config {
 
     /// Highest cost of an operation: each field costs 1 (`__typename` too) wherever a fragment
     /// is spread; a list costs its page size (`first`, default 20) times its fields.
-    #[arg(long, env = "TODOQL_MAX_COMPLEXITY", default_value = "1000", value_parser = parse_positive, global = true)]
+    #[arg(long, env = "TODOQL_MAX_COMPLEXITY", default_value = "2000", value_parser = parse_positive, global = true)]
     pub max_complexity: u32,
 
     /// Most tokens in one GraphQL document (counted before it is parsed).

@@ -50,7 +50,7 @@ impl Default for SchemaLimits {
     fn default() -> Self {
         Self {
             max_depth: 12,
-            max_complexity: 1000,
+            max_complexity: 2000,
             max_tokens: 5000,
             introspection: true,
         }

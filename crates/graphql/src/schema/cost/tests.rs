@@ -67,13 +67,13 @@ fn fragments_cost_what_they_hold_each_time_they_are_spread() {
 
 #[test]
 fn a_connection_multiplies_its_rows_by_first() {
-    // todos 1 + totalCount 1 + pageInfo (1 + 1) + nodes 100 × (1 + 2)
+    // todos 1 + its statements 20 + totalCount 1 + pageInfo (1 + 1) + nodes 100 × (1 + 2)
     assert_eq!(
         data_cost(
             "{ todos(first: 100) { totalCount pageInfo { hasNextPage } nodes { id title } } }",
             json!({})
         ),
-        1 + 1 + 2 + 300
+        1 + 20 + 1 + 2 + 300
     );
     // edges 5 × (1 + cursor 1 + node (1 + 1))
     assert_eq!(
@@ -81,33 +81,43 @@ fn a_connection_multiplies_its_rows_by_first() {
             "{ todos(first: 5) { edges { cursor node { id } } } }",
             json!({})
         ),
-        1 + 5 * 4
+        1 + 20 + 5 * 4
     );
     // The default page size of todos is 20.
     assert_eq!(
         data_cost("{ todos { nodes { id } } }", json!({})),
-        1 + 20 * 2
+        1 + 20 + 20 * 2
     );
+}
+
+#[test]
+fn a_connection_costs_its_statements_however_small_its_page() {
+    let one = data_cost("{ todos(first: 1) { totalCount } }", json!({}));
+    assert_eq!(one, 1 + 20 + 1);
+    let aliases: String = (0..100)
+        .map(|i| format!("a{i}: todos(first: 1) {{ totalCount }} "))
+        .collect();
+    assert_eq!(data_cost(&format!("{{ {aliases} }}"), json!({})), 100 * one);
 }
 
 #[test]
 fn first_from_a_variable_is_counted_with_its_value() {
     let query = "query($n: Int) { todos(first: $n) { nodes { id } } }";
-    assert_eq!(data_cost(query, json!({ "n": 5 })), 1 + 5 * 2);
-    assert_eq!(data_cost(query, json!({ "n": 100 })), 1 + 100 * 2);
-    assert_eq!(data_cost(query, json!({})), 1 + 20 * 2);
+    assert_eq!(data_cost(query, json!({ "n": 5 })), 21 + 5 * 2);
+    assert_eq!(data_cost(query, json!({ "n": 100 })), 21 + 100 * 2);
+    assert_eq!(data_cost(query, json!({})), 21 + 20 * 2);
     let with_default = "query($n: Int = 50) { todos(first: $n) { nodes { id } } }";
-    assert_eq!(data_cost(with_default, json!({})), 1 + 50 * 2);
+    assert_eq!(data_cost(with_default, json!({})), 21 + 50 * 2);
 }
 
 #[test]
 fn page_sizes_are_counted_within_what_the_resolvers_accept() {
     let query = "query($n: Int) { todos(first: $n) { nodes { id } } }";
     // Resolvers refuse these with BAD_USER_INPUT on `first`, before reading anything.
-    assert_eq!(data_cost(query, json!({ "n": 1_000_000 })), 1 + 100 * 2);
+    assert_eq!(data_cost(query, json!({ "n": 1_000_000 })), 21 + 100 * 2);
     // Never less than one row: validation still walks what a zero-row page selects.
-    assert_eq!(data_cost(query, json!({ "n": 0 })), 1 + 2);
-    assert_eq!(data_cost(query, json!({ "n": -7 })), 1 + 2);
+    assert_eq!(data_cost(query, json!({ "n": 0 })), 21 + 2);
+    assert_eq!(data_cost(query, json!({ "n": -7 })), 21 + 2);
 }
 
 #[test]
@@ -223,9 +233,9 @@ fn refusals_carry_the_code_of_bad_input() {
 
 #[test]
 fn a_document_whose_cost_depends_on_variables_is_checked_per_request() {
-    // 1 + n × (edges 1 + cursor 1 + node 1 + 8 fields): 111 for 10 rows, 1,101 for 100.
-    let query = "query($n: Int) { todos(first: $n) { edges { cursor node { id title description \
-                 dueDate isCompleted completedAt createdAt updatedAt } } } }";
+    // 21 + n × (edges 1 + cursor 1 + node 1 + 8 + nodes 1 + 8): 231 for 10 rows, 2,021 for 100.
+    let query = "query($n: Int) { todos(first: $n) { edges { cursor node { ...T } } nodes { ...T } } } \
+                 fragment T on Todo { id title description dueDate isCompleted completedAt createdAt updatedAt }";
     let analyzed = analyzer().analyze(query).unwrap();
     assert!(
         analyzer()

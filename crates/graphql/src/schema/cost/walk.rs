@@ -8,6 +8,8 @@
 //! - a list field costs n × (1 + its selection), where n is its own `first` (1..=100), the
 //!   `first` of the connection it belongs to (`todos(first: 50) { nodes { … } }`: the `nodes`
 //!   and `edges` lists count 50), or the default page size 20 for other lists;
+//! - a field with a `first` argument (a connection) costs [`CONNECTION_COST`] more, for its own
+//!   statements, whatever its page size;
 //! - introspection (`__schema`, `__type`) is counted against the schema itself, list by list
 //!   (`types` counts each type, `fields` each field of that type, …), so its cost is the size
 //!   of the answer; it has its own budget (see [`super::CostAnalyzer`]).
@@ -24,6 +26,10 @@ use std::collections::{HashMap, HashSet};
 
 /// Page size of list fields that have no `first` of their own and belong to no connection.
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
+/// What a connection's own statements (its page and its count) cost, whatever its page size:
+/// without it a thousand aliases of `todos(first: 1) { totalCount }` would cost 2 each and run
+/// 2,000 statements.
+pub const CONNECTION_COST: u64 = 20;
 /// Largest page size counted: the resolvers refuse a larger `first` (BAD_USER_INPUT) before
 /// reading anything, so counting it higher would only hide that clearer error.
 pub const MAX_PAGE_SIZE: u64 = crate::todos::page::MAX_PAGE_SIZE as u64;
@@ -370,8 +376,20 @@ impl<'a, 'm> Walker<'a, 'm> {
         inherited_page: Option<u64>,
     ) -> Result<Cost, WalkError> {
         let own_page = info.arg("first").map(|arg| self.page_size(field, arg));
+        let statements = Cost {
+            data: if own_page.is_some() {
+                CONNECTION_COST
+            } else {
+                0
+            },
+            introspection: 0,
+        };
         let inner = self.model.types.get(info.ty.name());
         let sub = &field.selection_set.node;
+        let one = Cost {
+            data: 1,
+            introspection: 0,
+        };
         if info.ty.is_list() {
             let n = own_page.or(inherited_page).unwrap_or(DEFAULT_PAGE_SIZE);
             let each = self.selection_set(
@@ -381,25 +399,11 @@ impl<'a, 'm> Walker<'a, 'm> {
                     page: None,
                 },
             )?;
-            Ok(Cost {
-                data: 1,
-                introspection: 0,
-            }
-            .add(each)
-            .times(n))
+            Ok(statements.add(one.add(each).times(n)))
         } else {
-            let children = self.selection_set(
-                sub,
-                Ctx::Data {
-                    ty: inner,
-                    page: own_page,
-                },
-            )?;
-            Ok(Cost {
-                data: 1,
-                introspection: 0,
-            }
-            .add(children))
+            let page = own_page;
+            let children = self.selection_set(sub, Ctx::Data { ty: inner, page })?;
+            Ok(statements.add(one.add(children)))
         }
     }
 
