@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounts;
+mod cost;
 mod documents;
 mod email;
 mod fake_providers;

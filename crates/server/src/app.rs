@@ -89,9 +89,14 @@ pub async fn start(
         SchemaLimits {
             max_depth: config.max_depth as usize,
             max_complexity: config.max_complexity as usize,
+            max_tokens: config.max_tokens as usize,
             introspection: config.introspection,
         },
     );
+    let analyzer = schema
+        .data::<Arc<todoql_graphql::schema::cost::CostAnalyzer>>()
+        .expect("build_schema gives the schema its cost analyzer")
+        .clone();
     let router = http::router(
         HttpState {
             schema,
@@ -99,7 +104,7 @@ pub async fn start(
             max_batch: config.max_batch as usize,
             trust_proxy: config.trust_proxy,
             body_limit: config.body_limit as usize,
-            documents: Default::default(),
+            documents: http::documents::Documents::new(analyzer),
         },
         &config,
     );

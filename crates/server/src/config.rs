@@ -249,9 +249,14 @@ pub struct Config {
     #[arg(long, env = "TODOQL_MAX_DEPTH", default_value = "12", value_parser = parse_positive, global = true)]
     pub max_depth: u32,
 
-    /// Highest complexity of an operation (each field costs 1).
-    #[arg(long, env = "TODOQL_MAX_COMPLEXITY", default_value = "1000", value_parser = parse_positive, global = true)]
+    /// Highest cost of an operation: each field costs 1 (`__typename` too) wherever a fragment
+    /// is spread; a list costs its page size (`first`, default 20) times its fields.
+    #[arg(long, env = "TODOQL_MAX_COMPLEXITY", default_value = "2000", value_parser = parse_positive, global = true)]
     pub max_complexity: u32,
+
+    /// Most tokens in one GraphQL document (counted before it is parsed).
+    #[arg(long, env = "TODOQL_MAX_TOKENS", default_value = "5000", value_parser = parse_positive, global = true)]
+    pub max_tokens: u32,
 
     /// Most operations in one batched request.
     #[arg(long, env = "TODOQL_MAX_BATCH", default_value = "10", value_parser = parse_positive, global = true)]

@@ -2,15 +2,19 @@
 
 pub mod account_types;
 pub mod auth;
+pub mod cost;
 pub mod depth;
 pub mod email;
 pub mod oauth;
 pub mod scalars;
+pub mod suggestions;
 pub mod todos;
 
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use async_graphql::{EmptySubscription, ID, MergedObject, Schema, SchemaBuilder};
+use cost::{CostAnalyzer, CostLimit, CostLimits};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Every query.
@@ -34,8 +38,10 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 pub struct SchemaLimits {
     /// Deepest nesting of selections.
     pub max_depth: usize,
-    /// Highest total complexity (each field costs 1; lists multiply by `first`).
+    /// Highest cost of an operation's own fields (see [`cost`]).
     pub max_complexity: usize,
+    /// Most tokens in one document.
+    pub max_tokens: usize,
     /// Whether `__schema` / `__type` introspection is answered.
     pub introspection: bool,
 }
@@ -44,7 +50,8 @@ impl Default for SchemaLimits {
     fn default() -> Self {
         Self {
             max_depth: 12,
-            max_complexity: 1000,
+            max_complexity: 2000,
+            max_tokens: 5000,
             introspection: true,
         }
     }
@@ -55,19 +62,39 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 }
 
 /// The schema with its state and limits. Builds without touching the database.
+///
+/// The schema's data holds its `Arc<CostAnalyzer>` (for the HTTP layer's document cache).
+/// async-graphql's own `limit_complexity` is not used: it walks a fragment at every spread,
+/// which is the attack [`cost`] exists to stop.
 pub fn build_schema(state: AppState, limits: SchemaLimits) -> AppSchema {
+    let analyzer = Arc::new(cost_analyzer(limits));
     let mut builder = builder()
         .data(state)
+        .data(analyzer.clone())
+        .extension(CostLimit { analyzer })
         .extension(depth::DepthLimit {
             max: limits.max_depth,
         })
-        .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(32)
         .limit_directives(8);
     if !limits.introspection {
-        builder = builder.disable_introspection();
+        builder = builder
+            .disable_introspection()
+            .disable_suggestions()
+            .extension(suggestions::NoSuggestions);
     }
     builder.finish()
+}
+
+/// The cost analyzer of the schema, with `limits`.
+pub fn cost_analyzer(limits: SchemaLimits) -> CostAnalyzer {
+    CostAnalyzer::new(
+        cost::model::SchemaModel::of(&builder().finish()),
+        CostLimits {
+            max_complexity: limits.max_complexity,
+            max_tokens: limits.max_tokens,
+        },
+    )
 }
 
 /// The schema in SDL, as committed in `schema.graphql`.

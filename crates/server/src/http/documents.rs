@@ -2,9 +2,11 @@
 //!
 //! Clients send the same few documents over and over with different variables. Parsing one is
 //! a tenth of the server's work for a page of todos, so each distinct text is parsed once and
-//! later requests get a copy of the parsed document. Validation still runs on every request
-//! (it depends on the variables), and nothing about the caller is kept: a cached document is
-//! the text's syntax tree, nothing more.
+//! later requests get a copy of the parsed document, with its cost analysis (token count,
+//! shape and, when variables don't change it, its cost: see `todoql_graphql::schema::cost`).
+//! A text refused by the analysis is not kept. Validation still runs on every request (it
+//! depends on the variables), and nothing about the caller is kept: a cached document is the
+//! text's syntax tree and its cost, nothing more.
 //!
 //! The same cache answers Automatic Persisted Queries (the protocol of Apollo Client and urql):
 //! a request may carry `extensions.persistedQuery = { version: 1, sha256Hash }` and leave out
@@ -14,12 +16,12 @@
 //! Memory is bounded: at most [`MAX_ENTRIES`] documents, only texts up to [`MAX_QUERY_BYTES`],
 //! at most [`MAX_TOTAL_BYTES`] of text in all; the least recently used go first.
 
-use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Request, ServerError};
 use lru::LruCache;
 use sha2::{Digest, Sha256};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
+use todoql_graphql::schema::cost::{Analyzed, CostAnalyzer};
 
 /// Most documents kept.
 pub const MAX_ENTRIES: usize = 512;
@@ -32,7 +34,7 @@ pub const MAX_TOTAL_BYTES: usize = 1024 * 1024;
 pub const PERSISTED_QUERY_NOT_FOUND: &str = "PersistedQueryNotFound";
 
 struct Entry {
-    document: Arc<ExecutableDocument>,
+    document: Arc<Analyzed>,
     sha256: String,
 }
 
@@ -48,10 +50,12 @@ struct Inner {
 #[derive(Clone)]
 pub struct Documents {
     inner: Arc<Mutex<Inner>>,
+    analyzer: Arc<CostAnalyzer>,
 }
 
-impl Default for Documents {
-    fn default() -> Self {
+impl Documents {
+    /// An empty cache whose documents `analyzer` checks.
+    pub fn new(analyzer: Arc<CostAnalyzer>) -> Self {
         let cap = NonZeroUsize::new(MAX_ENTRIES).expect("MAX_ENTRIES is positive");
         Self {
             inner: Arc::new(Mutex::new(Inner {
@@ -59,6 +63,7 @@ impl Default for Documents {
                 by_hash: LruCache::new(cap),
                 text_bytes: 0,
             })),
+            analyzer,
         }
     }
 }
@@ -117,20 +122,20 @@ impl Documents {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The parsed document of `text`, from the cache or parsed now (and kept). `None` when the
-    /// text does not parse: execution then reports the syntax error.
-    pub fn document(&self, text: &str) -> Option<ExecutableDocument> {
+    /// The analysed document of `text`, from the cache or analysed now (and kept). The error
+    /// (a syntax error, a limit) is the answer to send.
+    pub fn document(&self, text: &str) -> Result<Arc<Analyzed>, ServerError> {
         if let Some(found) = self.lock().by_text.get(text).map(|e| e.document.clone()) {
-            return Some((*found).clone());
+            return Ok(found);
         }
-        let document = async_graphql::parser::parse_query(text).ok()?;
+        let analyzed = Arc::new(self.analyzer.analyze(text)?);
         if text.len() <= MAX_QUERY_BYTES {
-            self.insert(text, Arc::new(document.clone()));
+            self.insert(text, analyzed.clone());
         }
-        Some(document)
+        Ok(analyzed)
     }
 
-    fn insert(&self, text: &str, document: Arc<ExecutableDocument>) {
+    fn insert(&self, text: &str, document: Arc<Analyzed>) {
         let sha256 = sha256_hex(text);
         let text: Arc<str> = Arc::from(text);
         let mut inner = self.lock();
@@ -161,8 +166,10 @@ impl Documents {
         inner.by_hash.put(sha256, text);
     }
 
-    /// Gives `request` its parsed document (and, for a persisted query sent by hash only, its
-    /// text). An error is the answer to send instead of executing.
+    /// Gives `request` its parsed document and its analysis (and, for a persisted query sent by
+    /// hash only, its text). An error is the answer to send instead of executing: a refused
+    /// document never reaches async-graphql's validation. The cost with the request's
+    /// variables is checked by the schema's `CostLimit` extension, first thing in execution.
     pub fn prepare(&self, request: &mut Request) -> Result<(), ServerError> {
         match persisted(request) {
             Persisted::No => {}
@@ -180,9 +187,9 @@ impl Documents {
                 }
             }
         }
-        if let Some(document) = self.document(&request.query) {
-            request.set_parsed_query(document);
-        }
+        let analyzed = self.document(&request.query)?;
+        request.set_parsed_query(analyzed.document.clone());
+        request.data.insert(analyzed);
         Ok(())
     }
 }
@@ -190,13 +197,22 @@ impl Documents {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use todoql_graphql::SchemaLimits;
+
+    impl Default for Documents {
+        fn default() -> Self {
+            Documents::new(Arc::new(todoql_graphql::schema::cost_analyzer(
+                SchemaLimits::default(),
+            )))
+        }
+    }
 
     #[test]
     fn a_document_is_parsed_once_and_copied_after() {
         let documents = Documents::default();
         let first = documents.document("{ me { id } }").unwrap();
         let second = documents.document("{ me { id } }").unwrap();
-        assert_eq!(format!("{first:?}"), format!("{second:?}"));
+        assert!(Arc::ptr_eq(&first, &second));
         assert_eq!(documents.lock().by_text.len(), 1);
         assert_eq!(documents.lock().by_hash.len(), 1);
     }
@@ -204,7 +220,7 @@ mod tests {
     #[test]
     fn texts_that_do_not_parse_are_not_kept() {
         let documents = Documents::default();
-        assert!(documents.document("{ me { id }").is_none());
+        assert!(documents.document("{ me { id }").is_err());
         assert_eq!(documents.lock().by_text.len(), 0);
     }
 
