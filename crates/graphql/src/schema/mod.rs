@@ -4,6 +4,7 @@ pub mod account_types;
 pub mod auth;
 pub mod depth;
 pub mod email;
+pub mod input_check;
 pub mod oauth;
 pub mod scalars;
 pub mod todos;
@@ -61,6 +62,7 @@ pub fn build_schema(state: AppState, limits: SchemaLimits) -> AppSchema {
         .extension(depth::DepthLimit {
             max: limits.max_depth,
         })
+        .extension(input_check::InputCheck)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(32)
         .limit_directives(8);
