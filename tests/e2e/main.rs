@@ -8,6 +8,7 @@ mod email;
 mod fake_providers;
 mod foundation;
 mod frontend;
+mod fuzz_cases;
 mod input_rules;
 mod instances;
 mod oauth;
