@@ -19,7 +19,7 @@ use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{
     Directive, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
-use async_graphql::registry::{MetaType, MetaTypeName, Registry};
+use async_graphql::registry::{MetaInputValue, MetaType, MetaTypeName, Registry};
 use async_graphql::{
     ErrorExtensionValues, InputType, Name, Pos, Positioned, ServerError, ServerResult, Value,
     Variables,
@@ -149,16 +149,7 @@ impl Walk<'_> {
                     let meta = parent
                         .and_then(|parent| self.registry.types.get(parent))
                         .and_then(|parent| parent.field_by_name(field.name.node.as_str()));
-                    for (name, value) in &field.arguments {
-                        let ty = meta
-                            .and_then(|meta| meta.args.get(name.node.as_str()))
-                            .map(|arg| arg.ty.as_str());
-                        let slot = Slot {
-                            input_type: None,
-                            name: name.node.as_str(),
-                        };
-                        self.value(&value.node, ty, slot, value.pos)?;
-                    }
+                    self.arguments(&field.arguments, meta.map(|meta| &meta.args))?;
                     self.directives(&field.directives)?;
                     let child = meta.map(|meta| MetaTypeName::concrete_typename(&meta.ty));
                     self.selection_set(&field.selection_set.node, child)?;
@@ -182,20 +173,31 @@ impl Walk<'_> {
 
     fn directives(&self, directives: &[Positioned<Directive>]) -> ServerResult<()> {
         for directive in directives {
-            let meta = self
+            let declared = self
                 .registry
                 .directives
-                .get(directive.node.name.node.as_str());
-            for (name, value) in &directive.node.arguments {
-                let ty = meta
-                    .and_then(|meta| meta.args.get(name.node.as_str()))
-                    .map(|arg| arg.ty.as_str());
-                let slot = Slot {
-                    input_type: None,
-                    name: name.node.as_str(),
-                };
-                self.value(&value.node, ty, slot, value.pos)?;
-            }
+                .get(directive.node.name.node.as_str())
+                .map(|meta| &meta.args);
+            self.arguments(&directive.node.arguments, declared)?;
+        }
+        Ok(())
+    }
+
+    /// The arguments of a field or directive, typed by its `declared` arguments when known.
+    fn arguments(
+        &self,
+        arguments: &[(Positioned<Name>, Positioned<Literal>)],
+        declared: Option<&IndexMap<String, MetaInputValue>>,
+    ) -> ServerResult<()> {
+        for (name, value) in arguments {
+            let ty = declared
+                .and_then(|declared| declared.get(name.node.as_str()))
+                .map(|arg| arg.ty.as_str());
+            let slot = Slot {
+                input_type: None,
+                name: name.node.as_str(),
+            };
+            self.value(&value.node, ty, slot, value.pos)?;
         }
         Ok(())
     }
