@@ -21,6 +21,8 @@ pub struct TestDb {
     pub url: String,
     postgres: Option<(String, String)>,
     _dir: Option<tempfile::TempDir>,
+    /// False for a second handle on another test's database (it drops nothing).
+    owned: bool,
 }
 
 impl TestDb {
@@ -48,6 +50,7 @@ impl TestDb {
                     url,
                     postgres: Some((admin_url, name)),
                     _dir: None,
+                    owned: true,
                 }
             }
             _ => {
@@ -57,6 +60,7 @@ impl TestDb {
                     url,
                     postgres: None,
                     _dir: Some(dir),
+                    owned: true,
                 }
             }
         }
@@ -65,6 +69,16 @@ impl TestDb {
     /// Whether this is PostgreSQL.
     pub fn is_postgres(&self) -> bool {
         self.postgres.is_some()
+    }
+
+    /// Another handle on the same database, for a second server; the first handle drops it.
+    pub fn share(&self) -> TestDb {
+        TestDb {
+            url: self.url.clone(),
+            postgres: self.postgres.clone(),
+            _dir: None,
+            owned: false,
+        }
     }
 }
 
@@ -76,6 +90,9 @@ fn replace_db_name(url: &str, name: &str) -> String {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
         if let Some((admin_url, name)) = self.postgres.take() {
             janitor::drop_later(admin_url, name);
         }
@@ -206,6 +223,26 @@ impl TestApp {
 
     /// A server on `db` with `config`.
     pub async fn spawn_on(db: TestDb, config: Config) -> TestApp {
+        Self::spawn_with_clock(db, config, Arc::new(ManualClock::new())).await
+    }
+
+    /// A second server on this test's database and clock, with `args` over the defaults (as
+    /// spawn_with): two instances behind one load balancer.
+    pub async fn spawn_beside(&self, args: &[&str]) -> TestApp {
+        let mut all = vec![
+            "--database-url",
+            &self.db.url,
+            "--jwt-secret",
+            "test-secret-test-secret-test-secret!!",
+            "--purge-interval",
+            "0",
+        ];
+        all.extend_from_slice(args);
+        let config = Config::from_args(all).expect("valid test configuration");
+        Self::spawn_with_clock(self.db.share(), config, self.clock.clone()).await
+    }
+
+    async fn spawn_with_clock(db: TestDb, config: Config, clock: Arc<ManualClock>) -> TestApp {
         let mut connection = todoql_server::db::connect(&config).await.expect("connect");
         todoql_server::db::migrate_up(&connection)
             .await
@@ -216,7 +253,6 @@ impl TestApp {
             counter.fetch_add(1, Ordering::SeqCst);
         });
         todoql_server::metrics::handle();
-        let clock = Arc::new(ManualClock::new());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod clock;
 pub mod db;
 pub mod error;
+pub mod input;
 pub mod mail;
 pub mod maintenance;
 pub mod rate_limit;

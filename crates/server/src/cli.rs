@@ -8,8 +8,8 @@ use todoql_migration::{Migrator, MigratorTrait};
 
 /// Runs the command the user asked for.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command.unwrap_or(Command::Serve { no_migrate: false }) {
-        Command::Serve { no_migrate } => serve(cli.config, no_migrate).await,
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config).await,
         Command::Migrate { action } => migrate(&cli.config, action).await,
         Command::Schema => {
             print!("{}", todoql_graphql::sdl());
@@ -19,13 +19,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(config: Config, no_migrate: bool) -> anyhow::Result<()> {
+async fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let db = crate::db::connect(&config)
         .await
         .context("connecting to the database")?;
-    if no_migrate {
-        tracing::info!("not applying migrations (--no-migrate)");
+    if config.no_migrate {
+        refuse_pending_migrations(&db).await?;
     } else {
         crate::db::migrate_up(&db)
             .await
@@ -48,15 +48,34 @@ async fn serve(config: Config, no_migrate: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// With TODOQL_NO_MIGRATE someone else migrates; serving a schema this binary does not
+/// expect would fail request by request, so a pending migration stops the start instead.
+async fn refuse_pending_migrations(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    let pending = crate::db::pending_migrations(db)
+        .await
+        .context("reading which migrations are applied")?;
+    if !pending.is_empty() {
+        anyhow::bail!(
+            "TODOQL_NO_MIGRATE is set and {} migration(s) are pending: {}. Run `todoql migrate up` \
+             first (or start without TODOQL_NO_MIGRATE to apply them at start)",
+            pending.len(),
+            pending.join(", ")
+        );
+    }
+    tracing::info!("not applying migrations (TODOQL_NO_MIGRATE); none is pending");
+    Ok(())
+}
+
 async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
+    use crate::db::Migration;
     let db = crate::db::connect(config)
         .await
         .context("connecting to the database")?;
     match action {
-        MigrateAction::Up => Migrator::up(&db, None).await?,
-        MigrateAction::Down => Migrator::down(&db, Some(1)).await?,
+        MigrateAction::Up => crate::db::run(&db, Migration::Up).await?,
+        MigrateAction::Down => crate::db::run(&db, Migration::Down).await?,
         MigrateAction::Status => Migrator::status(&db).await?,
-        MigrateAction::Fresh => Migrator::fresh(&db).await?,
+        MigrateAction::Fresh => crate::db::run(&db, Migration::Fresh).await?,
     }
     db.close().await.ok();
     Ok(())

@@ -23,11 +23,7 @@ pub struct Cli {
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Serve GraphQL over HTTP (the default).
-    Serve {
-        /// Do not apply pending migrations at start.
-        #[arg(long, env = "TODOQL_NO_MIGRATE", value_parser = clap::builder::BoolishValueParser::new(), action = ArgAction::SetTrue)]
-        no_migrate: bool,
-    },
+    Serve,
     /// Apply or inspect database migrations.
     Migrate {
         #[arg(value_enum)]
@@ -210,6 +206,11 @@ pub struct Config {
     /// Attempts to deliver one mail before giving up on it (it is then deleted, with an error log).
     #[arg(long, env = "TODOQL_MAIL_MAX_ATTEMPTS", default_value = "10", value_parser = parse_positive, global = true)]
     pub mail_max_attempts: u32,
+
+    /// Do not apply pending migrations when serving (`todoql` or `todoql serve`); refuse to
+    /// start while any is pending. `todoql migrate up` applies them.
+    #[arg(long, env = "TODOQL_NO_MIGRATE", value_parser = clap::builder::BoolishValueParser::new(), action = ArgAction::SetTrue, global = true)]
+    pub no_migrate: bool,
 
     /// Whether todo operations need a verified email.
     #[arg(long, env = "TODOQL_REQUIRE_VERIFIED_EMAIL", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = ArgAction::Set, global = true)]
@@ -936,6 +937,18 @@ mod tests {
         ]));
         assert!(try_parse(&["--oauth-redirect-uris", "/relative"]));
         assert!(try_parse(&["--oauth-github-api-url", "http://api.example"]));
+    }
+
+    #[test]
+    fn no_migrate_holds_for_the_default_command_as_for_serve() {
+        let cli = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("todoql").chain(args.iter().copied())).unwrap()
+        };
+        assert!(!cli(&[]).config.no_migrate);
+        assert!(cli(&["--no-migrate"]).config.no_migrate);
+        assert!(cli(&["--no-migrate"]).command.is_none());
+        assert!(cli(&["serve", "--no-migrate"]).config.no_migrate);
+        assert!(cli(&["--no-migrate", "serve"]).config.no_migrate);
     }
 
     #[test]

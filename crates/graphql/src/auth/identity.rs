@@ -21,7 +21,12 @@ pub fn normalize_email(raw: &str, field: &str) -> AppResult<String> {
     if email.is_empty() {
         return Err(AppError::bad_input(field, "Enter an email address."));
     }
-    if email.len() > MAX_EMAIL_LEN || EmailAddress::parse_with_options(&email, options).is_err() {
+    // Requests were checked already; an address from an OAuth provider was not (a quoted
+    // local part may hold control characters).
+    if email.len() > MAX_EMAIL_LEN
+        || crate::input::check_text(&email, crate::input::TextKind::Line).is_err()
+        || EmailAddress::parse_with_options(&email, options).is_err()
+    {
         return Err(AppError::bad_input(
             field,
             "This is not a valid email address.",
@@ -46,7 +51,8 @@ pub fn validate_username(raw: &str) -> AppResult<String> {
             format!("Username must be at most {MAX_USERNAME_CHARS} characters."),
         ));
     }
-    if username.chars().any(char::is_control) {
+    // Requests were checked already; a name from an OAuth profile was not.
+    if crate::input::check_text(username, crate::input::TextKind::Line).is_err() {
         return Err(AppError::bad_input(
             "username",
             "Username must not contain control characters.",

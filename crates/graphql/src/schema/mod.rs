@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cost;
 pub mod depth;
 pub mod email;
+pub mod input_check;
 pub mod oauth;
 pub mod scalars;
 pub mod suggestions;
@@ -75,6 +76,7 @@ pub fn build_schema(state: AppState, limits: SchemaLimits) -> AppSchema {
         .extension(depth::DepthLimit {
             max: limits.max_depth,
         })
+        .extension(input_check::InputCheck)
         .limit_recursive_depth(32)
         .limit_directives(8);
     if !limits.introspection {

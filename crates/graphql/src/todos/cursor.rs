@@ -6,9 +6,13 @@
 //! any character). Both databases store microseconds, so a timestamp read back, written into a
 //! cursor and bound again compares equal to the stored value: paging never skips or repeats a
 //! row. Cursors are not secret (they only name a position among the caller's own rows), so they
-//! are not signed; a tampered cursor is either rejected or names another position.
+//! are not signed; a tampered cursor is either rejected or names another position. What it
+//! carries meets the rules of any input ([`crate::input`]): a title key is one line without
+//! control characters and a time lies in the years 1 to 9999, so a forged cursor can never
+//! hand a database a value it cannot hold.
 
 use crate::error::{AppError, AppResult};
+use crate::input::{self, TextKind};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -139,7 +143,10 @@ impl Cursor {
         }
         let id = Uuid::try_parse(id).map_err(|_| malformed())?;
         let key = match (ordering.key, key.split_at_checked(1)) {
-            (SortKey::Title, Some(("s", text))) => KeyValue::Text(text.to_owned()),
+            (SortKey::Title, Some(("s", text))) => {
+                input::check_text(text, TextKind::Line).map_err(|_| malformed())?;
+                KeyValue::Text(text.to_owned())
+            }
             (SortKey::DueDate, Some(("n", ""))) => KeyValue::Missing,
             (
                 SortKey::CreatedAt | SortKey::UpdatedAt | SortKey::DueDate | SortKey::DeletedAt,
@@ -148,6 +155,7 @@ impl Cursor {
                 .parse::<i64>()
                 .ok()
                 .and_then(DateTime::from_timestamp_micros)
+                .filter(|at| input::check_instant(*at).is_ok())
                 .map(KeyValue::Time)
                 .ok_or_else(malformed)?,
             _ => return Err(malformed()),
@@ -212,6 +220,15 @@ mod tests {
     }
 
     #[test]
+    fn a_title_key_with_a_control_character_is_rejected() {
+        let forged = URL_SAFE_NO_PAD.encode("v1|title.asc|00000000000000000000000000000000|sa\0b");
+        assert!(matches!(
+            Cursor::decode(&forged, BY_TITLE, "after"),
+            Err(AppError::BadUserInput { field, .. }) if field == "after"
+        ));
+    }
+
+    #[test]
     fn garbage_is_rejected() {
         for text in [
             "",
@@ -219,6 +236,11 @@ mod tests {
             "djE",
             "djF8dGl0bGUuYXNjfHh8c3g",
             &URL_SAFE_NO_PAD.encode("v1|due_date.desc|00000000000000000000000000000000|s"),
+            // Times no database holds: PostgreSQL's range ends in 4713 BC, chrono's does not.
+            &URL_SAFE_NO_PAD
+                .encode("v1|due_date.desc|00000000000000000000000000000000|t-8000000000000000000"),
+            &URL_SAFE_NO_PAD
+                .encode("v1|due_date.desc|00000000000000000000000000000000|t253402300800000000"),
         ] {
             assert!(Cursor::decode(text, BY_DUE, "after").is_err(), "{text}");
         }

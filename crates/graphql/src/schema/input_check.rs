@@ -1,0 +1,474 @@
+//! Every input of every request meets [`crate::input`]'s rules before any resolver runs: each
+//! string (in the document or in a variable) is text of the kind its field allows, and each
+//! `DateTime` is an instant both databases hold. A refusal is BAD_USER_INPUT with
+//! `extensions.field` naming the argument or input field, the same on SQLite and PostgreSQL.
+//!
+//! Checking here, once, instead of in each resolver means a field added later is covered
+//! without anyone remembering to: a string is one line unless [`MULTI_LINE`] or [`AS_TYPED`]
+//! says otherwise. Types come from the schema's registry (async-graphql's `registry` module is
+//! public but undocumented; the crate is pinned to one version).
+//!
+//! The walk is linear in the document and the variables: each operation and each fragment
+//! definition is walked once, on its own (spreads are not followed). A variable is checked
+//! where it is used, against the value the request gives or, when absent, every default the
+//! document declares for that name, so whichever operation runs, its values were checked.
+
+use crate::input::{self, TextKind};
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::indexmap::IndexMap;
+use async_graphql::parser::types::{
+    Directive, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
+use async_graphql::registry::{MetaInputValue, MetaType, MetaTypeName, Registry};
+use async_graphql::{
+    ErrorExtensionValues, InputType, Name, Pos, Positioned, ServerError, ServerResult, Value,
+    Variables,
+};
+use async_graphql_value::Value as Literal;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Input fields of free text, where tabs and line breaks are allowed: `(input type, field)`.
+const MULTI_LINE: &[(&str, &str)] = &[
+    ("CreateTodoInput", "description"),
+    ("UpdateTodoInput", "description"),
+];
+
+/// Passwords compared with a stored hash, taken as typed (see [`TextKind::AsTyped`]).
+const AS_TYPED: &[(&str, &str)] = &[
+    ("SignInInput", "password"),
+    ("ChangePasswordInput", "currentPassword"),
+    ("RequestEmailChangeInput", "currentPassword"),
+    ("DeleteAccountInput", "password"),
+];
+
+/// The extension that applies the check to every request.
+pub struct InputCheck;
+
+impl ExtensionFactory for InputCheck {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(InputCheck)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for InputCheck {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        check_document(&ctx.schema_env.registry, &document, variables)?;
+        Ok(document)
+    }
+}
+
+/// Checks every input of `document` with `variables`; the first refusal is the error.
+pub fn check_document(
+    registry: &Registry,
+    document: &ExecutableDocument,
+    variables: &Variables,
+) -> ServerResult<()> {
+    let mut defaults: HashMap<&str, Vec<&Value>> = HashMap::new();
+    for (_, operation) in document.operations.iter() {
+        for definition in &operation.node.variable_definitions {
+            if let Some(default) = &definition.node.default_value {
+                defaults
+                    .entry(definition.node.name.node.as_str())
+                    .or_default()
+                    .push(&default.node);
+            }
+        }
+    }
+    let walk = Walk {
+        registry,
+        variables,
+        defaults,
+    };
+    for (_, operation) in document.operations.iter() {
+        let operation = &operation.node;
+        let root = match operation.ty {
+            OperationType::Query => Some(registry.query_type.as_str()),
+            OperationType::Mutation => registry.mutation_type.as_deref(),
+            OperationType::Subscription => registry.subscription_type.as_deref(),
+        };
+        walk.directives(&operation.directives)?;
+        walk.selection_set(&operation.selection_set.node, root)?;
+    }
+    for (_, fragment) in document.fragments.iter() {
+        let fragment = &fragment.node;
+        walk.directives(&fragment.directives)?;
+        walk.selection_set(
+            &fragment.selection_set.node,
+            Some(fragment.type_condition.node.on.node.as_str()),
+        )?;
+    }
+    Ok(())
+}
+
+/// Where a value goes: an argument, or a field of an input object type.
+#[derive(Clone, Copy)]
+struct Slot<'a> {
+    /// The input object type, for a field of one.
+    input_type: Option<&'a str>,
+    /// The argument's or field's name: `extensions.field`.
+    name: &'a str,
+}
+
+impl Slot<'_> {
+    fn text_kind(self) -> TextKind {
+        let Some(input_type) = self.input_type else {
+            return TextKind::Line;
+        };
+        let key = (input_type, self.name);
+        if MULTI_LINE.contains(&key) {
+            TextKind::MultiLine
+        } else if AS_TYPED.contains(&key) {
+            TextKind::AsTyped
+        } else {
+            TextKind::Line
+        }
+    }
+}
+
+struct Walk<'a> {
+    registry: &'a Registry,
+    variables: &'a Variables,
+    defaults: HashMap<&'a str, Vec<&'a Value>>,
+}
+
+impl Walk<'_> {
+    fn selection_set(&self, set: &SelectionSet, parent: Option<&str>) -> ServerResult<()> {
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    let field = &field.node;
+                    let meta = parent
+                        .and_then(|parent| self.registry.types.get(parent))
+                        .and_then(|parent| parent.field_by_name(field.name.node.as_str()));
+                    self.arguments(&field.arguments, meta.map(|meta| &meta.args))?;
+                    self.directives(&field.directives)?;
+                    let child = meta.map(|meta| MetaTypeName::concrete_typename(&meta.ty));
+                    self.selection_set(&field.selection_set.node, child)?;
+                }
+                Selection::InlineFragment(fragment) => {
+                    let fragment = &fragment.node;
+                    let on = fragment
+                        .type_condition
+                        .as_ref()
+                        .map(|condition| condition.node.on.node.as_str())
+                        .or(parent);
+                    self.directives(&fragment.directives)?;
+                    self.selection_set(&fragment.selection_set.node, on)?;
+                }
+                // The fragment itself is walked once, as a definition.
+                Selection::FragmentSpread(spread) => self.directives(&spread.node.directives)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn directives(&self, directives: &[Positioned<Directive>]) -> ServerResult<()> {
+        for directive in directives {
+            let declared = self
+                .registry
+                .directives
+                .get(directive.node.name.node.as_str())
+                .map(|meta| &meta.args);
+            self.arguments(&directive.node.arguments, declared)?;
+        }
+        Ok(())
+    }
+
+    /// The arguments of a field or directive, typed by its `declared` arguments when known.
+    fn arguments(
+        &self,
+        arguments: &[(Positioned<Name>, Positioned<Literal>)],
+        declared: Option<&IndexMap<String, MetaInputValue>>,
+    ) -> ServerResult<()> {
+        for (name, value) in arguments {
+            let ty = declared
+                .and_then(|declared| declared.get(name.node.as_str()))
+                .map(|arg| arg.ty.as_str());
+            let slot = Slot {
+                input_type: None,
+                name: name.node.as_str(),
+            };
+            self.value(&value.node, ty, slot, value.pos)?;
+        }
+        Ok(())
+    }
+
+    /// `value` (a literal or a variable's value) of GraphQL type `ty` (unknown: `None`) in `slot`.
+    fn value<V: Input>(
+        &self,
+        value: &V,
+        ty: Option<&str>,
+        slot: Slot<'_>,
+        pos: Pos,
+    ) -> ServerResult<()> {
+        match value.shape() {
+            Shape::Variable(name) => match self.variables.get(name) {
+                Some(given) => self.value(given, ty, slot, pos),
+                None => self
+                    .defaults
+                    .get(name.as_str())
+                    .into_iter()
+                    .flatten()
+                    .try_for_each(|default| self.value(*default, ty, slot, pos)),
+            },
+            Shape::String(text) => self.leaf(text, ty, slot, pos),
+            Shape::List(items) => {
+                let item_type = ty.map(list_item_type);
+                items
+                    .iter()
+                    .try_for_each(|item| self.value(item, item_type, slot, pos))
+            }
+            Shape::Object(fields) => {
+                let input = ty
+                    .map(MetaTypeName::concrete_typename)
+                    .and_then(|name| self.registry.types.get(name));
+                for (name, field) in fields {
+                    let (input_type, field_type) = match input {
+                        Some(MetaType::InputObject {
+                            name: input_type,
+                            input_fields,
+                            ..
+                        }) => (
+                            Some(input_type.as_str()),
+                            input_fields.get(name.as_str()).map(|f| f.ty.as_str()),
+                        ),
+                        _ => (None, None),
+                    };
+                    let slot = Slot {
+                        input_type,
+                        name: name.as_str(),
+                    };
+                    self.value(field, field_type, slot, pos)?;
+                }
+                Ok(())
+            }
+            Shape::Other => Ok(()),
+        }
+    }
+
+    fn leaf(&self, text: &str, ty: Option<&str>, slot: Slot<'_>, pos: Pos) -> ServerResult<()> {
+        input::check_text(text, slot.text_kind()).map_err(|why| refusal(slot, why, pos))?;
+        let date_time = <crate::schema::scalars::DateTime as InputType>::type_name();
+        if ty.map(MetaTypeName::concrete_typename) == Some(date_time.as_ref()) {
+            input::parse_instant(text).map_err(|why| refusal(slot, why, pos))?;
+        }
+        Ok(())
+    }
+}
+
+/// The type of a list's items; a single value given for a list type stands for its one item.
+fn list_item_type(ty: &str) -> &str {
+    match MetaTypeName::create(ty) {
+        MetaTypeName::NonNull(inner) => list_item_type(inner),
+        MetaTypeName::List(item) => item,
+        MetaTypeName::Named(_) => ty,
+    }
+}
+
+fn refusal(slot: Slot<'_>, why: &str, pos: Pos) -> ServerError {
+    let mut error = ServerError::new(format!("\"{}\" {why}.", slot.name), Some(pos));
+    let mut extensions = ErrorExtensionValues::default();
+    extensions.set("code", "BAD_USER_INPUT");
+    extensions.set("field", slot.name);
+    error.extensions = Some(extensions);
+    error
+}
+
+/// What the walk needs to see of a literal (which may name variables) or of a variable's value.
+enum Shape<'a, V> {
+    Variable(&'a Name),
+    String(&'a str),
+    List(&'a [V]),
+    Object(&'a IndexMap<Name, V>),
+    Other,
+}
+
+trait Input: Sized {
+    fn shape(&self) -> Shape<'_, Self>;
+}
+
+impl Input for Literal {
+    fn shape(&self) -> Shape<'_, Self> {
+        match self {
+            Literal::Variable(name) => Shape::Variable(name),
+            Literal::String(text) => Shape::String(text),
+            Literal::List(items) => Shape::List(items),
+            Literal::Object(fields) => Shape::Object(fields),
+            _ => Shape::Other,
+        }
+    }
+}
+
+impl Input for Value {
+    fn shape(&self) -> Shape<'_, Self> {
+        match self {
+            Value::String(text) => Shape::String(text),
+            Value::List(items) => Shape::List(items),
+            Value::Object(fields) => Shape::Object(fields),
+            _ => Shape::Other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stops every request once the document is parsed and checked (no resolver runs, so
+    /// the schema needs no state): "checked" means the check let it through.
+    struct StopAfterCheck;
+
+    impl ExtensionFactory for StopAfterCheck {
+        fn create(&self) -> Arc<dyn Extension> {
+            Arc::new(StopAfterCheck)
+        }
+    }
+
+    #[async_graphql::async_trait::async_trait]
+    impl Extension for StopAfterCheck {
+        async fn parse_query(
+            &self,
+            ctx: &ExtensionContext<'_>,
+            query: &str,
+            variables: &Variables,
+            next: NextParseQuery<'_>,
+        ) -> ServerResult<ExecutableDocument> {
+            next.run(ctx, query, variables).await?;
+            Err(ServerError::new("checked", None))
+        }
+    }
+
+    async fn check(query: &str, variables: serde_json::Value) -> Result<(), (String, String)> {
+        // StopAfterCheck first: its parse_query wraps InputCheck's.
+        let schema = crate::schema::builder()
+            .extension(StopAfterCheck)
+            .extension(InputCheck)
+            .finish();
+        let request = async_graphql::Request::new(query).variables(Variables::from_json(variables));
+        let response = schema.execute(request).await;
+        let error = response.errors.first().expect("an error");
+        if error.message == "checked" {
+            return Ok(());
+        }
+        let extensions = error.extensions.as_ref().expect("extensions");
+        assert_eq!(extensions.get("code"), Some(&Value::from("BAD_USER_INPUT")));
+        match extensions.get("field") {
+            Some(Value::String(field)) => Err((field.clone(), error.message.clone())),
+            other => panic!("no field: {other:?}"),
+        }
+    }
+
+    async fn refused_field(query: &str, variables: serde_json::Value) -> String {
+        check(query, variables).await.expect_err("refused").0
+    }
+
+    #[tokio::test]
+    async fn literals_and_variables_are_checked_where_they_are_used() {
+        let literal = r#"mutation { createTodo(input: {title: "a\u0000b"}) { id } }"#;
+        assert_eq!(refused_field(literal, serde_json::json!({})).await, "title");
+        let variable = "mutation($input: CreateTodoInput!) { createTodo(input: $input) { id } }";
+        assert_eq!(
+            refused_field(variable, serde_json::json!({"input": {"title": "a\u{0}b"}})).await,
+            "title"
+        );
+        let scalar = "mutation($t: String!) { createTodo(input: {title: $t}) { id } }";
+        assert_eq!(
+            refused_field(scalar, serde_json::json!({"t": "a\nb"})).await,
+            "title"
+        );
+    }
+
+    #[tokio::test]
+    async fn descriptions_may_hold_line_breaks_and_tabs_but_titles_may_not() {
+        let query =
+            "mutation($d: String) { createTodo(input: {title: \"t\", description: $d}) { id } }";
+        assert!(
+            check(query, serde_json::json!({"d": "one\n\ttwo\r\n"}))
+                .await
+                .is_ok()
+        );
+        assert_eq!(
+            refused_field(query, serde_json::json!({"d": "a\u{7}"})).await,
+            "description"
+        );
+        let same_variable_as_title =
+            "mutation($d: String!) { createTodo(input: {title: $d, description: $d}) { id } }";
+        assert_eq!(
+            refused_field(same_variable_as_title, serde_json::json!({"d": "one\ntwo"})).await,
+            "title"
+        );
+    }
+
+    #[tokio::test]
+    async fn defaults_fragments_lists_and_arguments_are_walked() {
+        let default =
+            "query($s: String = \"a\\u0000\") { todos(filter: {search: $s}) { totalCount } }";
+        assert_eq!(
+            refused_field(default, serde_json::json!({})).await,
+            "search"
+        );
+        assert!(
+            check(default, serde_json::json!({"s": "fine"}))
+                .await
+                .is_ok()
+        );
+        let fragment =
+            "query { ...F } fragment F on Query { todos(after: \"x\\u0007\") { totalCount } }";
+        assert_eq!(
+            refused_field(fragment, serde_json::json!({})).await,
+            "after"
+        );
+        let inline = "query { ... on Query { todo(id: \"\\u0000\") { id } } }";
+        assert_eq!(refused_field(inline, serde_json::json!({})).await, "id");
+        let introspection = "{ __type(name: \"Todo\\u0000\") { name } }";
+        assert_eq!(
+            refused_field(introspection, serde_json::json!({})).await,
+            "name"
+        );
+    }
+
+    #[tokio::test]
+    async fn passwords_at_sign_in_are_taken_as_typed_but_new_ones_are_not() {
+        let sign_in = "mutation($p: String!) { signIn(input: {email: \"a@example.com\", password: $p}) { accessToken } }";
+        assert!(
+            check(sign_in, serde_json::json!({"p": "pass\u{0}word"}))
+                .await
+                .is_ok()
+        );
+        let sign_up = "mutation($p: String!) { signUp(input: {email: \"a@example.com\", password: $p}) { accessToken } }";
+        assert_eq!(
+            refused_field(sign_up, serde_json::json!({"p": "pass\u{0}word"})).await,
+            "password"
+        );
+    }
+
+    #[tokio::test]
+    async fn instants_outside_the_years_1_to_9999_are_refused_on_their_field() {
+        let query =
+            "query($before: DateTime) { todos(filter: {dueBefore: $before}) { totalCount } }";
+        assert!(
+            check(query, serde_json::json!({"before": "2026-01-01T00:00:00Z"}))
+                .await
+                .is_ok()
+        );
+        let (field, message) = check(
+            query,
+            serde_json::json!({"before": "0001-01-01T00:00:00+01:00"}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(field, "dueBefore");
+        assert!(message.contains("0001-01-01"), "{message}");
+        let due = "mutation { createTodo(input: {title: \"t\", dueDate: \"9999-12-31T23:59:59-01:00\"}) { id } }";
+        assert_eq!(refused_field(due, serde_json::json!({})).await, "dueDate");
+    }
+}
