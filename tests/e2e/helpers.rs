@@ -64,7 +64,17 @@ impl TestDb {
 
     /// Whether this is PostgreSQL.
     pub fn is_postgres(&self) -> bool {
-        self.postgres.is_some()
+        self.url.starts_with("postgres")
+    }
+
+    /// The same database for another server, as a second instance behind a load balancer.
+    /// Dropping this handle leaves the database alone; the original handle owns it.
+    pub fn shared(&self) -> TestDb {
+        TestDb {
+            url: self.url.clone(),
+            postgres: None,
+            _dir: None,
+        }
     }
 }
 
@@ -190,7 +200,16 @@ pub async fn spawn_app() -> TestApp {
 impl TestApp {
     /// A server with the given configuration flags over the defaults.
     pub async fn spawn_with(args: &[&str]) -> TestApp {
-        let db = TestDb::create().await;
+        Self::spawn_with_db(TestDb::create().await, args).await
+    }
+
+    /// A second server on this one's database (another instance behind a load balancer, with
+    /// the same JWT secret and its own clock). Drop it before this one.
+    pub async fn spawn_beside(&self, args: &[&str]) -> TestApp {
+        Self::spawn_with_db(self.db.shared(), args).await
+    }
+
+    async fn spawn_with_db(db: TestDb, args: &[&str]) -> TestApp {
         let mut all = vec![
             "--database-url",
             &db.url,

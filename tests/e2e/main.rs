@@ -3,11 +3,14 @@
 mod helpers;
 
 mod accounts;
+mod attempt_limits;
 mod documents;
 mod email;
 mod fake_providers;
 mod foundation;
 mod frontend;
 mod oauth;
+mod pre_hijacking;
+mod reauth;
 mod todos;
 mod trash;

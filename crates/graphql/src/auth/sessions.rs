@@ -30,6 +30,40 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
+/// How a session signed in: recorded on it at sign-in (`sessions.authentication_methods`) and
+/// shown as `Session.authenticationMethods`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// Email and password (signUp, signIn).
+    Password,
+    /// An emailed code or link (signInWithCode).
+    EmailCode,
+    /// An OAuth / OpenID Connect provider (completeOAuth).
+    OAuth,
+}
+
+impl AuthMethod {
+    /// The stored and shown name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Password => "PASSWORD",
+            AuthMethod::EmailCode => "EMAIL_CODE",
+            AuthMethod::OAuth => "OAUTH",
+        }
+    }
+}
+
+/// The methods stored on a session, in order (an empty column, from before they were
+/// recorded, gives none).
+pub fn authentication_methods(session: &session::Model) -> Vec<String> {
+    session
+        .authentication_methods
+        .split(',')
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The outcome of every sign-in and refresh: tokens, the session and its user.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
@@ -112,6 +146,8 @@ fn session_from_row(row: &QueryResult, at: usize) -> Result<session::Model, DbEr
         created_at: row.try_get_by_index(at + 8)?,
         last_used_at: row.try_get_by_index(at + 9)?,
         revoked_at: row.try_get_by_index(at + 10)?,
+        authenticated_at: row.try_get_by_index(at + 11)?,
+        authentication_methods: row.try_get_by_index(at + 12)?,
     })
 }
 
@@ -130,12 +166,13 @@ fn user_from_row(row: &QueryResult, at: usize) -> Result<user::Model, DbErr> {
     })
 }
 
-/// Starts a new session for `user` and issues its tokens.
+/// Starts a new session for `user`, signed in by `method` just now, and issues its tokens.
 pub async fn start_session<C: ConnectionTrait>(
     db: &C,
     app: &AppState,
     user: user::Model,
     client: &ClientInfo,
+    method: AuthMethod,
 ) -> AppResult<SignedIn> {
     let now = app.now();
     let refresh_token = random_token();
@@ -155,6 +192,8 @@ pub async fn start_session<C: ConnectionTrait>(
         created_at: Set(now),
         last_used_at: Set(now),
         revoked_at: Set(None),
+        authenticated_at: Set(now),
+        authentication_methods: Set(method.as_str().to_owned()),
     }
     .insert(db)
     .await?;
@@ -407,7 +446,9 @@ mod tests {
                 "expires_at",
                 "created_at",
                 "last_used_at",
-                "revoked_at"
+                "revoked_at",
+                "authenticated_at",
+                "authentication_methods"
             ]
         );
         let users: Vec<&str> = user::Column::iter().map(|c| c.as_str()).collect();
