@@ -1,7 +1,15 @@
-// Pieces that need no server: operation names, the token stores, and the test SMTP sink's MIME decoding.
+// Pieces that need no server: operation names, error parsing, the token stores, and the test SMTP
+// sink's MIME decoding.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { SignInDocument, TodosDocument, localStorageTokenStore, operationNameOf, type StorageLike } from "../dist/index.js";
+import {
+  SignInDocument,
+  TodoqlError,
+  TodosDocument,
+  localStorageTokenStore,
+  operationNameOf,
+  type StorageLike,
+} from "../dist/index.js";
 import { codeAndLink } from "./helpers.js";
 import { parseMessage } from "../../test-support/smtp-sink.mjs";
 
@@ -10,6 +18,17 @@ describe("operation names", () => {
     assert.equal(operationNameOf(SignInDocument.toString()), "SignIn");
     assert.equal(operationNameOf(TodosDocument.toString()), "Todos");
     assert.equal(operationNameOf("{ me { id } }"), undefined);
+  });
+});
+
+describe("TodoqlError", () => {
+  it("knows REAUTHENTICATION_REQUIRED and reads its maxAge", () => {
+    const error = new TodoqlError([
+      { message: "Sign in again", extensions: { code: "REAUTHENTICATION_REQUIRED", maxAge: 600 } },
+    ]);
+    assert.equal(error.code, "REAUTHENTICATION_REQUIRED");
+    assert.equal(error.maxAge, 600);
+    assert.equal(error.retryAfter, undefined);
   });
 });
 
