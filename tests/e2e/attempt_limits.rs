@@ -283,7 +283,19 @@ async fn mail_requests_sprayed_across_addresses_from_one_ip_are_stopped() {
             .unwrap();
         assert!((1..=3600).contains(&retry_after), "{retry_after}");
     }
-    // Another client is not affected.
+    // Another client is not affected; an IPv6 client is counted by its /64 network.
+    for ip in ["2001:db8:7:7::1", "2001:db8:7:7::2", "2001:db8:7:7:ffff::3"] {
+        let sent = graphql_from(&app, ip, REQUEST_CODE, json!({ "email": "v6@example.com" })).await;
+        assert_eq!(sent.data()["requestSignInCode"], true);
+    }
+    graphql_from(
+        &app,
+        "2001:db8:7:7:abcd::4",
+        REQUEST_CODE,
+        json!({ "email": "v6b@example.com" }),
+    )
+    .await
+    .assert_error("RATE_LIMITED", None);
     let other = graphql_from(
         &app,
         "198.51.100.4",

@@ -45,11 +45,11 @@ impl Key<'_> {
     pub fn name(&self) -> String {
         match self {
             Key::SignInEmail(email) => format!("signin-email:{email}"),
-            Key::SignInIp(ip) => format!("signin-ip:{ip}"),
+            Key::SignInIp(ip) => format!("signin-ip:{}", client_bucket(ip)),
             Key::MailAddress(email) => format!("mail-address:{email}"),
-            Key::MailIp(ip) => format!("mail-ip:{ip}"),
+            Key::MailIp(ip) => format!("mail-ip:{}", client_bucket(ip)),
             Key::CodeGuessAddress(email) => format!("code-guess:{email}"),
-            Key::CodeGuessIp(ip) => format!("code-guess-ip:{ip}"),
+            Key::CodeGuessIp(ip) => format!("code-guess-ip:{}", client_bucket(ip)),
         }
     }
 
@@ -63,6 +63,23 @@ impl Key<'_> {
             Key::CodeGuessAddress(_) => limits.code_guesses_per_address,
             Key::CodeGuessIp(_) => limits.code_guesses_per_ip,
         }
+    }
+}
+
+/// The unit a per-IP limit counts: an IPv4 address, or the /64 network of an IPv6 address.
+/// One IPv6 host usually holds a whole /64 (2^64 addresses), so counting single addresses would
+/// let it spread its attempts over as many counters as it likes.
+fn client_bucket(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("{}/64", std::net::Ipv6Addr::from(network))
+            }
+        },
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => ip.to_owned(),
     }
 }
 
@@ -192,4 +209,29 @@ pub async fn purge<C: ConnectionTrait>(db: &C, cutoff: DateTime<Utc>) -> AppResu
         .exec(db)
         .await?;
     Ok(deleted.rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_network_and_ipv4_by_address() {
+        let a = Key::MailIp("2001:db8:1:2:aaaa::1").name();
+        let b = Key::MailIp("2001:db8:1:2:ffff:ffff:ffff:fffe").name();
+        let other_network = Key::MailIp("2001:db8:1:3::1").name();
+        assert_eq!(a, "mail-ip:2001:db8:1:2::/64");
+        assert_eq!(a, b);
+        assert_ne!(a, other_network);
+        assert_eq!(Key::SignInIp("203.0.113.7").name(), "signin-ip:203.0.113.7");
+        assert_ne!(
+            Key::CodeGuessIp("203.0.113.7").name(),
+            Key::CodeGuessIp("203.0.113.8").name()
+        );
+        // An IPv4 client seen through an IPv6 socket is the same IPv4 client.
+        assert_eq!(
+            Key::SignInIp("::ffff:203.0.113.7").name(),
+            Key::SignInIp("203.0.113.7").name()
+        );
+    }
 }
