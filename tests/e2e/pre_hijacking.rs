@@ -463,3 +463,89 @@ async fn a_provider_linked_before_the_owner_resets_the_password_is_unlinked() {
         attacker.id.as_str()
     );
 }
+
+// --- sign-ins racing with the proof ----------------------------------------------------------
+
+#[tokio::test]
+async fn an_attacker_signing_in_again_and_again_while_the_owner_proves_the_address_keeps_no_session()
+ {
+    // Failed sign-ins after the proof must not hit the limit before the final check.
+    let (app, sink) = spawn_mail_app(&["--signin-failures-per-email", "1000"]).await;
+    let attacker = attacker_signs_up(&app, &sink).await;
+    app.graphql(REQUEST_CODE, json!({ "email": VICTIM }))
+        .await
+        .data();
+    let code = sink.next_mail_to(VICTIM).await.code().unwrap();
+
+    // Password sign-ins in a loop, each one hashing while the proof may commit.
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let stop = Arc::new(AtomicBool::new(false));
+    let (attempts, successes) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let loops: Vec<_> = (0..4)
+        .map(|_| {
+            let client = app.client.clone();
+            let url = format!("{}/graphql", app.base_url);
+            let (stop, attempts, successes) = (stop.clone(), attempts.clone(), successes.clone());
+            tokio::spawn(async move {
+                let mut tokens = Vec::new();
+                while !stop.load(Ordering::SeqCst) {
+                    let body = json!({ "query": SIGN_IN, "variables": { "input": { "email": VICTIM, "password": ATTACKER_PASSWORD } } });
+                    let response: Value = client
+                        .post(&url)
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                    if let Some(token) = response["data"]["signIn"]["accessToken"].as_str() {
+                        tokens.push(token.to_owned());
+                        successes.fetch_add(1, Ordering::SeqCst);
+                    }
+                    attempts.fetch_add(1, Ordering::SeqCst);
+                }
+                tokens
+            })
+        })
+        .collect();
+    wait_until("the attacker signed in a few times", || async {
+        successes.load(Ordering::SeqCst) >= 4
+    })
+    .await;
+    let victim = app
+        .graphql(
+            SIGN_IN_WITH_CODE,
+            json!({ "input": { "email": VICTIM, "code": code } }),
+        )
+        .await;
+    let victim_token = victim.data()["signInWithCode"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let at_proof = attempts.load(Ordering::SeqCst);
+    wait_until("every loop tried again after the proof", || async {
+        attempts.load(Ordering::SeqCst) >= at_proof + 8
+    })
+    .await;
+    stop.store(true, Ordering::SeqCst);
+    let mut tokens = Vec::new();
+    for handle in loops {
+        tokens.extend(handle.await.unwrap());
+    }
+
+    assert!(
+        !tokens.is_empty(),
+        "the attacker signed in before the proof"
+    );
+    for token in &tokens {
+        assert_eq!(
+            me(&app, token).await,
+            Value::Null,
+            "an attacker session survived"
+        );
+    }
+    assert_attacker_is_out(&app, &attacker).await;
+    assert_eq!(me(&app, &victim_token).await["email"], VICTIM);
+}

@@ -77,10 +77,13 @@ pub(crate) async fn address_proven<C: ConnectionTrait>(
         .await?
         .rows_affected;
     if changed == 1 {
-        sessions::revoke_all_except(db, user.id, keep, now).await?;
+        // Credentials first, sessions last: a sign-in through one of them that is committing
+        // right now holds its row (the user's, or the provider link's), so the statements
+        // below wait for it, and the revocation then sees its session.
         if keep.is_none() {
             drop_what_the_prover_never_held(db, user.id).await?;
         }
+        sessions::revoke_all_except(db, user.id, keep, now).await?;
         tracing::info!(
             user_id = %user.id,
             credentials_kept = keep.is_some(),

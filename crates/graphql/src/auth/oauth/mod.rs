@@ -576,7 +576,11 @@ impl Found<'_> {
             active.scope = Set(tokens.scope.clone());
         }
         active.updated_at = Set(app.now());
-        active.update(db).await?;
+        active.update(db).await.map_err(|err| match err {
+            // Unlinked meanwhile (e.g. by the first proof of the address): no sign-in through it.
+            sea_orm::DbErr::RecordNotUpdated => invalid_state(),
+            other => AppError::from(other),
+        })?;
         Ok(())
     }
 }
