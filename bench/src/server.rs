@@ -56,6 +56,8 @@ impl Server {
             .env("TODOQL_SIGNIN_FAILURES_PER_IP", "1000000000")
             .env("TODOQL_MAILS_PER_ADDRESS", "1000000000")
             .env("TODOQL_CODE_GUESSES_PER_ADDRESS", "1000000000")
+            .env("TODOQL_MAILS_PER_IP", "1000000000")
+            .env("TODOQL_CODE_GUESSES_PER_IP", "1000000000")
             .envs(
                 launch
                     .extra_env

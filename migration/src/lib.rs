@@ -10,6 +10,7 @@ mod m20261123_000002_rate_limits_and_token_history;
 mod m20261123_000003_email_outbox;
 mod m20261123_000007_one_account_per_provider;
 mod m20261125_000100_oauth_browser_challenge;
+mod m20261125_000200_session_authentication;
 
 /// The ordered list of todoql's migrations.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_email_outbox::Migration),
             Box::new(m20261123_000007_one_account_per_provider::Migration),
             Box::new(m20261125_000100_oauth_browser_challenge::Migration),
+            Box::new(m20261125_000200_session_authentication::Migration),
         ]
     }
 }

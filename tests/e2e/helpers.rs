@@ -15,6 +15,11 @@ use todoql_server::config::Config;
 /// A password that passes the strength rules.
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// The code verifier a test "browser" keeps for its OAuth flows, and the S256 challenge it
+/// sends to startOAuth (the example of RFC 7636, Appendix B).
+pub const BROWSER_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const BROWSER_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
 /// A fresh database for one test.
 pub struct TestDb {
     /// Its URL.
@@ -68,7 +73,7 @@ impl TestDb {
 
     /// Whether this is PostgreSQL.
     pub fn is_postgres(&self) -> bool {
-        self.postgres.is_some()
+        self.url.starts_with("postgres")
     }
 
     /// Another handle on the same database, for a second server; the first handle drops it.
@@ -207,7 +212,10 @@ pub async fn spawn_app() -> TestApp {
 impl TestApp {
     /// A server with the given configuration flags over the defaults.
     pub async fn spawn_with(args: &[&str]) -> TestApp {
-        let db = TestDb::create().await;
+        Self::spawn_with_db(TestDb::create().await, args).await
+    }
+
+    async fn spawn_with_db(db: TestDb, args: &[&str]) -> TestApp {
         let mut all = vec![
             "--database-url",
             &db.url,

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounts;
+mod attempt_limits;
 mod cost;
 mod documents;
 mod email;
@@ -13,5 +14,7 @@ mod fuzz_cases;
 mod input_rules;
 mod instances;
 mod oauth;
+mod pre_hijacking;
+mod reauth;
 mod todos;
 mod trash;

@@ -9,6 +9,7 @@ export const ERROR_CODES = [
   "NOT_FOUND",
   "CONFLICT",
   "RATE_LIMITED",
+  "REAUTHENTICATION_REQUIRED",
   "INTERNAL_SERVER_ERROR",
 ] as const;
 
@@ -24,6 +25,7 @@ export interface GraphQLErrorItem {
     code?: string;
     field?: string;
     retryAfter?: number;
+    maxAge?: number;
     [key: string]: unknown;
   };
 }
@@ -44,6 +46,11 @@ export class TodoqlError extends Error {
   readonly field: string | undefined;
   /** `extensions.retryAfter` (RATE_LIMITED): seconds to wait before trying again. */
   readonly retryAfter: number | undefined;
+  /**
+   * `extensions.maxAge` (REAUTHENTICATION_REQUIRED): the change needs a sign-in younger than this
+   * many seconds. Sign the user in again, then retry.
+   */
+  readonly maxAge: number | undefined;
   /** Every error of the response. */
   readonly errors: readonly GraphQLErrorItem[];
   /** The operation that failed. */
@@ -61,6 +68,7 @@ export class TodoqlError extends Error {
     this.code = toCode(first.extensions?.code);
     this.field = typeof first.extensions?.field === "string" ? first.extensions.field : undefined;
     this.retryAfter = typeof first.extensions?.retryAfter === "number" ? first.extensions.retryAfter : undefined;
+    this.maxAge = typeof first.extensions?.maxAge === "number" ? first.extensions.maxAge : undefined;
     this.operationName = details.operationName;
     this.status = details.status;
   }

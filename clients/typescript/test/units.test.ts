@@ -1,9 +1,11 @@
-// Pieces that need no server: operation names, the token stores, and the test SMTP sink's MIME decoding.
+// Pieces that need no server: operation names, error parsing, the token stores, and the test SMTP
+// sink's MIME decoding.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parse, print, type DocumentNode } from "graphql";
 import {
   SignInDocument,
+  TodoqlError,
   TodosDocument,
   documentText,
   localStorageTokenStore,
@@ -60,6 +62,17 @@ describe("documents", () => {
     assert.equal(first, "query First {\n  me {\n    id\n  }\n}");
     assert.equal(documentText(document), first);
     assert.equal(documentText(structuredClone(document)), "query Second {\n  me {\n    id\n  }\n}");
+  });
+});
+
+describe("TodoqlError", () => {
+  it("knows REAUTHENTICATION_REQUIRED and reads its maxAge", () => {
+    const error = new TodoqlError([
+      { message: "Sign in again", extensions: { code: "REAUTHENTICATION_REQUIRED", maxAge: 600 } },
+    ]);
+    assert.equal(error.code, "REAUTHENTICATION_REQUIRED");
+    assert.equal(error.maxAge, 600);
+    assert.equal(error.retryAfter, undefined);
   });
 });
 

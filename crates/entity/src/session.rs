@@ -19,6 +19,11 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub last_used_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
+    /// When the user last proved who they are in this session (the sign-in); kept across
+    /// refreshes. Changes that take no password need it to be recent.
+    pub authenticated_at: DateTimeUtc,
+    /// How the session signed in, comma-separated (e.g. `PASSWORD`, `EMAIL_CODE`, `OAUTH`).
+    pub authentication_methods: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -28,6 +28,9 @@ pub enum AppError {
     Conflict(String),
     /// Too many attempts; the client may retry after this many seconds.
     RateLimited { retry_after_secs: u64 },
+    /// A sensitive change needs a sign-in less than `max_age_secs` old (or the current
+    /// password, where the operation takes one).
+    ReauthenticationRequired { max_age_secs: u64 },
     /// An outside service (an OAuth provider) failed. Shown as INTERNAL_SERVER_ERROR with a
     /// message that names the provider but no internals; the cause is logged where it happens.
     ProviderUnavailable(String),
@@ -64,6 +67,7 @@ impl AppError {
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::Conflict(_) => "CONFLICT",
             AppError::RateLimited { .. } => "RATE_LIMITED",
+            AppError::ReauthenticationRequired { .. } => "REAUTHENTICATION_REQUIRED",
             AppError::ProviderUnavailable(_) | AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -82,6 +86,9 @@ impl AppError {
             AppError::RateLimited { retry_after_secs } => {
                 format!("Too many attempts. Try again in {retry_after_secs} seconds.")
             }
+            AppError::ReauthenticationRequired { max_age_secs } => format!(
+                "Sign in again to do this: it needs a sign-in less than {max_age_secs} seconds old."
+            ),
             AppError::Internal(_) => "Internal server error.".into(),
         }
     }
@@ -123,6 +130,9 @@ impl From<AppError> for async_graphql::Error {
                 AppError::BadUserInput { field, .. } => ext.set("field", field.as_str()),
                 AppError::RateLimited { retry_after_secs } => {
                     ext.set("retryAfter", *retry_after_secs)
+                }
+                AppError::ReauthenticationRequired { max_age_secs } => {
+                    ext.set("maxAge", *max_age_secs)
                 }
                 _ => {}
             }

@@ -1,67 +1,141 @@
 //! Fixed-window rate limits whose counters live in the database, so that they hold across
 //! every instance behind a load balancer.
+//!
+//! **Count, then check.** An attempt takes its unit from every counter it is limited by with
+//! ONE atomic statement (`INSERT … ON CONFLICT … DO UPDATE … RETURNING count`) *before* any
+//! hashing or comparison, and is refused when a counter is past its limit. So however many
+//! attempts arrive at once, on however many instances, at most `max` of them are ever checked
+//! in a window. What the counters count is decided by giving units back:
+//! - a refused attempt gives its units back at once (it was never checked, so it is not a
+//!   failure, and refusals for one key do not eat the budget of another);
+//! - an attempt that succeeds gives its units back ([`Taken::give_back`]), so the limits count
+//!   failures ("10 failed sign-ins per address per 15 minutes"), not sign-ins;
+//! - a failed attempt keeps its units.
+//!
+//! A unit is given back only to the window it was taken from: when that window has ended
+//! meanwhile, there is nothing to give back to.
 
 use crate::error::{AppError, AppResult};
-use crate::settings::Limit;
+use crate::settings::{Limit, RateLimits};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
-use todoql_entity::rate_limit_counter::{self, Column, Entity as Counter};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic, QueryFilter};
+use todoql_entity::rate_limit_counter::{Column, Entity as Counter};
 
-/// Fails with RATE_LIMITED when any of `keys` has used up its limit in the current window.
-pub async fn ensure_allowed<C: ConnectionTrait>(
-    db: &C,
-    keys: &[(&str, Limit)],
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    let names: Vec<&str> = keys.iter().map(|(key, _)| *key).collect();
-    let counters = Counter::find()
-        .filter(Column::Key.is_in(names))
-        .all(db)
-        .await?;
-    let mut retry_after: Option<i64> = None;
-    for counter in counters {
-        let Some((_, limit)) = keys.iter().find(|(key, _)| *key == counter.key) else {
-            continue;
-        };
-        if let Some(wait) = seconds_until_allowed(&counter, *limit, now) {
-            retry_after = Some(retry_after.map_or(wait, |w| std::cmp::max(w, wait)));
+/// One counter: what is limited, and for whom. Each key's name and limit are defined here
+/// only.
+#[derive(Debug, Clone, Copy)]
+pub enum Key<'a> {
+    /// Failed password checks (sign-in and current-password checks) for one address.
+    SignInEmail(&'a str),
+    /// Failed password checks from one client IP.
+    SignInIp(&'a str),
+    /// Mails queued for one address.
+    MailAddress(&'a str),
+    /// Requests that send mail, from one client IP.
+    MailIp(&'a str),
+    /// Wrong code guesses for one address.
+    CodeGuessAddress(&'a str),
+    /// Wrong code guesses from one client IP.
+    CodeGuessIp(&'a str),
+}
+
+impl Key<'_> {
+    /// The counter's name in `rate_limit_counters.key`.
+    pub fn name(&self) -> String {
+        match self {
+            Key::SignInEmail(email) => format!("signin-email:{email}"),
+            Key::SignInIp(ip) => format!("signin-ip:{}", client_bucket(ip)),
+            Key::MailAddress(email) => format!("mail-address:{email}"),
+            Key::MailIp(ip) => format!("mail-ip:{}", client_bucket(ip)),
+            Key::CodeGuessAddress(email) => format!("code-guess:{email}"),
+            Key::CodeGuessIp(ip) => format!("code-guess-ip:{}", client_bucket(ip)),
         }
     }
-    match retry_after {
-        Some(secs) => {
-            metrics::counter!("todoql_rate_limited_total").increment(1);
-            Err(AppError::RateLimited {
-                retry_after_secs: std::cmp::max(secs, 1) as u64,
-            })
+
+    /// The limit of this kind of counter.
+    pub fn limit(&self, limits: &RateLimits) -> Limit {
+        match self {
+            Key::SignInEmail(_) => limits.failed_sign_ins_per_email,
+            Key::SignInIp(_) => limits.failed_sign_ins_per_ip,
+            Key::MailAddress(_) => limits.mails_per_address,
+            Key::MailIp(_) => limits.mails_per_ip,
+            Key::CodeGuessAddress(_) => limits.code_guesses_per_address,
+            Key::CodeGuessIp(_) => limits.code_guesses_per_ip,
         }
-        None => Ok(()),
     }
 }
 
-fn seconds_until_allowed(
-    counter: &rate_limit_counter::Model,
-    limit: Limit,
-    now: DateTime<Utc>,
-) -> Option<i64> {
-    let window_end = counter.window_start + limit.window;
-    (window_end > now && counter.count >= limit.max as i32)
-        .then(|| (window_end - now).num_milliseconds().div_euclid(1000) + 1)
+/// The unit a per-IP limit counts: an IPv4 address, or the /64 network of an IPv6 address.
+/// One IPv6 host usually holds a whole /64 (2^64 addresses), so counting single addresses would
+/// let it spread its attempts over as many counters as it likes.
+fn client_bucket(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("{}/64", std::net::Ipv6Addr::from(network))
+            }
+        },
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => ip.to_owned(),
+    }
 }
 
-/// Counts one event against `key`, starting a new window when the current one is over.
-/// One upsert statement, atomic under concurrency on both databases.
-pub async fn record<C: ConnectionTrait>(
+/// The units one attempt took: give them back when the attempt succeeded; drop it otherwise.
+#[derive(Debug)]
+#[must_use = "a successful attempt gives its units back; a failed one drops them explicitly"]
+pub struct Taken {
+    /// (counter name, start of the window the unit was taken from)
+    units: Vec<(String, DateTime<Utc>)>,
+}
+
+impl Taken {
+    /// Gives the units back (the attempt succeeded, so it does not count as a failure).
+    pub async fn give_back<C: ConnectionTrait>(self, db: &C) -> AppResult<()> {
+        give_back(db, &self.units).await
+    }
+
+    /// Keeps the units counted (the attempt failed).
+    pub fn keep(self) {}
+}
+
+/// Takes one unit from every counter of `keys`, atomically, in one statement; RATE_LIMITED
+/// (with the longest wait) when any of them is past its limit, and then nothing is taken.
+pub async fn take<C: ConnectionTrait>(
     db: &C,
-    key: &str,
-    limit: Limit,
+    limits: &RateLimits,
+    keys: &[Key<'_>],
     now: DateTime<Utc>,
-) -> AppResult<()> {
-    let window_over = Expr::col((Counter, Column::WindowStart)).lte(now - limit.window);
-    let insert = Query::insert()
+) -> AppResult<Taken> {
+    let mut counters: Vec<(String, Limit)> =
+        keys.iter().map(|k| (k.name(), k.limit(limits))).collect();
+    // Sorted and unique: one statement may not update a row twice, and concurrent statements
+    // that lock rows in one order cannot deadlock on PostgreSQL.
+    counters.sort_by(|a, b| a.0.cmp(&b.0));
+    counters.dedup_by(|a, b| a.0 == b.0);
+    if counters.is_empty() {
+        return Ok(Taken { units: Vec::new() });
+    }
+
+    // The window of the row being updated is over: for each key, its own window length.
+    let mut window_over = Condition::any();
+    for (name, limit) in &counters {
+        window_over = window_over.add(
+            Expr::col((Counter, Column::Key))
+                .eq(name.as_str())
+                .and(Expr::col((Counter, Column::WindowStart)).lte(now - limit.window)),
+        );
+    }
+    let mut insert = Query::insert();
+    insert
         .into_table(Counter)
-        .columns([Column::Key, Column::WindowStart, Column::Count])
-        .values_panic([key.into(), now.into(), 1.into()])
+        .columns([Column::Key, Column::WindowStart, Column::Count]);
+    for (name, _) in &counters {
+        insert.values_panic([name.as_str().into(), now.into(), 1.into()]);
+    }
+    insert
         .on_conflict(
             OnConflict::column(Column::Key)
                 .value(
@@ -75,8 +149,56 @@ pub async fn record<C: ConnectionTrait>(
                 )
                 .to_owned(),
         )
-        .to_owned();
-    db.execute(&insert).await?;
+        .returning(Query::returning().columns([Column::Key, Column::WindowStart, Column::Count]));
+    let rows = db.query_all(&insert).await?;
+
+    let mut units = Vec::with_capacity(rows.len());
+    let mut retry_after: Option<i64> = None;
+    for row in rows {
+        let name: String = row.try_get("", Column::Key.as_str())?;
+        let window_start: DateTime<Utc> = row.try_get("", Column::WindowStart.as_str())?;
+        let count: i32 = row.try_get("", Column::Count.as_str())?;
+        let Some((_, limit)) = counters.iter().find(|(n, _)| *n == name) else {
+            continue;
+        };
+        if i64::from(count) > i64::from(limit.max) {
+            let wait = (window_start + limit.window - now)
+                .num_milliseconds()
+                .div_euclid(1000)
+                + 1;
+            retry_after = Some(retry_after.map_or(wait, |w| std::cmp::max(w, wait)));
+        }
+        units.push((name, window_start));
+    }
+    if let Some(secs) = retry_after {
+        give_back(db, &units).await?;
+        metrics::counter!("todoql_rate_limited_total").increment(1);
+        return Err(AppError::RateLimited {
+            retry_after_secs: std::cmp::max(secs, 1) as u64,
+        });
+    }
+    Ok(Taken { units })
+}
+
+/// Decrements each counter, in the window its unit came from.
+async fn give_back<C: ConnectionTrait>(db: &C, units: &[(String, DateTime<Utc>)]) -> AppResult<()> {
+    if units.is_empty() {
+        return Ok(());
+    }
+    let mut same_window = Condition::any();
+    for (name, window_start) in units {
+        same_window = same_window.add(
+            Condition::all()
+                .add(Column::Key.eq(name.as_str()))
+                .add(Column::WindowStart.eq(*window_start)),
+        );
+    }
+    Counter::update_many()
+        .col_expr(Column::Count, Expr::col(Column::Count).sub(1))
+        .filter(same_window)
+        .filter(Column::Count.gt(0))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -87,4 +209,29 @@ pub async fn purge<C: ConnectionTrait>(db: &C, cutoff: DateTime<Utc>) -> AppResu
         .exec(db)
         .await?;
     Ok(deleted.rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_network_and_ipv4_by_address() {
+        let a = Key::MailIp("2001:db8:1:2:aaaa::1").name();
+        let b = Key::MailIp("2001:db8:1:2:ffff:ffff:ffff:fffe").name();
+        let other_network = Key::MailIp("2001:db8:1:3::1").name();
+        assert_eq!(a, "mail-ip:2001:db8:1:2::/64");
+        assert_eq!(a, b);
+        assert_ne!(a, other_network);
+        assert_eq!(Key::SignInIp("203.0.113.7").name(), "signin-ip:203.0.113.7");
+        assert_ne!(
+            Key::CodeGuessIp("203.0.113.7").name(),
+            Key::CodeGuessIp("203.0.113.8").name()
+        );
+        // An IPv4 client seen through an IPv6 socket is the same IPv4 client.
+        assert_eq!(
+            Key::SignInIp("::ffff:203.0.113.7").name(),
+            Key::SignInIp("203.0.113.7").name()
+        );
+    }
 }

@@ -69,6 +69,20 @@ async fn load_viewer(app: &AppState, token: Option<&SecretString>) -> AppResult<
     sessions::load_live_session(app, claims.sub, claims.sid).await
 }
 
+/// The caller, if signed in. A request that carries an access token that is no longer valid is
+/// UNAUTHENTICATED rather than treated as signed out, for operations whose outcome depends on
+/// who calls: the client refreshes and retries instead of silently acting signed out (a link
+/// turning into a sign-in, a verification dropping the caller's own password).
+pub async fn optional_viewer<'a>(
+    ctx: &async_graphql::Context<'a>,
+) -> AppResult<Option<&'a Viewer>> {
+    let viewer = viewer(ctx).await?;
+    if viewer.is_none() && client(ctx).bearer_token.is_some() {
+        return Err(AppError::Unauthenticated);
+    }
+    Ok(viewer)
+}
+
 /// The caller, or UNAUTHENTICATED.
 pub async fn require_viewer<'a>(ctx: &async_graphql::Context<'a>) -> AppResult<&'a Viewer> {
     viewer(ctx).await?.ok_or(AppError::Unauthenticated)

@@ -22,8 +22,12 @@ pub struct RateLimits {
     pub failed_sign_ins_per_ip: Limit,
     /// Mails queued for one address.
     pub mails_per_address: Limit,
+    /// Requests that send mail, from one client IP (whatever the address).
+    pub mails_per_ip: Limit,
     /// Wrong code guesses for one address.
     pub code_guesses_per_address: Limit,
+    /// Wrong code guesses from one client IP (whatever the address).
+    pub code_guesses_per_ip: Limit,
 }
 
 impl Default for RateLimits {
@@ -41,8 +45,16 @@ impl Default for RateLimits {
                 max: 5,
                 window: Duration::hours(1),
             },
+            mails_per_ip: Limit {
+                max: 30,
+                window: Duration::hours(1),
+            },
             code_guesses_per_address: Limit {
                 max: 10,
+                window: Duration::hours(1),
+            },
+            code_guesses_per_ip: Limit {
+                max: 60,
                 window: Duration::hours(1),
             },
         }
@@ -70,6 +82,9 @@ pub struct Settings {
     pub app_url: String,
     /// Rate limits.
     pub rate_limits: RateLimits,
+    /// How long after a sign-in a session counts as recently authenticated, for changes that
+    /// take no password (see `auth::reauth`).
+    pub reauth_max_age: Duration,
     /// How many Argon2 computations may run at once (defaults to the number of cores).
     pub max_concurrent_password_hashes: usize,
     /// Longest user agent kept on a session.
@@ -91,6 +106,7 @@ impl Settings {
             require_verified_email: true,
             app_url: "http://localhost:3000".into(),
             rate_limits: RateLimits::default(),
+            reauth_max_age: Duration::seconds(600),
             max_concurrent_password_hashes: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),

@@ -48,11 +48,20 @@ pub fn settings(config: &Config) -> Settings {
             max: config.mails_per_address,
             window: hour,
         },
+        mails_per_ip: Limit {
+            max: config.mails_per_ip,
+            window: hour,
+        },
         code_guesses_per_address: Limit {
             max: config.code_guesses_per_address,
             window: hour,
         },
+        code_guesses_per_ip: Limit {
+            max: config.code_guesses_per_ip,
+            window: hour,
+        },
     };
+    settings.reauth_max_age = chrono::Duration::seconds(i64::from(config.reauth_max_age));
     settings
 }
 

@@ -291,6 +291,21 @@ pub struct Config {
     #[arg(long, env = "TODOQL_CODE_GUESSES_PER_ADDRESS", default_value = "10", value_parser = parse_positive, global = true)]
     pub code_guesses_per_address: u32,
 
+    /// Requests that send mail (signUp, requestSignInCode, requestPasswordReset,
+    /// sendVerificationEmail, requestEmailChange) allowed per client IP per hour.
+    #[arg(long, env = "TODOQL_MAILS_PER_IP", default_value = "30", value_parser = parse_positive, global = true)]
+    pub mails_per_ip: u32,
+
+    /// Wrong code guesses allowed per client IP per hour, whatever the address.
+    #[arg(long, env = "TODOQL_CODE_GUESSES_PER_IP", default_value = "60", value_parser = parse_positive, global = true)]
+    pub code_guesses_per_ip: u32,
+
+    /// Seconds a sign-in counts as recent: changes that take no password (a first password,
+    /// linking a provider, a new address or deletion of an account without password) need a
+    /// session signed in within them.
+    #[arg(long, env = "TODOQL_REAUTH_MAX_AGE", default_value = "600", value_parser = parse_positive, global = true)]
+    pub reauth_max_age: u32,
+
     /// Lifetime of access tokens, in seconds (1 to 86400). Shorter means revocation by expiry
     /// sooner and more refreshes; the session itself lives on through refresh tokens.
     #[arg(long, env = "TODOQL_ACCESS_TOKEN_TTL", default_value = "900", value_parser = parse_access_token_ttl, global = true)]

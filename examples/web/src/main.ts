@@ -318,13 +318,23 @@ function signInCodePage(): void {
   );
 }
 
+/**
+ * Where to go once the address is verified. Verified signed out, a first verification removes a
+ * password set before it (someone else may have set it): the way in is then an emailed code.
+ */
+function afterVerification(verified: { email: string; hasPassword: boolean }): void {
+  if (client.isSignedIn) navigate("/todos", `${verified.email} is verified.`);
+  else if (verified.hasPassword) navigate("/sign-in", `${verified.email} is verified.`);
+  else navigate("/sign-in-code", `${verified.email} is verified. Sign in with a code we email you.`);
+}
+
 async function verifyEmailPage(): Promise<void> {
   const token = new URLSearchParams(location.search).get("token");
   if (token) {
     // The link of a verification mail: {app}/verify-email?token=…
     const verified = await client.verifyEmail({ token });
     if (user && user.id === verified.id) user = verified;
-    navigate(client.isSignedIn ? "/todos" : "/sign-in", `${verified.email} is verified.`);
+    afterVerification(verified);
     return;
   }
   const me = await currentUser();
@@ -340,7 +350,7 @@ async function verifyEmailPage(): Promise<void> {
       async (data) => {
         const verified = await client.verifyEmail({ email: text(data, "email"), code: text(data, "code") });
         user = client.isSignedIn ? verified : null;
-        navigate(client.isSignedIn ? "/todos" : "/sign-in", `${verified.email} is verified.`);
+        afterVerification(verified);
       },
       field("Email", "email", { type: "email", required: true, value: me?.email ?? "" }),
       field("Code", "code", { inputmode: "numeric", autocomplete: "one-time-code", required: true, pattern: "\\d{6}" }),

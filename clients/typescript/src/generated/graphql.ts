@@ -6,7 +6,10 @@ export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' |
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 /** Input of changePassword. */
 export type ChangePasswordInput = {
-  /** Required when the account has a password. */
+  /**
+   * Required when the account has a password; without one (setting a first password) the
+   * session must have signed in recently (REAUTHENTICATION_REQUIRED).
+   */
   currentPassword?: string | null | undefined;
   newPassword: string;
 };
@@ -43,7 +46,10 @@ export type CreateTodoInput = {
 
 /** Input of deleteAccount. */
 export type DeleteAccountInput = {
-  /** Required when the account has a password; otherwise the session must be under 15 minutes old. */
+  /**
+   * Required when the account has a password; otherwise the session must have signed in
+   * less than TODOQL_REAUTH_MAX_AGE (600) seconds ago (REAUTHENTICATION_REQUIRED).
+   */
   password?: string | null | undefined;
 };
 
@@ -56,7 +62,10 @@ export type OrderDirection =
 
 /** Input of requestEmailChange. */
 export type RequestEmailChangeInput = {
-  /** Required when the account has a password. */
+  /**
+   * Required when the account has a password; otherwise the session must have signed in
+   * recently (REAUTHENTICATION_REQUIRED).
+   */
   currentPassword?: string | null | undefined;
   /** The address to move the account to; the code and link go there. */
   newEmail: string;

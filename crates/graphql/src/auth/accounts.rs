@@ -3,10 +3,12 @@
 use crate::auth::identity::{
     normalize_email, username_from_email, validate_avatar, validate_username,
 };
-use crate::auth::password::{MAX_PASSWORD_CHARS, validate_new_password};
-use crate::auth::sessions::{self, ClientInfo, SignedIn};
+use crate::auth::password::validate_new_password;
+use crate::auth::password_attempts;
+use crate::auth::reauth::{lock_for_credential_change, reauthenticate};
+use crate::auth::sessions::{self, AuthMethod, ClientInfo, SignedIn};
 use crate::error::{AppError, AppResult};
-use crate::rate_limit;
+use crate::rate_limit::{self, Key};
 use crate::request::Viewer;
 use crate::state::AppState;
 use async_graphql::MaybeUndefined;
@@ -30,8 +32,17 @@ pub struct SignUp {
     pub username: Option<String>,
 }
 
+/// signUp's answer when the address is taken. The owner of the address may find it taken by
+/// someone who never proved it; both ways named here prove it, and the first proof drops what
+/// that someone set (see `address_proof`).
+pub const SIGN_UP_TAKEN: &str = "An account with this email address already exists. If the \
+     address is yours, sign in with a code sent to it (requestSignInCode) or reset the \
+     password (requestPasswordReset): either proves the address is yours.";
+
 /// Creates an account with a password and signs it in. CONFLICT when the address is taken
-/// by a live user (enforced by the unique index, so it holds under concurrency).
+/// by a live user (enforced by the unique index, so it holds under concurrency). Sign-up
+/// mails a verification code, so it counts against the mail requests of the client's IP
+/// (checked before the password is hashed).
 pub async fn sign_up(app: &AppState, input: SignUp, client: &ClientInfo) -> AppResult<SignedIn> {
     let email = normalize_email(&input.email, "email")?;
     let username = match input.username.as_deref() {
@@ -43,6 +54,16 @@ pub async fn sign_up(app: &AppState, input: SignUp, client: &ClientInfo) -> AppR
         "password",
         &[&email, &username],
     )?;
+    if let Some(ip) = &client.ip {
+        rate_limit::take(
+            app.db(),
+            &app.settings().rate_limits,
+            &[Key::MailIp(ip)],
+            app.now(),
+        )
+        .await?
+        .keep();
+    }
     let password_hash = app.passwords().hash(input.password).await?;
 
     let now = app.now();
@@ -60,90 +81,12 @@ pub async fn sign_up(app: &AppState, input: SignUp, client: &ClientInfo) -> AppR
     }
     .insert(&txn)
     .await
-    .map_err(|e| {
-        AppError::conflict_on_unique(e, "An account with this email address already exists.")
-    })?;
+    .map_err(|e| AppError::conflict_on_unique(e, SIGN_UP_TAKEN))?;
     crate::mail::on_sign_up(&txn, app, &user).await?;
-    let signed_in = sessions::start_session(&txn, app, user, client).await?;
+    let signed_in = sessions::start_session(&txn, app, user, client, AuthMethod::Password).await?;
     txn.commit().await?;
     crate::mail::wake_sender(app);
     Ok(signed_in)
-}
-
-fn rate_limit_keys(
-    app: &AppState,
-    email: &str,
-    client: &ClientInfo,
-) -> Vec<(String, crate::settings::Limit)> {
-    let limits = &app.settings().rate_limits;
-    let mut keys = vec![(
-        format!("signin-email:{email}"),
-        limits.failed_sign_ins_per_email,
-    )];
-    if let Some(ip) = &client.ip {
-        keys.push((format!("signin-ip:{ip}"), limits.failed_sign_ins_per_ip));
-    }
-    keys
-}
-
-async fn ensure_sign_in_allowed(app: &AppState, email: &str, client: &ClientInfo) -> AppResult<()> {
-    let keys = rate_limit_keys(app, email, client);
-    let keys: Vec<(&str, _)> = keys.iter().map(|(k, l)| (k.as_str(), *l)).collect();
-    rate_limit::ensure_allowed(app.db(), &keys, app.now()).await
-}
-
-async fn record_failed_sign_in(app: &AppState, email: &str, client: &ClientInfo) -> AppResult<()> {
-    let now = app.now();
-    for (key, limit) in rate_limit_keys(app, email, client) {
-        rate_limit::record(app.db(), &key, limit, now).await?;
-    }
-    metrics::counter!("todoql_failed_sign_ins_total").increment(1);
-    Ok(())
-}
-
-/// Checks `password` against the user's hash (or a dummy one), counting failures against the
-/// sign-in rate limits. INVALID_CREDENTIALS on mismatch.
-async fn check_password(
-    app: &AppState,
-    email: &str,
-    stored_hash: Option<String>,
-    password: SecretString,
-    client: &ClientInfo,
-) -> AppResult<()> {
-    // No valid password is longer; skip hashing megabytes of input, answer like a mismatch.
-    let plausible = password.expose_secret().chars().count() <= MAX_PASSWORD_CHARS;
-    let matches = plausible && app.passwords().verify(password, stored_hash).await?;
-    if matches {
-        return Ok(());
-    }
-    record_failed_sign_in(app, email, client).await?;
-    Err(AppError::InvalidCredentials)
-}
-
-/// Re-authentication before a sensitive change: when the account has a password, `password`
-/// must be given (BAD_USER_INPUT on `field`) and right (INVALID_CREDENTIALS, counted against
-/// the sign-in rate limits). An account without a password passes.
-pub(crate) async fn confirm_password_if_set(
-    app: &AppState,
-    user: &user::Model,
-    password: Option<SecretString>,
-    field: &str,
-    client: &ClientInfo,
-) -> AppResult<()> {
-    if user.password_hash.is_none() {
-        return Ok(());
-    }
-    let password =
-        password.ok_or_else(|| AppError::bad_input(field, "Enter your current password."))?;
-    ensure_sign_in_allowed(app, &user.email, client).await?;
-    check_password(
-        app,
-        &user.email,
-        user.password_hash.clone(),
-        password,
-        client,
-    )
-    .await
 }
 
 /// Signs in with email and password. Unknown email and wrong password are the same
@@ -155,20 +98,20 @@ pub async fn sign_in(
     client: &ClientInfo,
 ) -> AppResult<SignedIn> {
     let email = normalize_email(email, "email")?;
-    ensure_sign_in_allowed(app, &email, client).await?;
     let user = user::Entity::find()
         .filter(user::Column::Email.eq(&email))
         .filter(user::Column::DeletedAt.is_null())
         .one(app.db())
         .await?;
     let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    check_password(app, &email, stored_hash, password, client).await?;
+    password_attempts::check(app, &email, stored_hash, password, client).await?;
     let user = user.ok_or(AppError::InvalidCredentials)?;
-    sessions::start_session(app.db(), app, user, client).await
+    sessions::start_session(app.db(), app, user, client, AuthMethod::Password).await
 }
 
-/// Sets a new password. Needs the current one when the account has one; keeps the current
-/// session (with fresh tokens) and revokes every other.
+/// Sets a new password. Needs the current one when the account has one, else (setting a first
+/// password) a recent sign-in; keeps the current session (with fresh tokens) and revokes every
+/// other.
 pub async fn change_password(
     app: &AppState,
     viewer: &Viewer,
@@ -177,7 +120,7 @@ pub async fn change_password(
     client: &ClientInfo,
 ) -> AppResult<SignedIn> {
     let user = &viewer.user;
-    confirm_password_if_set(app, user, current_password, "currentPassword", client).await?;
+    reauthenticate(app, viewer, current_password, "currentPassword", client).await?;
     validate_new_password(
         new_password.expose_secret(),
         "newPassword",
@@ -187,6 +130,7 @@ pub async fn change_password(
 
     let now = app.now();
     let txn = crate::db::begin_write(app.db()).await?;
+    let user = &lock_for_credential_change(&txn, app, viewer).await?;
     let mut active: user::ActiveModel = user.clone().into();
     active.password_hash = Set(Some(hash));
     active.updated_at = Set(now);
@@ -226,11 +170,9 @@ pub async fn update_profile(
     Ok(active.update(app.db()).await?)
 }
 
-/// How recent a sign-in must be to delete an account that has no password.
-pub const RECENT_SIGN_IN_MINUTES: i64 = 15;
-
-/// Soft-deletes the account and removes at once everything that hangs off it. The address can
-/// sign up again immediately (uniqueness applies to live users only).
+/// Soft-deletes the account and removes at once everything that hangs off it. Needs the
+/// password when the account has one, else a recent sign-in. The address can sign up again
+/// immediately (uniqueness applies to live users only).
 pub async fn delete_account(
     app: &AppState,
     viewer: &Viewer,
@@ -238,14 +180,8 @@ pub async fn delete_account(
     client: &ClientInfo,
 ) -> AppResult<()> {
     let user = &viewer.user;
+    reauthenticate(app, viewer, password, "password", client).await?;
     let now = app.now();
-    if user.password_hash.is_some() {
-        confirm_password_if_set(app, user, password, "password", client).await?;
-    } else if viewer.session.created_at < now - chrono::Duration::minutes(RECENT_SIGN_IN_MINUTES) {
-        return Err(AppError::Forbidden(format!(
-            "Sign in again (less than {RECENT_SIGN_IN_MINUTES} minutes ago) to delete your account."
-        )));
-    }
 
     let txn = crate::db::begin_write(app.db()).await?;
     purge_user_data(&txn, user).await?;

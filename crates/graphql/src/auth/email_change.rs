@@ -1,9 +1,9 @@
 //! Moving an account to a new address: a code and link go to the NEW address only; the
 //! address changes when one of them comes back; the OLD address gets a notice.
 
-use crate::auth::accounts;
-use crate::auth::email_codes::{self, CodeAction, Owner, validate_code};
+use crate::auth::email_codes::{self, CodeAction, Owner, count_mail_request, validate_code};
 use crate::auth::identity::normalize_email;
+use crate::auth::reauth::{lock_for_credential_change, reauthenticate};
 use crate::auth::sessions::{self, ClientInfo};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, messages, outbox};
@@ -61,9 +61,10 @@ async fn taken_by_other<C: ConnectionTrait>(db: &C, email: &str, me: Uuid) -> Ap
         .is_some())
 }
 
-/// Sends a code and link to `new_email`. Needs the current password when the account has one;
-/// CONFLICT when another live user has the address; RATE_LIMITED past the mail limit of the
-/// new address. A new request replaces the user's previous pending change.
+/// Sends a code and link to `new_email`. Needs the current password when the account has one,
+/// else a recent sign-in; CONFLICT when another live user has the address; RATE_LIMITED past
+/// the mail limit of the new address or of the client's IP. A new request replaces the user's
+/// previous pending change.
 pub async fn request_email_change(
     app: &AppState,
     viewer: &Viewer,
@@ -73,8 +74,7 @@ pub async fn request_email_change(
 ) -> AppResult<()> {
     let user = &viewer.user;
     let new_email = normalize_email(new_email, "newEmail")?;
-    accounts::confirm_password_if_set(app, user, current_password, "currentPassword", client)
-        .await?;
+    reauthenticate(app, viewer, current_password, "currentPassword", client).await?;
     if new_email == user.email {
         return Err(AppError::bad_input(
             "newEmail",
@@ -84,8 +84,10 @@ pub async fn request_email_change(
     if taken_by_other(app.db(), &new_email, user.id).await? {
         return Err(AppError::Conflict(TAKEN.into()));
     }
+    count_mail_request(app, client).await?;
     let now = app.now();
     let txn = crate::db::begin_write(app.db()).await?;
+    lock_for_credential_change(&txn, app, viewer).await?;
     if let Err(retry_after_secs) = outbox::reserve_quota(&txn, app, &new_email).await? {
         txn.rollback().await?;
         return Err(AppError::RateLimited { retry_after_secs });
@@ -118,6 +120,7 @@ pub async fn confirm_email_change(
     app: &AppState,
     viewer: Option<&Viewer>,
     proof: ChangeProof,
+    client: &ClientInfo,
 ) -> AppResult<user::Model> {
     let row = match &proof {
         ChangeProof::Code(code) => {
@@ -128,6 +131,7 @@ pub async fn confirm_email_change(
                 Owner::User(viewer.user.id),
                 &viewer.user.email,
                 code,
+                client,
             )
             .await?
         }

@@ -9,10 +9,12 @@
 //! per-address budget that a new code does not reset, so asking for new codes cannot buy more
 //! guesses.
 
+use crate::auth::address_proof::{Prover, address_proven};
 use crate::auth::identity::{normalize_email, username_from_email};
-use crate::auth::sessions::{self, ClientInfo, SignedIn};
+use crate::auth::sessions::{self, AuthMethod, ClientInfo, SignedIn};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, messages, outbox};
+use crate::rate_limit::{self, Key};
 use crate::request::Viewer;
 use crate::secrets::{constant_time_eq, random_code, random_token, sha256_hex};
 use crate::state::AppState;
@@ -216,43 +218,70 @@ async fn newest<C: ConnectionTrait>(
         .await?)
 }
 
-fn guess_key(email: &str) -> String {
-    format!("code-guess:{email}")
-}
-
-/// The live code row of `owner` matching `code`. Every failure (no code, wrong, expired, dead)
-/// counts against the guess budget of `budget_email`, whether or not the address has an
-/// account; a wrong code also counts against the row's own attempts. Does not consume it.
+/// The live code row of `owner` matching `code`. Count, then check: before the comparison the
+/// guess takes a unit from the guess budgets of `budget_email` and of the client's IP, and
+/// from the row's own attempts, each in one atomic statement; past any of them the guess is
+/// refused unchecked. Every failure (no code, wrong, expired, dead) keeps its units, whether or
+/// not the address has an account; the right code gives them back. Does not consume the row.
 pub(crate) async fn check_code(
     app: &AppState,
     action: CodeAction,
     owner: Owner<'_>,
     budget_email: &str,
     code: &SecretString,
+    client: &ClientInfo,
 ) -> AppResult<email_verification_code::Model> {
     let db = app.db();
     let now = app.now();
-    let limit = app.settings().rate_limits.code_guesses_per_address;
-    let key = guess_key(budget_email);
-    crate::rate_limit::ensure_allowed(db, &[(&key, limit)], now).await?;
+    let mut keys = vec![Key::CodeGuessAddress(budget_email)];
+    if let Some(ip) = &client.ip {
+        keys.push(Key::CodeGuessIp(ip));
+    }
+    let taken = rate_limit::take(db, &app.settings().rate_limits, &keys, now).await?;
     let row = newest(db, action, owner).await?;
     let presented = sha256_hex(code.expose_secret());
-    if let Some(row) = &row
-        && is_live(row, now)
+    // A wrong code keeps the attempt it took from the row; the right one gives it back.
+    if let Some(row) = row.filter(|r| is_live(r, now))
+        && take_attempt(db, &row).await?
         && constant_time_eq(&row.code, &presented)
     {
-        return Ok(row.clone());
+        give_back_attempt(db, &row).await?;
+        taken.give_back(db).await?;
+        return Ok(row);
     }
-    crate::rate_limit::record(db, &key, limit, now).await?;
-    if let Some(row) = row.filter(|r| r.used_at.is_none()) {
-        Code::update_many()
-            .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
-            .filter(Column::Id.eq(row.id))
-            .exec(db)
-            .await?;
-    }
+    taken.keep();
     metrics::counter!("todoql_wrong_codes_total", "action" => action.as_str()).increment(1);
     Err(invalid_code())
+}
+
+/// Counts one attempt against the row, atomically; false when the row was used or had no
+/// attempts left (concurrent guesses cannot exceed its 5 between the read and the check).
+async fn take_attempt<C: ConnectionTrait>(
+    db: &C,
+    row: &email_verification_code::Model,
+) -> AppResult<bool> {
+    let taken = Code::update_many()
+        .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+        .filter(Column::Id.eq(row.id))
+        .filter(Column::UsedAt.is_null())
+        .filter(Column::Attempts.lt(MAX_WRONG_ATTEMPTS))
+        .exec(db)
+        .await?;
+    Ok(taken.rows_affected == 1)
+}
+
+/// The right code's attempt is not a wrong one: the row's count goes back.
+async fn give_back_attempt<C: ConnectionTrait>(
+    db: &C,
+    row: &email_verification_code::Model,
+) -> AppResult<()> {
+    Code::update_many()
+        .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1))
+        .filter(Column::Id.eq(row.id))
+        .filter(Column::Attempts.gt(0))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// The live row whose link token is `token`, when it is for `action` and is the newest of its
@@ -309,10 +338,11 @@ async fn check_proof(
     app: &AppState,
     action: CodeAction,
     proof: &Proof,
+    client: &ClientInfo,
 ) -> AppResult<email_verification_code::Model> {
     match proof {
         Proof::Code { email, code } => {
-            check_code(app, action, Owner::Email(email), email, code).await
+            check_code(app, action, Owner::Email(email), email, code, client).await
         }
         Proof::Token(token) => check_token(app, action, token).await,
     }
@@ -329,14 +359,34 @@ async fn live_user_by_email<C: ConnectionTrait>(
         .await?)
 }
 
+/// Takes a unit from the mail requests of the client's IP: RATE_LIMITED past it. A refusal
+/// says nothing about any address, so even the no-enumeration requests may answer it.
+pub(crate) async fn count_mail_request(app: &AppState, client: &ClientInfo) -> AppResult<()> {
+    let Some(ip) = &client.ip else { return Ok(()) };
+    rate_limit::take(
+        app.db(),
+        &app.settings().rate_limits,
+        &[Key::MailIp(ip)],
+        app.now(),
+    )
+    .await?
+    .keep();
+    Ok(())
+}
+
 /// Queues a new verification mail to the viewer's address; the previous code stops working.
 /// `false` (nothing sent) when the address is already verified; RATE_LIMITED past the
-/// per-address mail limit.
-pub async fn send_verification_email(app: &AppState, viewer: &Viewer) -> AppResult<bool> {
+/// per-address or per-IP mail limit.
+pub async fn send_verification_email(
+    app: &AppState,
+    viewer: &Viewer,
+    client: &ClientInfo,
+) -> AppResult<bool> {
     let user = &viewer.user;
     if user.email_verified {
         return Ok(false);
     }
+    count_mail_request(app, client).await?;
     let txn = crate::db::begin_write(app.db()).await?;
     if let Err(retry_after_secs) = outbox::reserve_quota(&txn, app, &user.email).await? {
         txn.rollback().await?;
@@ -359,9 +409,16 @@ pub async fn send_verification_email(app: &AppState, viewer: &Viewer) -> AppResu
 }
 
 /// Marks the address verified, with `{email, code}` or `{token}`, signed in or not. The code
-/// must be for the account's current address.
-pub async fn verify_email(app: &AppState, proof: Proof) -> AppResult<user::Model> {
-    let row = check_proof(app, CodeAction::VerifyEmail, &proof).await?;
+/// must be for the account's current address. The first proof of an address keeps what was
+/// set before it only when it comes from a session of this user (`viewer`); see
+/// `address_proof`.
+pub async fn verify_email(
+    app: &AppState,
+    proof: Proof,
+    viewer: Option<&Viewer>,
+    client: &ClientInfo,
+) -> AppResult<user::Model> {
+    let row = check_proof(app, CodeAction::VerifyEmail, &proof, client).await?;
     let now = app.now();
     let txn = crate::db::begin_write(app.db()).await?;
     consume(&txn, &row, now).await?;
@@ -369,22 +426,25 @@ pub async fn verify_email(app: &AppState, proof: Proof) -> AppResult<user::Model
         .await?
         .filter(|u| row.user_id.is_none_or(|id| id == u.id))
         .ok_or_else(invalid_code)?;
-    let user = if user.email_verified {
-        user
-    } else {
-        let mut active: user::ActiveModel = user.into();
-        active.email_verified = Set(true);
-        active.updated_at = Set(now);
-        active.update(&txn).await?
+    let prover = match viewer {
+        Some(viewer) if viewer.user.id == user.id => Prover::OwnSession(viewer.session.id),
+        _ => Prover::Elsewhere,
     };
+    let user = address_proven(&txn, user, prover, now).await?;
     txn.commit().await?;
     Ok(user)
 }
 
 /// Queues a sign-in code for any well-formed address, account or not: the same work and the
-/// same answer either way. Past the per-address mail limit it quietly sends nothing.
-pub async fn request_sign_in_code(app: &AppState, email: &str) -> AppResult<()> {
+/// same answer either way. Past the per-address mail limit it quietly sends nothing; past the
+/// per-IP limit of mail requests it is RATE_LIMITED (for any address alike).
+pub async fn request_sign_in_code(
+    app: &AppState,
+    email: &str,
+    client: &ClientInfo,
+) -> AppResult<()> {
     let email = normalize_email(email, "email")?;
+    count_mail_request(app, client).await?;
     let txn = crate::db::begin_write(app.db()).await?;
     if outbox::reserve_quota(&txn, app, &email).await?.is_err() {
         txn.rollback().await?;
@@ -400,24 +460,20 @@ pub async fn request_sign_in_code(app: &AppState, email: &str) -> AppResult<()> 
 }
 
 /// Signs in with `{email, code}` or `{token}`, creating the account when the address has none
-/// (verified, without password, username from the address). Marks the address verified.
+/// (verified, without password, username from the address). Marks the address verified; as the
+/// first proof of an existing account's address it comes from the new session, so whatever was
+/// set before it (password, provider links, sessions) is dropped (see `address_proof`).
 pub async fn sign_in_with_code(
     app: &AppState,
     proof: Proof,
     client: &ClientInfo,
 ) -> AppResult<SignedIn> {
-    let row = check_proof(app, CodeAction::SignIn, &proof).await?;
+    let row = check_proof(app, CodeAction::SignIn, &proof, client).await?;
     let now = app.now();
     let txn = crate::db::begin_write(app.db()).await?;
     consume(&txn, &row, now).await?;
     let user = match live_user_by_email(&txn, &row.email).await? {
-        Some(user) if user.email_verified => user,
-        Some(user) => {
-            let mut active: user::ActiveModel = user.into();
-            active.email_verified = Set(true);
-            active.updated_at = Set(now);
-            active.update(&txn).await?
-        }
+        Some(user) => address_proven(&txn, user, Prover::Elsewhere, now).await?,
         None => user::ActiveModel {
             id: Set(Uuid::now_v7()),
             email: Set(row.email.clone()),
@@ -438,7 +494,7 @@ pub async fn sign_in_with_code(
             )
         })?,
     };
-    let signed_in = sessions::start_session(&txn, app, user, client).await?;
+    let signed_in = sessions::start_session(&txn, app, user, client, AuthMethod::EmailCode).await?;
     txn.commit().await?;
     Ok(signed_in)
 }

@@ -1,9 +1,11 @@
 //! Password reset by emailed link: 32 random bytes stored as SHA-256, 30 minutes, single use;
 //! success sets the password and revokes every session of the user.
 
+use crate::auth::address_proof::{Prover, address_proven};
+use crate::auth::email_codes::count_mail_request;
 use crate::auth::identity::normalize_email;
 use crate::auth::password::validate_new_password;
-use crate::auth::sessions;
+use crate::auth::sessions::{self, ClientInfo};
 use crate::error::{AppError, AppResult};
 use crate::mail::transport::OutgoingMail;
 use crate::mail::{self, messages, outbox};
@@ -26,9 +28,15 @@ pub const RESET_REQUEST_KIND: &str = "password_reset_request";
 /// has an account: one outbox row, a "job" that names the address and carries no secret. The
 /// sender resolves it ([`prepare_reset_mail`]): a live account gets its link, anything else
 /// nothing. So neither the answer nor its time tells whether the address exists, and no
-/// request waits for SMTP.
-pub async fn request_password_reset(app: &AppState, email: &str) -> AppResult<()> {
+/// request waits for SMTP. Past the per-IP limit of mail requests it is RATE_LIMITED, for any
+/// address alike.
+pub async fn request_password_reset(
+    app: &AppState,
+    email: &str,
+    client: &ClientInfo,
+) -> AppResult<()> {
     let email = normalize_email(email, "email")?;
+    count_mail_request(app, client).await?;
     let now = app.now();
     let txn = crate::db::begin_write(app.db()).await?;
     outbox::enqueue_job(&txn, now, &email, RESET_REQUEST_KIND).await?;
@@ -95,7 +103,8 @@ fn invalid_reset_token() -> AppError {
 
 /// Sets a new password with a reset token. The token is checked first, then the password
 /// rules: an invalid password leaves the token usable. Success uses the token up, revokes
-/// every session, marks the address verified (the link proved it) and sends a notice.
+/// every session, marks the address verified (the link proved it; as a first proof it also
+/// drops the provider links set before it, see `address_proof`) and sends a notice.
 pub async fn reset_password(
     app: &AppState,
     token: &SecretString,
@@ -134,9 +143,9 @@ pub async fn reset_password(
     if used.rows_affected != 1 {
         return Err(invalid_reset_token());
     }
+    let user = address_proven(&txn, user, Prover::Elsewhere, now).await?;
     let mut active: user::ActiveModel = user.into();
     active.password_hash = Set(Some(hash));
-    active.email_verified = Set(true);
     active.updated_at = Set(now);
     let user = active.update(&txn).await?;
     sessions::revoke_all_except(&txn, user.id, None, now).await?;

@@ -12,10 +12,11 @@ use crate::request::Viewer;
 use crate::secrets::{constant_time_eq, hmac_token, random_token, sha256_hex};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityName,
-    EntityTrait, IdenStatic, Iterable, QueryFilter, QueryOrder, QueryResult, Set, Statement,
+    EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QueryResult, Set,
+    Statement,
 };
 use std::sync::OnceLock;
 use todoql_entity::{refresh_token_history, session, user};
@@ -28,6 +29,40 @@ pub struct ClientInfo {
     pub ip: Option<String>,
     /// User agent (truncated before storage).
     pub user_agent: Option<String>,
+}
+
+/// How a session signed in: recorded on it at sign-in (`sessions.authentication_methods`) and
+/// shown as `Session.authenticationMethods`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// Email and password (signUp, signIn).
+    Password,
+    /// An emailed code or link (signInWithCode).
+    EmailCode,
+    /// An OAuth / OpenID Connect provider (completeOAuth).
+    OAuth,
+}
+
+impl AuthMethod {
+    /// The stored and shown name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Password => "PASSWORD",
+            AuthMethod::EmailCode => "EMAIL_CODE",
+            AuthMethod::OAuth => "OAUTH",
+        }
+    }
+}
+
+/// The methods stored on a session, in order (an empty column, from before they were
+/// recorded, gives none).
+pub fn authentication_methods(session: &session::Model) -> Vec<String> {
+    session
+        .authentication_methods
+        .split(',')
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The outcome of every sign-in and refresh: tokens, the session and its user.
@@ -112,6 +147,8 @@ fn session_from_row(row: &QueryResult, at: usize) -> Result<session::Model, DbEr
         created_at: row.try_get_by_index(at + 8)?,
         last_used_at: row.try_get_by_index(at + 9)?,
         revoked_at: row.try_get_by_index(at + 10)?,
+        authenticated_at: row.try_get_by_index(at + 11)?,
+        authentication_methods: row.try_get_by_index(at + 12)?,
     })
 }
 
@@ -130,35 +167,90 @@ fn user_from_row(row: &QueryResult, at: usize) -> Result<user::Model, DbErr> {
     })
 }
 
-/// Starts a new session for `user` and issues its tokens.
+/// Starts a new session for `user`, signed in by `method` just now, and issues its tokens.
+///
+/// The session is written only if what let the user in still holds when it is written: the
+/// user is live and, for a password sign-in, still has the password hash that was checked.
+/// The check and the insert are one statement that share-locks the user's row (PostgreSQL;
+/// SQLite runs writes one at a time). A password sign-in that was hashing while a reset, a
+/// password change or the first proof of the address (see `address_proof`) took the password
+/// away therefore gets INVALID_CREDENTIALS, rather than a session that change never saw.
 pub async fn start_session<C: ConnectionTrait>(
     db: &C,
     app: &AppState,
     user: user::Model,
     client: &ClientInfo,
+    method: AuthMethod,
 ) -> AppResult<SignedIn> {
     let now = app.now();
     let refresh_token = random_token();
     let max_ua = app.settings().max_user_agent_len;
-    let session = session::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user.id),
-        session_token: Set(sha256_hex(&refresh_token)),
-        previous_token_hash: Set(None),
-        rotated_at: Set(None),
-        ip_address: Set(client.ip.clone()),
-        user_agent: Set(client
-            .user_agent
-            .as_ref()
-            .map(|ua| ua.chars().take(max_ua).collect())),
-        expires_at: Set(now + app.settings().session_ttl),
-        created_at: Set(now),
-        last_used_at: Set(now),
-        revoked_at: Set(None),
-    }
-    .insert(db)
-    .await?;
+    let user_agent: Option<String> = client
+        .user_agent
+        .as_ref()
+        .map(|ua| ua.chars().take(max_ua).collect());
+    let values = [
+        (session::Column::Id, Uuid::now_v7().into()),
+        (session::Column::UserId, user.id.into()),
+        (
+            session::Column::SessionToken,
+            sha256_hex(&refresh_token).into(),
+        ),
+        (session::Column::IpAddress, client.ip.clone().into()),
+        (session::Column::UserAgent, user_agent.into()),
+        (
+            session::Column::ExpiresAt,
+            (now + app.settings().session_ttl).into(),
+        ),
+        (session::Column::CreatedAt, now.into()),
+        (session::Column::LastUsedAt, now.into()),
+        (session::Column::AuthenticatedAt, now.into()),
+        (
+            session::Column::AuthenticationMethods,
+            method.as_str().to_owned().into(),
+        ),
+    ];
+    let insert = insert_if_still_allowed(&values, &user, method)?;
+    let Some(inserted) = db.query_one(&insert).await? else {
+        return Err(match method {
+            AuthMethod::Password => AppError::InvalidCredentials,
+            _ => AppError::InvalidToken("Your account changed meanwhile. Sign in again.".into()),
+        });
+    };
+    let session = session::Model::from_query_result(&inserted, "")?;
     signed_in(app, user, session, refresh_token, now)
+}
+
+/// `INSERT INTO sessions (…) SELECT <values> WHERE EXISTS (SELECT 1 FROM users WHERE <user
+/// live [with the checked password hash]> FOR SHARE) RETURNING *`.
+fn insert_if_still_allowed(
+    values: &[(session::Column, sea_orm::Value)],
+    user: &user::Model,
+    method: AuthMethod,
+) -> AppResult<InsertStatement> {
+    let mut still_allowed = Query::select();
+    still_allowed
+        .expr(Expr::val(1))
+        .from(user::Entity)
+        .and_where(Expr::col((user::Entity, user::Column::Id)).eq(user.id))
+        .and_where(Expr::col((user::Entity, user::Column::DeletedAt)).is_null())
+        .lock_shared();
+    if method == AuthMethod::Password {
+        still_allowed.and_where(
+            Expr::col((user::Entity, user::Column::PasswordHash)).eq(user.password_hash.clone()),
+        );
+    }
+    let mut row = Query::select();
+    row.exprs(values.iter().map(|(_, value)| Expr::val(value.clone())))
+        .and_where(Expr::exists(still_allowed));
+    let mut insert = Query::insert();
+    insert
+        .into_table(session::Entity)
+        .columns(values.iter().map(|(column, _)| *column))
+        .select_from(row)
+        .map_err(AppError::internal)?
+        .returning_all();
+    Ok(insert)
 }
 
 fn signed_in(
@@ -390,6 +482,7 @@ pub async fn revoke_all_except<C: ConnectionTrait>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sea_orm::sea_query::PostgresQueryBuilder;
 
     #[test]
     fn the_session_check_reads_the_columns_in_their_order() {
@@ -407,7 +500,9 @@ mod tests {
                 "expires_at",
                 "created_at",
                 "last_used_at",
-                "revoked_at"
+                "revoked_at",
+                "authenticated_at",
+                "authentication_methods"
             ]
         );
         let users: Vec<&str> = user::Column::iter().map(|c| c.as_str()).collect();
@@ -425,6 +520,36 @@ mod tests {
                 "deleted_at"
             ]
         );
+    }
+
+    #[test]
+    fn a_session_is_written_only_under_a_share_lock_of_its_still_allowed_user() {
+        let user = user::Model {
+            id: Uuid::nil(),
+            email: "ada@example.com".into(),
+            username: "ada".into(),
+            avatar: None,
+            password_hash: Some("$argon2id$hash".into()),
+            email_verified: false,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            deleted_at: None,
+        };
+        let values = [(session::Column::Id, Uuid::nil().into())];
+        let sql = insert_if_still_allowed(&values, &user, AuthMethod::Password)
+            .unwrap()
+            .to_string(PostgresQueryBuilder);
+        assert!(sql.contains("WHERE EXISTS"), "{sql}");
+        assert!(sql.contains("FOR SHARE"), "{sql}");
+        assert!(
+            sql.contains(r#""password_hash" = '$argon2id$hash'"#),
+            "{sql}"
+        );
+        assert!(sql.contains(r#""deleted_at" IS NULL"#), "{sql}");
+        let by_code = insert_if_still_allowed(&values, &user, AuthMethod::EmailCode)
+            .unwrap()
+            .to_string(PostgresQueryBuilder);
+        assert!(!by_code.contains("password_hash"), "{by_code}");
     }
 
     #[test]

@@ -17,18 +17,18 @@
 //! deletes it. The request does the same work either way.
 
 use crate::auth::password_reset;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::mail::messages::MailContent;
 use crate::mail::transport::{OutgoingMail, Transport};
+use crate::rate_limit::{self, Key};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use todoql_entity::email_outbox::{self, Column, Entity as Outbox};
-use todoql_entity::rate_limit_counter;
 use uuid::Uuid;
 
 /// How long a claimed row stays reserved for its sender (well above the SMTP timeout).
@@ -114,43 +114,25 @@ pub async fn fill_job<C: ConnectionTrait>(
     })
 }
 
-fn quota_key(email: &str) -> String {
-    format!("mail-address:{email}")
-}
-
 /// Counts one mail against the per-address limit, inside the caller's write transaction.
 /// `Err(retry_after_secs)` when the address has had its share this window; then nothing is
-/// counted (only mails really queued count). The upsert locks the counter row until the
-/// transaction ends, so concurrent requests for one address cannot overshoot.
+/// counted (only mails really queued count). Count, then check, in one statement; on
+/// PostgreSQL the counter row stays locked until the transaction ends, so a mail that is
+/// counted but then not queued (rolled back) never lets another one past the limit.
 pub async fn reserve_quota<C: ConnectionTrait>(
     db: &C,
     app: &AppState,
     email: &str,
 ) -> AppResult<Result<(), u64>> {
-    let limit = app.settings().rate_limits.mails_per_address;
-    let now = app.now();
-    let key = quota_key(email);
-    crate::rate_limit::record(db, &key, limit, now).await?;
-    let Some(counter) = rate_limit_counter::Entity::find_by_id(key.clone())
-        .one(db)
-        .await?
-    else {
-        return Ok(Ok(()));
-    };
-    if counter.count <= limit.max as i32 {
-        return Ok(Ok(()));
+    let keys = [Key::MailAddress(email)];
+    match rate_limit::take(db, &app.settings().rate_limits, &keys, app.now()).await {
+        Ok(taken) => {
+            taken.keep();
+            Ok(Ok(()))
+        }
+        Err(AppError::RateLimited { retry_after_secs }) => Ok(Err(retry_after_secs)),
+        Err(other) => Err(other),
     }
-    rate_limit_counter::Entity::update_many()
-        .col_expr(
-            rate_limit_counter::Column::Count,
-            Expr::col(rate_limit_counter::Column::Count).sub(1),
-        )
-        .filter(rate_limit_counter::Column::Key.eq(key))
-        .exec(db)
-        .await?;
-    metrics::counter!("todoql_rate_limited_total").increment(1);
-    let wait = (counter.window_start + limit.window - now).num_seconds() + 1;
-    Ok(Err(std::cmp::max(wait, 1) as u64))
 }
 
 /// How the sender retries.

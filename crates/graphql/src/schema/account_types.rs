@@ -1,7 +1,7 @@
 //! GraphQL faces of users, sessions and sign-in results. Separate from the entity models so
 //! that nothing secret (password hash, token hashes, provider tokens) can leak by derive.
 
-use crate::auth::sessions::SignedIn;
+use crate::auth::sessions::{SignedIn, authentication_methods};
 use crate::error::AppError;
 use crate::schema::scalars::DateTime;
 use crate::state::state;
@@ -93,6 +93,10 @@ impl Session {
     }
     async fn user_agent(&self) -> Option<&str> {
         self.model.user_agent.as_deref()
+    }
+    /// How this session signed in: PASSWORD, EMAIL_CODE, OAUTH, PASSKEY; plus TOTP or RECOVERY_CODE when a second factor was given.
+    async fn authentication_methods(&self) -> Vec<String> {
+        authentication_methods(&self.model)
     }
     async fn created_at(&self) -> DateTime {
         self.model.created_at.into()

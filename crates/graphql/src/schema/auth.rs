@@ -76,7 +76,8 @@ pub struct SignInInput {
 /// Input of changePassword.
 #[derive(InputObject)]
 pub struct ChangePasswordInput {
-    /// Required when the account has a password.
+    /// Required when the account has a password; without one (setting a first password) the
+    /// session must have signed in recently (REAUTHENTICATION_REQUIRED).
     current_password: Option<String>,
     new_password: String,
 }
@@ -92,7 +93,8 @@ pub struct UpdateProfileInput {
 /// Input of deleteAccount.
 #[derive(InputObject)]
 pub struct DeleteAccountInput {
-    /// Required when the account has a password; otherwise the session must be under 15 minutes old.
+    /// Required when the account has a password; otherwise the session must have signed in
+    /// less than TODOQL_REAUTH_MAX_AGE (600) seconds ago (REAUTHENTICATION_REQUIRED).
     password: Option<String>,
 }
 
@@ -102,7 +104,8 @@ pub struct AuthMutation;
 
 #[Object]
 impl AuthMutation {
-    /// Create an account and sign in. Sends a verification email. CONFLICT if the email is taken.
+    /// Create an account and sign in. Sends a verification email. CONFLICT if the email is taken
+    /// (its owner gets in with an emailed code or a password reset, which prove the address).
     async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> Result<AuthPayload> {
         let signed_in = accounts::sign_up(
             state(ctx),

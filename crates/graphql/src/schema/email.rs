@@ -4,7 +4,7 @@
 use crate::auth::email_change::{self, ChangeProof};
 use crate::auth::email_codes::{self, Proof};
 use crate::auth::password_reset;
-use crate::request::{self, require_viewer};
+use crate::request::{self, optional_viewer, require_viewer};
 use crate::schema::account_types::{AuthPayload, User};
 use crate::schema::auth::client_info;
 use crate::state::state;
@@ -47,7 +47,8 @@ pub struct ResetPasswordInput {
 pub struct RequestEmailChangeInput {
     /// The address to move the account to; the code and link go there.
     new_email: String,
-    /// Required when the account has a password.
+    /// Required when the account has a password; otherwise the session must have signed in
+    /// recently (REAUTHENTICATION_REQUIRED).
     current_password: Option<String>,
 }
 
@@ -71,23 +72,32 @@ impl EmailMutation {
     /// per-address mail limit.
     async fn send_verification_email(&self, ctx: &Context<'_>) -> Result<bool> {
         let viewer = require_viewer(ctx).await?;
-        Ok(email_codes::send_verification_email(state(ctx), viewer).await?)
+        Ok(email_codes::send_verification_email(state(ctx), viewer, &client_info(ctx)).await?)
     }
 
     /// Verify with {email, code} or with {token} from the link. Works signed out as well.
+    /// The first verification of an account keeps a password or provider link set before it
+    /// only when sent from a signed-in session of that account; signed out (or from another
+    /// account) it removes them and ends every session: sign in again by emailed code or reset.
+    /// An expired access token is UNAUTHENTICATED (refresh and retry), never taken as signed out.
     async fn verify_email(&self, ctx: &Context<'_>, input: VerifyEmailInput) -> Result<User> {
         let proof = Proof::from_input(input.email, input.code, input.token)?;
-        Ok(User(email_codes::verify_email(state(ctx), proof).await?))
+        let viewer = optional_viewer(ctx).await?;
+        Ok(User(
+            email_codes::verify_email(state(ctx), proof, viewer, &client_info(ctx)).await?,
+        ))
     }
 
     /// Always true, whether or not the address has an account (no enumeration). Creates the account on first use.
-    /// BAD_USER_INPUT for a malformed address.
+    /// BAD_USER_INPUT for a malformed address; RATE_LIMITED past the mail requests allowed per client IP.
     async fn request_sign_in_code(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
-        email_codes::request_sign_in_code(state(ctx), &email).await?;
+        email_codes::request_sign_in_code(state(ctx), &email, &client_info(ctx)).await?;
         Ok(true)
     }
 
-    /// Sign in with {email, code} or with {token}. Marks the email verified.
+    /// Sign in with {email, code} or with {token}. Marks the email verified. As the first proof
+    /// of an existing account's address it removes the password, provider links and sessions
+    /// set before it.
     async fn sign_in_with_code(
         &self,
         ctx: &Context<'_>,
@@ -100,9 +110,9 @@ impl EmailMutation {
     }
 
     /// Always true, whether or not the address has an account (no enumeration).
-    /// BAD_USER_INPUT for a malformed address.
+    /// BAD_USER_INPUT for a malformed address; RATE_LIMITED past the mail requests allowed per client IP.
     async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
-        password_reset::request_password_reset(state(ctx), &email).await?;
+        password_reset::request_password_reset(state(ctx), &email, &client_info(ctx)).await?;
         Ok(true)
     }
 
@@ -144,7 +154,8 @@ impl EmailMutation {
         let proof = ChangeProof::from_input(input.code, input.token)?;
         let viewer = request::viewer(ctx).await?;
         Ok(User(
-            email_change::confirm_email_change(state(ctx), viewer, proof).await?,
+            email_change::confirm_email_change(state(ctx), viewer, proof, &client_info(ctx))
+                .await?,
         ))
     }
 }

@@ -2,8 +2,7 @@
 
 use crate::auth::oauth::{self, Callback, Start};
 use crate::auth::sessions::ClientInfo;
-use crate::error::AppError;
-use crate::request::{self, Viewer, require_viewer};
+use crate::request::{self, optional_viewer, require_viewer};
 use crate::schema::account_types::AuthPayload;
 use crate::state::state;
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
@@ -38,17 +37,6 @@ fn client_info(ctx: &Context<'_>) -> ClientInfo {
         ip: request.client_ip.clone(),
         user_agent: request.user_agent.clone(),
     }
-}
-
-/// The caller, if signed in. A request that carries an access token that is no longer valid is
-/// UNAUTHENTICATED rather than treated as signed out: a "link" must never silently turn into
-/// a sign-in as someone else.
-async fn optional_viewer<'a>(ctx: &Context<'a>) -> Result<Option<&'a Viewer>> {
-    let viewer = request::viewer(ctx).await?;
-    if viewer.is_none() && request::client(ctx).bearer_token.is_some() {
-        return Err(AppError::Unauthenticated.into());
-    }
-    Ok(viewer)
 }
 
 /// OAuth mutations.

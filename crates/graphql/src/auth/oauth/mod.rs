@@ -15,7 +15,7 @@
 //!   address, or an address the provider does not vouch for, is CONFLICT (sign in first, then
 //!   link). Without a user of that email, a new one is created (no password).
 //! - Linking: one account per provider per user; an account linked to another user is
-//!   CONFLICT.
+//!   CONFLICT. It needs a recent sign-in (`auth::reauth`), checked at start and at completion.
 //! - Unlinking keeps at least one way to sign in: a password, another linked account of a
 //!   configured provider, or a verified email address (sign-in by emailed code).
 //! - Provider tokens are stored encrypted (AES-256-GCM) and never returned by the API.
@@ -31,7 +31,8 @@ pub use settings::{EncryptionKey, OAuthSettings, ProviderKind, ProviderSettings}
 use crate::auth::identity::{
     MAX_USERNAME_CHARS, normalize_email, username_from_email, validate_avatar, validate_username,
 };
-use crate::auth::sessions::{self, ClientInfo, SignedIn};
+use crate::auth::reauth::{lock_for_credential_change, require_recent_sign_in};
+use crate::auth::sessions::{self, AuthMethod, ClientInfo, SignedIn};
 use crate::error::{AppError, AppResult, is_unique_violation};
 use crate::request::Viewer;
 use crate::secrets::{constant_time_eq, random_token, sha256_hex};
@@ -200,6 +201,10 @@ pub async fn start(
             "This redirect URI is not allowed: it must be one of TODOQL_OAUTH_REDIRECT_URIS, exactly.",
         ));
     }
+    if let Some(viewer) = viewer {
+        // Linking needs a recent sign-in; say so before the trip to the provider.
+        require_recent_sign_in(app, viewer)?;
+    }
     let cipher = oauth.cipher()?;
     let state = random_token();
     let authorization = provider
@@ -288,7 +293,7 @@ pub async fn complete(
         match viewer {
             None => return Err(AppError::Unauthenticated),
             Some(viewer) if viewer.user.id != owner => return Err(invalid_state()),
-            Some(_) => {}
+            Some(viewer) => require_recent_sign_in(app, viewer)?,
         }
     }
     let cipher = oauth.cipher()?;
@@ -322,10 +327,15 @@ pub async fn complete(
     };
     let txn = crate::db::begin_write(app.db()).await?;
     let (user, outcome) = match pending.user_id {
-        Some(owner) => (found.link_to(&txn, app, owner).await?, "linked"),
+        Some(owner) => {
+            if let Some(viewer) = viewer {
+                lock_for_credential_change(&txn, app, viewer).await?;
+            }
+            (found.link_to(&txn, app, owner).await?, "linked")
+        }
         None => found.sign_in_or_create(&txn, app).await?,
     };
-    let signed_in = sessions::start_session(&txn, app, user, client).await?;
+    let signed_in = sessions::start_session(&txn, app, user, client, AuthMethod::OAuth).await?;
     txn.commit().await?;
     // A user created here may have a verification mail queued.
     crate::mail::wake_sender(app);
@@ -612,7 +622,11 @@ impl Found<'_> {
             active.scope = Set(tokens.scope.clone());
         }
         active.updated_at = Set(app.now());
-        active.update(db).await?;
+        active.update(db).await.map_err(|err| match err {
+            // Unlinked meanwhile (e.g. by the first proof of the address): no sign-in through it.
+            sea_orm::DbErr::RecordNotUpdated => invalid_state(),
+            other => AppError::from(other),
+        })?;
         Ok(())
     }
 }
