@@ -251,10 +251,9 @@ impl TestApp {
     }
 
     async fn spawn_with_clock(db: TestDb, config: Config, clock: Arc<ManualClock>) -> TestApp {
-        let mut connection = todoql_server::db::connect(&config).await.expect("connect");
-        todoql_server::db::migrate_up(&connection)
+        let mut connection = todoql_server::db::connect_migrated(&config)
             .await
-            .expect("migrate");
+            .expect("migrate and connect");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
         connection.set_metric_callback(move |_| {

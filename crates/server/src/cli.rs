@@ -21,16 +21,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let db = crate::db::connect(&config)
-        .await
-        .context("connecting to the database")?;
-    if config.no_migrate {
-        refuse_pending_migrations(&db).await?;
-    } else {
-        crate::db::migrate_up(&db)
+    let db = if config.no_migrate {
+        let db = crate::db::connect(&config)
             .await
-            .context("applying migrations")?;
-    }
+            .context("connecting to the database")?;
+        refuse_pending_migrations(&db).await?;
+        db
+    } else {
+        crate::db::connect_migrated(&config).await?
+    };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;

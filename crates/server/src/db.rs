@@ -28,6 +28,23 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
     Database::connect(options).await
 }
 
+/// Applies pending migrations on a pool of its own, closes it, then opens the serving pool.
+///
+/// On SQLite a connection that was open while a migration changed a table can go on
+/// answering from the schema it had read: a `RETURNING` of a column added meanwhile came
+/// back named with its quotes, and sea-orm read it as missing. Connections opened after the
+/// migrations never see an old schema.
+pub async fn connect_migrated(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    let mut migrator_config = config.clone();
+    migrator_config.db_max_connections = 1;
+    let migrator = connect(&migrator_config)
+        .await
+        .context("connecting to the database")?;
+    migrate_up(&migrator).await.context("applying migrations")?;
+    migrator.close().await?;
+    connect(config).await.context("connecting to the database")
+}
+
 /// What `todoql migrate` (and the server's start) does to the schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Migration {
