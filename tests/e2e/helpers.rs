@@ -206,7 +206,18 @@ impl TestApp {
 
     /// A server on `db` with `config`.
     pub async fn spawn_on(db: TestDb, config: Config) -> TestApp {
-        let mut connection = todoql_server::db::connect(&config).await.expect("connect");
+        let connection = todoql_server::db::connect(&config).await.expect("connect");
+        Self::spawn_on_connection(db, config, connection).await
+    }
+
+    /// A server whose requests use `connection` (a pool opened with `todoql_server::db::connect`,
+    /// perhaps to another address than `config`'s, such as a proxy); background tasks use
+    /// `config.database_url`.
+    pub async fn spawn_on_connection(
+        db: TestDb,
+        config: Config,
+        mut connection: sea_orm::DatabaseConnection,
+    ) -> TestApp {
         todoql_server::db::migrate_up(&connection)
             .await
             .expect("migrate");

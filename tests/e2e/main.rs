@@ -9,5 +9,7 @@ mod fake_providers;
 mod foundation;
 mod frontend;
 mod oauth;
+mod pg_wire;
+mod round_trips;
 mod todos;
 mod trash;
