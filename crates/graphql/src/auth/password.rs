@@ -203,9 +203,10 @@ fn params() -> Params {
 /// Capacity of a working-memory buffer, in blocks: above 32 MiB, glibc's largest mmap
 /// threshold, so that glibc always maps the buffer on its own and unmaps it when it is freed.
 /// Below it, glibc raises its threshold after the first free and serves the next buffer from a
-/// per-thread arena that keeps the memory after the free (measured: 43–49 MB of RSS after a
-/// few sign-ins against ~20 MB before). Only the blocks a hash uses are ever touched, so the
-/// rest of the capacity costs address space, not memory.
+/// per-thread arena that keeps the memory after the free. (Measured, see bench/RESULTS.md: a
+/// server that signed 101 users in went back to 20.8 MB of RSS, 19.1 MB idle; with the buffers
+/// kept, 43 MB after a smaller run.) Only the blocks a hash uses are ever touched, so the rest
+/// of the capacity costs address space, not memory.
 const BUFFER_CAPACITY_BLOCKS: usize = 33 * 1024 * 1024 / std::mem::size_of::<Block>();
 
 /// Argon2id of `password` and `salt` into `output`, using (and growing) `memory`.

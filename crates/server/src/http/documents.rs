@@ -29,8 +29,7 @@ use std::sync::{Arc, Mutex};
 pub const MAX_ENTRIES: usize = 512;
 /// Longest text kept (longer ones are parsed on every request).
 pub const MAX_QUERY_BYTES: usize = 16 * 1024;
-/// Largest document kept: its text, its syntax tree and the entry's bookkeeping. (The todo
-/// list of the TypeScript client is about 10 KiB.)
+/// Largest document kept: its text, its syntax tree and the entry's bookkeeping.
 pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 /// Most bytes kept in all (texts, syntax trees, bookkeeping).
 pub const MAX_TOTAL_BYTES: usize = 4 * 1024 * 1024;
