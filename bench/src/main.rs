@@ -11,13 +11,22 @@
 //! 3. writes: createTodo → updateTodo → setTodoCompleted → deleteTodo → restoreTodo;
 //! 4. isolation: the todo list alone, then while other connections loop on signIn;
 //! 5. depth: page 1 vs page 500 (by cursor) of a user with 100,000 todos;
-//! 6. memory and start: idle RSS, peak RSS per scenario, cold start to /readyz.
+//! 6. memory and start: idle RSS, peak RSS per scenario, cold start to /readyz;
+//! 7. (PostgreSQL) todoql against two floors in the same run, in rounds: a tiny axum + sqlx
+//!    server and a bare async-graphql one over the same SQL, neither authenticating (see
+//!    `compare` and `floor`), at N connections and at one.
+//!
+//! `--pin` runs every server under test on one core and the load generator on another, as in
+//! the table of issue 19 (PostgreSQL stays free to use both).
 //!
 //! It prints a table and the budgets, and writes JSON under `bench/results/`. `--smoke` runs
 //! everything for about a second on small data (CI): it asserts nothing but that every
 //! request succeeded; the exit status is 1 when any request failed.
 
+mod compare;
+mod floor;
 mod load;
+mod pin;
 mod probe;
 mod report;
 mod seed;
@@ -68,10 +77,16 @@ struct Args {
     /// About a second per scenario on small data; checks that everything runs without errors.
     #[arg(long)]
     smoke: bool,
-    /// Scenarios to run (1 layer, 2 list, 3 writes, 4 isolation, 5 depth; 6 memory is read
-    /// during the others).
-    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5")]
+    /// Scenarios to run (1 layer, 2 list, 3 writes, 4 isolation, 5 depth, 7 todoql against
+    /// its floors, PostgreSQL only; 6 memory is read during the others).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,7")]
     scenarios: Vec<u8>,
+    /// Server under test on one core, load generator on another (needs two cores).
+    #[arg(long)]
+    pin: bool,
+    /// Rounds of scenario 7 (the table gives their medians; default 3, 1 with --smoke).
+    #[arg(long)]
+    rounds: Option<usize>,
     /// Measured seconds per scenario run (default 10; 1 with --smoke).
     #[arg(long)]
     duration: Option<f64>,
@@ -125,6 +140,13 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
 const PAGE_SIZE: usize = 20;
 
 fn main() -> std::process::ExitCode {
+    let mut argv = std::env::args_os();
+    let program = argv.next().unwrap_or_default();
+    let mut rest = argv.peekable();
+    if rest.peek().is_some_and(|a| a == floor::SUBCOMMAND) {
+        rest.next();
+        return floor::main(std::iter::once(program).chain(rest));
+    }
     let args = Args::parse();
     // One thread: the load generator takes at most one core, and its CPU time shows whether
     // it kept up.
@@ -169,6 +191,19 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect(),
+        rounds: args.rounds.unwrap_or(if args.smoke { 1 } else { 3 }).max(1),
+        pin: args.pin,
+    };
+    let cores = if args.pin {
+        let cores = pin::Cores::choose()?;
+        pin::current_thread_to(cores.load)?;
+        eprintln!(
+            "pinned: servers on core {}, the load generator on core {}",
+            cores.server, cores.load
+        );
+        Some(cores)
+    } else {
+        None
     };
     if settings.users == 0 || settings.connections == 0 {
         bail!("--users and --connections must be positive");
@@ -244,6 +279,8 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         };
         let launch = binary.as_ref().map(|binary| Launch {
             binary: binary.clone(),
+            args: vec!["serve".to_owned()],
+            cores,
             database_url: database_url.clone(),
             log_file: args
                 .out
@@ -537,6 +574,29 @@ async fn run_database(
     if let Some(server) = target.server {
         server.stop().await?;
     }
+
+    if runs(7) {
+        match (database, launch, pg_name) {
+            ("PostgreSQL", Some(launch), Some(pg_name)) => {
+                out.comparison = Some(
+                    compare::run(compare::Setup {
+                        todoql: launch,
+                        postgres_database: pg_name,
+                        users: &users,
+                        connections: conns,
+                        rounds: settings.rounds,
+                        timing,
+                        page_size: PAGE_SIZE,
+                    })
+                    .await?,
+                );
+            }
+            ("PostgreSQL", _, _) => {
+                eprintln!("[7] skipped: it starts its own servers (not with --url)")
+            }
+            _ => {}
+        }
+    }
     Ok(out)
 }
 
@@ -545,7 +605,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// `n` connections cycling through `calls`, each starting at its own offset.
-fn fixed(n: usize, calls: Vec<Call>, expect: Expect) -> Vec<Box<dyn Worker>> {
+pub(crate) fn fixed(n: usize, calls: Vec<Call>, expect: Expect) -> Vec<Box<dyn Worker>> {
     (0..n)
         .map(|i| Box::new(Cycle::new(calls.clone(), i, expect)) as Box<dyn Worker>)
         .collect()
@@ -579,7 +639,10 @@ async fn phase(
 }
 
 /// Signs every address in (four at a time) and returns the access tokens in order.
-async fn sign_in_all(addr: SocketAddr, emails: &[String]) -> anyhow::Result<Vec<String>> {
+pub(crate) async fn sign_in_all(
+    addr: SocketAddr,
+    emails: &[String],
+) -> anyhow::Result<Vec<String>> {
     let mut tokens = vec![String::new(); emails.len()];
     for (chunk_index, chunk) in emails.chunks(4).enumerate() {
         let mut handles = Vec::new();

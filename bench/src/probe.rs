@@ -139,7 +139,11 @@ pub fn machine() -> Machine {
         .unwrap_or_default();
     Machine {
         cpu_model,
-        cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
+        // The machine's cores, not this thread's (which `--pin` narrows to one).
+        cores: cpuinfo
+            .lines()
+            .filter(|l| l.starts_with("processor"))
+            .count(),
         memory_gb,
         kernel,
     }

@@ -1,4 +1,5 @@
-//! The results: what was run where, the table, and the budgets of issue 8 beside the figures.
+//! The results: what was run where, the table, and the budgets of issues 8 and 19 beside the
+//! figures.
 
 use crate::load::{GroupResult, Usage};
 use crate::probe::{self, Machine};
@@ -19,6 +20,10 @@ pub struct Settings {
     pub page: usize,
     pub cold_starts: usize,
     pub server_env: Vec<String>,
+    /// Rounds of scenario 7.
+    pub rounds: usize,
+    /// Servers on one core, the load on another.
+    pub pin: bool,
 }
 
 /// One measured run of a scenario.
@@ -76,6 +81,8 @@ pub struct DatabaseReport {
     /// Seconds spent seeding.
     pub seed_s: f64,
     pub phases: Vec<Phase>,
+    /// Scenario 7: todoql against its floors.
+    pub comparison: Option<crate::compare::Comparison>,
 }
 
 impl DatabaseReport {
@@ -88,6 +95,7 @@ impl DatabaseReport {
             idle_rss_after_mb: None,
             seed_s: 0.0,
             phases: Vec::new(),
+            comparison: None,
         }
     }
 
@@ -102,13 +110,17 @@ impl DatabaseReport {
     }
 
     fn cold_start_median(&self) -> Option<f64> {
-        let mut v = self.cold_start_ms.clone();
-        if v.is_empty() {
-            return None;
-        }
-        v.sort_by(f64::total_cmp);
-        Some(v[v.len() / 2])
+        (!self.cold_start_ms.is_empty()).then(|| median(self.cold_start_ms.clone()))
     }
+}
+
+/// The median (the upper one of an even count); NaN when empty.
+pub fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 /// A target of issue 8 and what was measured against it.
@@ -155,11 +167,19 @@ impl Report {
 
     /// Requests that failed, over every phase.
     pub fn errors(&self) -> u64 {
-        self.databases
+        let phases: u64 = self
+            .databases
             .iter()
             .flat_map(|d| &d.phases)
             .map(Phase::errors)
-            .sum()
+            .sum();
+        let comparisons: u64 = self
+            .databases
+            .iter()
+            .filter_map(|d| d.comparison.as_ref())
+            .map(crate::compare::Comparison::errors)
+            .sum();
+        phases + comparisons
     }
 
     /// Closes the run: load average, budgets.
@@ -273,6 +293,11 @@ impl Report {
                     verdict(peak <= 100.0),
                 ));
             }
+            if let Some(comparison) = &db.comparison {
+                for (scenario, target, measured, met) in comparison_budgets(comparison) {
+                    budgets.push(budget(scenario, &target, measured, met.and_then(verdict)));
+                }
+            }
             if let Some(median) = db.cold_start_median() {
                 budgets.push(budget(
                     "6 start",
@@ -284,6 +309,59 @@ impl Report {
         }
         self.budgets = budgets;
     }
+}
+
+/// The budgets of issue 19 against the medians of scenario 7.
+fn comparison_budgets(
+    c: &crate::compare::Comparison,
+) -> Vec<(&'static str, String, String, Option<bool>)> {
+    use crate::compare::Contender;
+    use crate::floor::Kind;
+    let (Some(floor), Some(todoql)) = (
+        c.row(Contender::Floor(Kind::AxumSqlx)),
+        c.row(Contender::Todoql),
+    ) else {
+        return Vec::new();
+    };
+    let (f, t) = (&floor.median, &todoql.median);
+    let rps = t.requests_per_second / f.requests_per_second;
+    let p99 = t.p99_ms / f.p99_ms;
+    let single = t.single_p99_ms / f.single_p99_ms;
+    let mut out = vec![
+        (
+            "7 todo list vs floor",
+            "≥ 0.75 × the axum + sqlx floor's requests/s (same run)".to_owned(),
+            format!(
+                "{:.0} vs {:.0} requests/s: {rps:.2} ×",
+                t.requests_per_second, f.requests_per_second
+            ),
+            Some(rps >= 0.75),
+        ),
+        (
+            "7 todo list vs floor",
+            "p99 ≤ 1.5 × the floor's".to_owned(),
+            format!("{:.1} ms vs {:.1} ms: {p99:.2} ×", t.p99_ms, f.p99_ms),
+            Some(p99 <= 1.5),
+        ),
+        (
+            "7 single connection",
+            "p99 ≤ 2 × the floor's single-connection p99".to_owned(),
+            format!(
+                "{:.2} ms vs {:.2} ms: {single:.2} ×",
+                t.single_p99_ms, f.single_p99_ms
+            ),
+            Some(single <= 2.0),
+        ),
+    ];
+    if let Some(rss) = t.rss_after_mb {
+        out.push((
+            "7 memory",
+            "todoql's RSS after the load ≤ 30 MB".to_owned(),
+            format!("{rss:.1} MB"),
+            Some(rss <= 30.0),
+        ));
+    }
+    out
 }
 
 fn rounded(values: &[f64]) -> Vec<u64> {
@@ -406,6 +484,11 @@ pub fn render(report: &Report) -> String {
             db.seed_s
         );
     }
+    for db in &report.databases {
+        if let Some(c) = &db.comparison {
+            render_comparison(&mut out, db.database, c);
+        }
+    }
     let _ = writeln!(out);
     let _ = writeln!(out, "| budget | database | target | measured | met |");
     let _ = writeln!(out, "|---|---|---|---|---|");
@@ -425,4 +508,43 @@ pub fn render(report: &Report) -> String {
         );
     }
     out
+}
+
+/// Scenario 7's table: the medians of the rounds.
+fn render_comparison(out: &mut String, database: &str, c: &crate::compare::Comparison) {
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "Scenario 7 ({database}): medians of {} round(s){}",
+        c.rounds,
+        match c.pinned {
+            Some(cores) => format!(
+                "; servers pinned to core {}, the load generator to core {}",
+                cores.server, cores.load
+            ),
+            None => "; not pinned".to_owned(),
+        }
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "| server | req/s | p99 ms | 1 connection p50 / p99 ms | RSS after load MB | server CPU µs/req | PostgreSQL CPU µs/req | errors |"
+    );
+    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|");
+    for row in &c.rows {
+        let m = &row.median;
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {:.1} | {:.2} / {:.2} | {} | {} | {} | {} |",
+            row.label,
+            m.requests_per_second,
+            m.p99_ms,
+            m.single_p50_ms,
+            m.single_p99_ms,
+            opt(m.rss_after_mb, 1),
+            opt(m.server_cpu_us, 0),
+            opt(m.postgres_cpu_us, 0),
+            m.errors
+        );
+    }
 }

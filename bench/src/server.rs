@@ -13,8 +13,12 @@ pub const JWT_SECRET: &str = "todoql-bench-secret-todoql-bench-secret";
 /// How to start a server.
 #[derive(Debug, Clone)]
 pub struct Launch {
-    /// The `todoql` binary.
+    /// The `todoql` binary (or, for a floor, this bench binary).
     pub binary: PathBuf,
+    /// Its arguments (`serve` for todoql).
+    pub args: Vec<String>,
+    /// The cores of `--pin`.
+    pub cores: Option<crate::pin::Cores>,
     /// DATABASE_URL.
     pub database_url: String,
     /// Where its log goes.
@@ -44,7 +48,7 @@ impl Server {
             .with_context(|| format!("opening {}", launch.log_file.display()))?;
         let mut command = Command::new(&launch.binary);
         command
-            .arg("serve")
+            .args(&launch.args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("DATABASE_URL", &launch.database_url)
@@ -68,8 +72,7 @@ impl Server {
             .stdout(log.try_clone()?)
             .stderr(log);
         let started = Instant::now();
-        let child = command
-            .spawn()
+        let child = crate::pin::spawn(&mut command, launch.cores)
             .with_context(|| format!("starting {}", launch.binary.display()))?;
         let mut server = Server {
             child: Some(child),

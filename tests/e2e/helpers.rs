@@ -250,10 +250,33 @@ impl TestApp {
         Self::spawn_with_clock(self.db.share(), config, self.clock.clone()).await
     }
 
+    /// A server whose requests use `connection` (a pool opened with `todoql_server::db::connect`,
+    /// perhaps to another address than `config`'s, such as a proxy); background tasks use
+    /// `config.database_url`.
+    pub async fn spawn_on_connection(
+        db: TestDb,
+        config: Config,
+        connection: sea_orm::DatabaseConnection,
+    ) -> TestApp {
+        todoql_server::db::migrate_up(&connection)
+            .await
+            .expect("migrate");
+        Self::serve(db, config, connection, Arc::new(ManualClock::new())).await
+    }
+
     async fn spawn_with_clock(db: TestDb, config: Config, clock: Arc<ManualClock>) -> TestApp {
-        let mut connection = todoql_server::db::connect_migrated(&config)
+        let connection = todoql_server::db::connect_migrated(&config)
             .await
             .expect("migrate and connect");
+        Self::serve(db, config, connection, clock).await
+    }
+
+    async fn serve(
+        db: TestDb,
+        config: Config,
+        mut connection: sea_orm::DatabaseConnection,
+        clock: Arc<ManualClock>,
+    ) -> TestApp {
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
         connection.set_metric_callback(move |_| {

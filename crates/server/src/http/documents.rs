@@ -13,8 +13,12 @@
 //! the query; when the server knows the hash it runs that document, otherwise it answers
 //! `PersistedQueryNotFound` and the client sends the query along with its hash once.
 //!
-//! Memory is bounded: at most [`MAX_ENTRIES`] documents, only texts up to [`MAX_QUERY_BYTES`],
-//! at most [`MAX_TOTAL_BYTES`] of text in all; the least recently used go first.
+//! Memory is bounded by bytes, not only by entries: a document is kept only when its text is at
+//! most [`MAX_QUERY_BYTES`] and its text and syntax tree together at most [`MAX_DOCUMENT_BYTES`]
+//! (the tree's heap size is measured when it is parsed, see `document_size`: a short text can
+//! parse into a large tree), and the cache holds at most [`MAX_ENTRIES`] documents and
+//! [`MAX_TOTAL_BYTES`] in all; the least recently used go first. Documents not kept are parsed
+//! on every request, as without a cache.
 
 use async_graphql::{Request, ServerError};
 use lru::LruCache;
@@ -27,8 +31,13 @@ use todoql_graphql::schema::cost::{Analyzed, CostAnalyzer};
 pub const MAX_ENTRIES: usize = 512;
 /// Longest text kept (longer ones are parsed on every request).
 pub const MAX_QUERY_BYTES: usize = 16 * 1024;
-/// Most text kept in all.
-pub const MAX_TOTAL_BYTES: usize = 1024 * 1024;
+/// Largest document kept: its text, its syntax tree and the entry's bookkeeping.
+pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+/// Most bytes kept in all (texts, syntax trees, bookkeeping).
+pub const MAX_TOTAL_BYTES: usize = 4 * 1024 * 1024;
+/// An entry's bookkeeping besides its text and tree: the text's SHA-256 in hex twice (the
+/// entry and the hash index), the `Arc`s and the two LRU nodes.
+const ENTRY_OVERHEAD: usize = 384;
 
 /// The message clients of the APQ protocol look for.
 pub const PERSISTED_QUERY_NOT_FOUND: &str = "PersistedQueryNotFound";
@@ -36,6 +45,8 @@ pub const PERSISTED_QUERY_NOT_FOUND: &str = "PersistedQueryNotFound";
 struct Entry {
     document: Arc<Analyzed>,
     sha256: String,
+    /// What this entry holds in memory (text, tree, bookkeeping).
+    bytes: usize,
 }
 
 struct Inner {
@@ -43,7 +54,8 @@ struct Inner {
     by_text: LruCache<Arc<str>, Entry>,
     /// SHA-256 (lowercase hex) → text, for persisted queries.
     by_hash: LruCache<String, Arc<str>>,
-    text_bytes: usize,
+    /// The sum of the entries' `bytes`.
+    bytes: usize,
 }
 
 /// The cache, shared by every request of one server.
@@ -61,7 +73,7 @@ impl Documents {
             inner: Arc::new(Mutex::new(Inner {
                 by_text: LruCache::new(cap),
                 by_hash: LruCache::new(cap),
-                text_bytes: 0,
+                bytes: 0,
             })),
             analyzer,
         }
@@ -130,34 +142,41 @@ impl Documents {
         }
         let analyzed = Arc::new(self.analyzer.analyze(text)?);
         if text.len() <= MAX_QUERY_BYTES {
-            self.insert(text, analyzed.clone());
+            let bytes = text.len()
+                + super::document_size::parsed_bytes(&analyzed.document)
+                + std::mem::size_of::<Analyzed>()
+                + ENTRY_OVERHEAD;
+            if bytes <= MAX_DOCUMENT_BYTES {
+                self.insert(text, analyzed.clone(), bytes);
+            }
         }
         Ok(analyzed)
     }
 
-    fn insert(&self, text: &str, document: Arc<Analyzed>) {
+    fn insert(&self, text: &str, document: Arc<Analyzed>, bytes: usize) {
         let sha256 = sha256_hex(text);
         let text: Arc<str> = Arc::from(text);
         let mut inner = self.lock();
         if inner.by_text.contains(&text) {
             return;
         }
-        inner.text_bytes += text.len();
+        inner.bytes += bytes;
         let evicted = inner.by_text.push(
             text.clone(),
             Entry {
                 document,
                 sha256: sha256.clone(),
+                bytes,
             },
         );
-        if let Some((old, entry)) = evicted {
-            inner.text_bytes -= old.len();
+        if let Some((_, entry)) = evicted {
+            inner.bytes -= entry.bytes;
             inner.by_hash.pop(&entry.sha256);
         }
-        while inner.text_bytes > MAX_TOTAL_BYTES {
+        while inner.bytes > MAX_TOTAL_BYTES {
             match inner.by_text.pop_lru() {
-                Some((old, entry)) => {
-                    inner.text_bytes -= old.len();
+                Some((_, entry)) => {
+                    inner.bytes -= entry.bytes;
                     inner.by_hash.pop(&entry.sha256);
                 }
                 None => break,
@@ -232,7 +251,7 @@ mod tests {
             documents.document(&format!("{{ f{i} }}{padding}")).unwrap();
         }
         let inner = documents.lock();
-        assert!(inner.text_bytes <= MAX_TOTAL_BYTES, "{}", inner.text_bytes);
+        assert!(inner.bytes <= MAX_TOTAL_BYTES, "{}", inner.bytes);
         assert_eq!(inner.by_text.len(), inner.by_hash.len());
         drop(inner);
 
@@ -246,6 +265,55 @@ mod tests {
         }
         assert_eq!(many.lock().by_text.len(), MAX_ENTRIES);
         assert_eq!(many.lock().by_hash.len(), MAX_ENTRIES);
+    }
+
+    /// Many distinct documents whose syntax trees are far larger than their texts (a fuzzer's
+    /// flood): the cache keeps at most MAX_TOTAL_BYTES of them, measured on the trees.
+    #[test]
+    fn parsed_trees_count_against_the_bound_not_only_their_texts() {
+        let documents = Documents::default();
+        // 200 aliased fields with an argument each: 2 KiB of text, a tree of ~150 KiB; 200 such
+        // documents are ~30 MiB of trees but only ~0.4 MiB of text.
+        let fields: String = (0..200).map(|i| format!("a{i}:f(x:1) ")).collect();
+        let heavy = |i: usize| format!("{{ f{i} {fields} }}");
+        let one = super::super::document_size::parsed_bytes(
+            &async_graphql::parser::parse_query(heavy(0)).unwrap(),
+        );
+        assert!(heavy(0).len() <= MAX_QUERY_BYTES);
+        assert!(one > 10 * heavy(0).len(), "{one} bytes of tree");
+        assert!(one <= MAX_DOCUMENT_BYTES, "{one} bytes: not cacheable");
+        for i in 0..200 {
+            documents.document(&heavy(i)).unwrap();
+        }
+        let inner = documents.lock();
+        assert!(inner.bytes <= MAX_TOTAL_BYTES, "{}", inner.bytes);
+        assert!(inner.by_text.len() < 200, "{} kept", inner.by_text.len());
+        assert!(!inner.by_text.is_empty());
+        let tree_bytes: usize = inner
+            .by_text
+            .iter()
+            .map(|(_, e)| super::super::document_size::parsed_bytes(&e.document.document))
+            .sum();
+        assert!(tree_bytes <= MAX_TOTAL_BYTES, "{tree_bytes}");
+        assert_eq!(inner.by_text.len(), inner.by_hash.len());
+    }
+
+    #[test]
+    fn a_document_whose_tree_alone_exceeds_the_per_document_bound_is_not_kept() {
+        // Limits high enough that the cost analysis lets the document through to the cache.
+        let documents = Documents::new(Arc::new(todoql_graphql::schema::cost_analyzer(
+            SchemaLimits {
+                max_complexity: 100_000,
+                max_tokens: 100_000,
+                ..SchemaLimits::default()
+            },
+        )));
+        // 8,000 one-letter fields: 16 KiB of text, over a megabyte of tree.
+        let text = format!("{{{}}}", " a".repeat(8000 - 1));
+        assert!(text.len() <= MAX_QUERY_BYTES);
+        assert!(documents.document(&text).is_ok());
+        assert_eq!(documents.lock().by_text.len(), 0);
+        assert_eq!(documents.lock().bytes, 0);
     }
 
     #[test]

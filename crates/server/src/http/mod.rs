@@ -1,5 +1,6 @@
 //! The HTTP surface: routes, limits, request ids, CORS.
 
+mod document_size;
 pub mod documents;
 pub mod graphiql;
 pub mod graphql;
