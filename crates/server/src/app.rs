@@ -7,9 +7,10 @@ use anyhow::Context as _;
 use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use todoql_graphql::clock::Clock;
-use todoql_graphql::settings::{Limit, RateLimits};
-use todoql_graphql::{AppState, SchemaLimits, Settings, build_schema};
+use todoql_domain::clock::Clock;
+use todoql_domain::settings::{Limit, RateLimits};
+use todoql_domain::{AppState, Settings};
+use todoql_graphql::{SchemaLimits, build_schema};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -23,7 +24,7 @@ pub fn settings(config: &Config) -> Settings {
                  restart and several instances cannot share sessions. Set a secret of at least 32 bytes in production."
             );
             let mut key = vec![0u8; 32];
-            todoql_graphql::secrets::fill_random(&mut key);
+            todoql_domain::secrets::fill_random(&mut key);
             key
         }
     };

@@ -3,9 +3,9 @@
 
 use crate::config::Config;
 use std::time::Duration;
-use todoql_graphql::AppState;
-use todoql_graphql::mail::outbox::{self, RetryPolicy};
-use todoql_graphql::mail::transport::{self, Mailer};
+use todoql_domain::AppState;
+use todoql_domain::mail::outbox::{self, RetryPolicy};
+use todoql_domain::mail::transport::{self, Mailer};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -178,7 +178,7 @@ async fn purge_loop(state: AppState, every: Duration, mut stopped: watch::Receiv
 
 /// One purge pass, logged.
 pub async fn run_purge(state: &AppState) {
-    match todoql_graphql::maintenance::purge(state).await {
+    match todoql_domain::maintenance::purge(state).await {
         Ok(report) => tracing::info!(?report, "purge done"),
         Err(err) => tracing::error!(error = ?err, "purge failed"),
     }

@@ -4,10 +4,10 @@
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::time::Duration;
-use todoql_graphql::auth::oauth::settings::{
+use todoql_domain::auth::oauth::settings::{
     GITHUB_API_URL, GITHUB_AUTH_URL, GITHUB_TOKEN_URL, GOOGLE_ISSUER,
 };
-use todoql_graphql::auth::oauth::{EncryptionKey, OAuthSettings, ProviderKind, ProviderSettings};
+use todoql_domain::auth::oauth::{EncryptionKey, OAuthSettings, ProviderKind, ProviderSettings};
 
 /// todoql: a GraphQL back end for todo-list apps.
 #[derive(Debug, Parser)]
@@ -114,12 +114,12 @@ fn parse_app_url(value: &str) -> Result<String, String> {
 }
 
 fn parse_smtp_url(value: &str) -> Result<String, String> {
-    todoql_graphql::mail::transport::SmtpUrl::parse(value)?;
+    todoql_domain::mail::transport::SmtpUrl::parse(value)?;
     Ok(value.to_owned())
 }
 
 fn parse_mail_from(value: &str) -> Result<String, String> {
-    todoql_graphql::mail::transport::parse_mailbox(value)?;
+    todoql_domain::mail::transport::parse_mailbox(value)?;
     Ok(value.to_owned())
 }
 

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
 use std::net::SocketAddr;
 use std::time::Instant;
-use todoql_graphql::RequestContext;
+use todoql_graphql::{ErrorCode, RequestContext};
 
 /// POST /graphql.
 pub async fn post(
@@ -254,7 +254,7 @@ fn finish(mut response: GqlResponse) -> GqlResponse {
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {
-            extensions.set("code", "BAD_USER_INPUT");
+            extensions.set("code", ErrorCode::BadUserInput.as_str());
         }
     }
     response
@@ -278,7 +278,7 @@ fn record(operations: &[String], response: &BatchResponse, started: Instant) {
 /// An error about the HTTP request itself, in GraphQL's error shape.
 pub fn request_error(status: StatusCode, message: &str) -> Response {
     let body = serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }]
+        "errors": [{ "message": message, "extensions": { "code": ErrorCode::BadUserInput.as_str() } }]
     });
     (
         status,

@@ -12,10 +12,10 @@
 use crate::auth::address_proof::{Prover, address_proven};
 use crate::auth::identity::{normalize_email, username_from_email};
 use crate::auth::sessions::{self, AuthMethod, ClientInfo, SignedIn};
+use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, messages, outbox};
 use crate::rate_limit::{self, Key};
-use crate::request::Viewer;
 use crate::secrets::{constant_time_eq, random_code, random_token, sha256_hex};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
