@@ -220,7 +220,7 @@ async fn several_senders_never_send_one_mail_twice() {
         .await
         .unwrap();
     for to in &recipients {
-        let content = messages::sign_in("https://app.example.com", "123456", "token");
+        let content = messages::sign_in("https://app.example.com", "123456", "token", 15);
         outbox::enqueue(&txn, app.state.now(), to, content)
             .await
             .unwrap();

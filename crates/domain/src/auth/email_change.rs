@@ -105,6 +105,7 @@ pub async fn request_email_change(
         &new_email,
         issued.code(),
         issued.token(),
+        email_codes::CODE_TTL_MINUTES,
     );
     outbox::enqueue(&txn, now, &new_email, content).await?;
     txn.commit().await?;

@@ -401,7 +401,12 @@ pub async fn send_verification_email(
         Some(user.id),
     )
     .await?;
-    let content = messages::verify_email(&app.settings().app_url, issued.code(), issued.token());
+    let content = messages::verify_email(
+        &app.settings().app_url,
+        issued.code(),
+        issued.token(),
+        CODE_TTL_MINUTES,
+    );
     outbox::enqueue(&txn, now, &user.email, content).await?;
     txn.commit().await?;
     mail::wake_sender(app);
@@ -452,7 +457,12 @@ pub async fn request_sign_in_code(
     }
     let now = app.now();
     let issued = issue(&txn, now, &email, CodeAction::SignIn, None).await?;
-    let content = messages::sign_in(&app.settings().app_url, issued.code(), issued.token());
+    let content = messages::sign_in(
+        &app.settings().app_url,
+        issued.code(),
+        issued.token(),
+        CODE_TTL_MINUTES,
+    );
     outbox::enqueue(&txn, now, &email, content).await?;
     txn.commit().await?;
     mail::wake_sender(app);
