@@ -8,6 +8,9 @@ use sea_orm::{
 use todoql_entity::user;
 use uuid::Uuid;
 
+/// How long a soft-deleted user stays before the purge removes it.
+pub const DELETED_RETENTION_DAYS: i64 = 30;
+
 /// Users who can sign in: not deleted. A deleted user's address may belong to a new account.
 pub fn live() -> Select<user::Entity> {
     user::Entity::find().filter(user::Column::DeletedAt.is_null())
