@@ -1,7 +1,7 @@
 //! Password accounts and sessions: sign-up, sign-in, tokens, rotation and reuse detection,
 //! session management, profile, deletion and rate limits.
 
-use crate::helpers::*;
+use crate::support::*;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 

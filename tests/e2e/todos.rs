@@ -1,7 +1,7 @@
 //! Todos: validation, the unique incomplete title, updates, isolation between users, and the
 //! keyset-paginated, filtered and sorted list.
 
-use crate::helpers::*;
+use crate::support::*;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use futures_util::future::join_all;
 use sea_orm::sea_query::Expr;
