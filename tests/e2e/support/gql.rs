@@ -1,5 +1,6 @@
 //! A GraphQL response as the tests read it.
 
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 /// A GraphQL response.
@@ -29,6 +30,18 @@ impl Gql {
         &self.body["data"]
     }
 
+    /// `data`, read into `T` (a struct that mirrors the selection), asserting there were no
+    /// errors. A field missing from the response, or of another type, fails the test.
+    pub fn data_as<T: DeserializeOwned>(&self) -> T {
+        read_as(self.data(), "data", &self.body)
+    }
+
+    /// The root field `name` of `data` (e.g. `"createTodo"`), read into `T`, asserting there
+    /// were no errors.
+    pub fn root_as<T: DeserializeOwned>(&self, name: &str) -> T {
+        read_as(&self.data()[name], name, &self.body)
+    }
+
     /// The first error's `extensions.code`.
     pub fn code(&self) -> &str {
         self.body["errors"][0]["extensions"]["code"]
@@ -55,4 +68,13 @@ impl Gql {
             assert_eq!(self.field(), field, "body: {}", self.body);
         }
     }
+}
+
+fn read_as<T: DeserializeOwned>(value: &Value, what: &str, body: &Value) -> T {
+    T::deserialize(value).unwrap_or_else(|e| {
+        panic!(
+            "`{what}` does not read as {}: {e}\nbody: {body}",
+            std::any::type_name::<T>()
+        )
+    })
 }
