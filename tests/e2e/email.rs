@@ -1,7 +1,7 @@
 //! Email: the outbox and its SMTP delivery, verification, passwordless sign-in, password reset,
 //! change of address, security notices and mail limits. Every test talks to a real SMTP sink.
 
-use crate::helpers::*;
+use crate::support::*;
 use chrono::Duration;
 use serde_json::{Value, json};
 
