@@ -1,11 +1,11 @@
 //! Background tasks of every instance: the periodic purge, the outbox sender and the metrics
 //! upkeep. They stop when the server stops.
 
-use crate::config::Config;
+use crate::config::{Config, DatabaseConfig};
 use std::time::Duration;
 use todoql_graphql::AppState;
 use todoql_graphql::mail::outbox::{self, RetryPolicy};
-use todoql_graphql::mail::transport::{self, Mailer};
+use todoql_graphql::mail::transport::Mailer;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -30,33 +30,17 @@ pub fn spawn(
     stopped: watch::Receiver<bool>,
 ) -> anyhow::Result<Background> {
     let mut tasks = Vec::new();
-    let mailer = transport::from_config(config.smtp_url.as_deref(), &config.mail_from)
-        .map_err(|e| anyhow::anyhow!("TODOQL_SMTP_URL / TODOQL_MAIL_FROM: {e}"))?;
-    if config.smtp_url.is_some() {
-        tracing::info!("{}", mailer.describe());
-    } else {
-        tracing::warn!("{}", mailer.describe());
-    }
-    let policy = RetryPolicy {
-        base: chrono::Duration::from_std(config.mail_retry_base)
-            .unwrap_or(chrono::Duration::seconds(10)),
-        max_delay: chrono::Duration::hours(1),
-        max_attempts: config.mail_max_attempts,
-    };
+    let mailer = config.mail.mailer()?;
     tasks.push(tokio::spawn(mail_loop(
         state.clone(),
-        config.clone(),
+        config.database.with_pool_size(MAIL_POOL_SIZE),
         mailer,
-        policy,
+        config.mail.retry_policy(),
         stopped.clone(),
     )));
     tasks.push(tokio::spawn(metrics_upkeep_loop(stopped.clone())));
-    if !config.purge_interval.is_zero() {
-        tasks.push(tokio::spawn(purge_loop(
-            state,
-            config.purge_interval,
-            stopped,
-        )));
+    if let Some(every) = config.maintenance.purge_every() {
+        tasks.push(tokio::spawn(purge_loop(state, every, stopped)));
     }
     Ok(Background { tasks })
 }
@@ -96,15 +80,13 @@ const MAIL_POOL_SIZE: u32 = 2;
 /// request-level statement counts stay exact).
 async fn mail_loop(
     state: AppState,
-    config: Config,
+    database: DatabaseConfig,
     mailer: Mailer,
     policy: RetryPolicy,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let mut pool_config = config;
-    pool_config.db_max_connections = MAIL_POOL_SIZE;
     let db = loop {
-        match crate::db::connect(&pool_config).await {
+        match crate::db::connect(&database).await {
             Ok(db) => break db,
             Err(err) => {
                 tracing::error!(error = %err, "mail sender cannot reach the database; retrying")

@@ -1,6 +1,6 @@
 //! Connecting to the database and applying migrations, once, however many instances start.
 
-use crate::config::Config;
+use crate::config::{Config, DatabaseConfig};
 use anyhow::Context as _;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
@@ -27,8 +27,8 @@ use todoql_migration::{Migrator, MigratorTrait, SchemaManager};
 const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// Opens the pool. SQLite runs in WAL mode with a busy timeout and foreign keys on.
-pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
-    let mut options = ConnectOptions::new(config.database_url.clone());
+pub async fn connect(config: &DatabaseConfig) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(config.database_url.expose());
     options
         .max_connections(config.db_max_connections)
         .min_connections(1)
@@ -52,14 +52,14 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
 /// back named with its quotes, and sea-orm read it as missing. Connections opened after the
 /// migrations never see an old schema.
 pub async fn connect_migrated(config: &Config) -> anyhow::Result<DatabaseConnection> {
-    let mut migrator_config = config.clone();
-    migrator_config.db_max_connections = 1;
-    let migrator = connect(&migrator_config)
+    let migrator = connect(&config.database.with_pool_size(1))
         .await
         .context("connecting to the database")?;
     migrate_up(&migrator).await.context("applying migrations")?;
     migrator.close().await?;
-    connect(config).await.context("connecting to the database")
+    connect(&config.database)
+        .await
+        .context("connecting to the database")
 }
 
 /// What `todoql migrate` (and the server's start) does to the schema.

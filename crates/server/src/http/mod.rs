@@ -5,7 +5,7 @@ pub mod documents;
 pub mod graphiql;
 pub mod graphql;
 
-use crate::config::Config;
+use crate::config::{HttpConfig, OperationLimits};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header};
@@ -39,6 +39,26 @@ pub struct HttpState {
     pub documents: documents::Documents,
 }
 
+impl HttpState {
+    /// The handlers' state for `schema` and `app`, with the limits the configuration sets.
+    pub fn new(
+        schema: AppSchema,
+        app: AppState,
+        documents: documents::Documents,
+        config: &HttpConfig,
+        operations: &OperationLimits,
+    ) -> Self {
+        Self {
+            schema,
+            app,
+            max_batch: operations.max_batch(),
+            trust_proxy: config.trust_proxy,
+            body_limit: config.body_limit(),
+            documents,
+        }
+    }
+}
+
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 impl FromRef<HttpState> for AppState {
@@ -49,7 +69,7 @@ impl FromRef<HttpState> for AppState {
 
 /// The router with every route and layer. /metrics is among the routes unless
 /// TODOQL_METRICS_LISTEN gives it a listener of its own ([`metrics_router`]).
-pub fn router(http: HttpState, config: &Config) -> Router {
+pub fn router(http: HttpState, config: &HttpConfig) -> Router {
     let mut routes = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphql/assets/{name}", get(graphiql::asset))
@@ -59,7 +79,7 @@ pub fn router(http: HttpState, config: &Config) -> Router {
         routes = routes.route("/metrics", get(metrics));
     }
     let routes = routes
-        .layer(DefaultBodyLimit::max(config.body_limit as usize))
+        .layer(DefaultBodyLimit::max(config.body_limit()))
         .with_state(http);
 
     let layers = ServiceBuilder::new()
@@ -140,7 +160,7 @@ async fn readyz(State(http): State<HttpState>) -> Response {
 
 /// The router of TODOQL_METRICS_LISTEN: GET /metrics and nothing else (no GraphQL, no
 /// health), so that a port open to the scraper exposes nothing more.
-pub fn metrics_router(app: AppState, config: &Config) -> Router {
+pub fn metrics_router(app: AppState, config: &HttpConfig) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .with_state(app)
