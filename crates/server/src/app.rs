@@ -69,7 +69,7 @@ pub async fn start(
     let (stop, stopped) = watch::channel(false);
     let metrics_serve = metrics_listener.map(|listener| {
         let router = http::metrics_router(state.clone(), &config.http);
-        let signal = wait_for(stopped.clone());
+        let signal = crate::shutdown::stopped(stopped.clone());
         async move {
             axum::serve(listener, router)
                 .with_graceful_shutdown(signal)
@@ -85,7 +85,7 @@ pub async fn start(
     let shutdown_timeout = config.http.shutdown_timeout;
     let db = state.db().clone();
     let task = tokio::spawn(async move {
-        let signal = wait_for(stopped.clone());
+        let signal = crate::shutdown::stopped(stopped.clone());
         let serve = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -103,7 +103,7 @@ pub async fn start(
         };
         // In-flight requests get `shutdown_timeout` after the signal, then we stop anyway.
         let deadline = async {
-            wait_for(stopped).await;
+            crate::shutdown::stopped(stopped).await;
             tokio::time::sleep(shutdown_timeout).await;
         };
         let result = tokio::select! {
@@ -124,34 +124,4 @@ pub async fn start(
         stop,
         task,
     })
-}
-
-async fn wait_for(mut stopped: watch::Receiver<bool>) {
-    while !*stopped.borrow_and_update() {
-        if stopped.changed().await.is_err() {
-            return;
-        }
-    }
-}
-
-/// Completes on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
 }

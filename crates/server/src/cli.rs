@@ -40,7 +40,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         addr = server.addr,
         ms = started.elapsed().as_millis()
     );
-    crate::app::shutdown_signal().await;
+    crate::shutdown::os_signal().await;
     tracing::info!("shutting down: finishing in-flight requests");
     server.shutdown().await?;
     tracing::info!("stopped");
