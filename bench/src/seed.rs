@@ -123,7 +123,7 @@ pub async fn users(
     prefix: &str,
     count: usize,
 ) -> anyhow::Result<Vec<Seeded>> {
-    let hash = todoql_graphql::auth::password::PasswordHasher::new(1)
+    let hash = todoql_domain::auth::password::PasswordHasher::new(1)
         .hash(SecretString::from(PASSWORD))
         .await
         .map_err(|e| anyhow::anyhow!("hashing the bench password: {e:?}"))?;

@@ -1017,12 +1017,12 @@ async fn passwordless_session(app: &TestApp, user_id: &str) -> TestUser {
         .unwrap()
         .unwrap();
     let email = user.email.clone();
-    let signed_in = todoql_graphql::auth::sessions::start_session(
+    let signed_in = todoql_domain::auth::sessions::start_session(
         app.state.db(),
         &app.state,
         user,
         &Default::default(),
-        todoql_graphql::auth::sessions::AuthMethod::EmailCode,
+        todoql_domain::auth::sessions::AuthMethod::EmailCode,
     )
     .await
     .unwrap();

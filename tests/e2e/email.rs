@@ -213,14 +213,14 @@ async fn the_sender_gives_up_after_the_configured_attempts_and_keeps_no_copy() {
 
 #[tokio::test]
 async fn several_senders_never_send_one_mail_twice() {
-    use todoql_graphql::mail::{messages, outbox, transport};
+    use todoql_domain::mail::{messages, outbox, transport};
     let (app, sink) = spawn_mail_app(&[]).await;
     let recipients: Vec<String> = (0..30).map(|i| format!("user{i}@example.com")).collect();
-    let txn = todoql_graphql::db::begin_write(app.state.db())
+    let txn = todoql_domain::db::begin_write(app.state.db())
         .await
         .unwrap();
     for to in &recipients {
-        let content = messages::sign_in("https://app.example.com", "123456", "token");
+        let content = messages::sign_in("https://app.example.com", "123456", "token", 15);
         outbox::enqueue(&txn, app.state.now(), to, content)
             .await
             .unwrap();

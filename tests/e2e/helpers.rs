@@ -7,8 +7,8 @@
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use todoql_graphql::AppState;
-use todoql_graphql::clock::ManualClock;
+use todoql_domain::AppState;
+use todoql_domain::clock::ManualClock;
 use todoql_server::app::RunningServer;
 use todoql_server::config::Config;
 

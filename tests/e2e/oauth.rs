@@ -4,8 +4,8 @@ use crate::fake_providers::{FakeProvider, FakeUser, Tamper};
 use crate::helpers::*;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
+use todoql_domain::auth::oauth::{EncryptionKey, TokenCipher, purpose};
 use todoql_entity::{account, oauth_state};
-use todoql_graphql::auth::oauth::{EncryptionKey, TokenCipher, purpose};
 
 const KEY_HEX: &str = "8f2c0d4e6a1b3c5d7e9f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f";
 const CALLBACK: &str = "http://localhost:3000/oauth/callback";

@@ -417,7 +417,7 @@ async fn purge_removes_trash_older_than_30_days_and_keeps_the_rest() {
     delete_todo(&app, &user, &recent["id"]).await.data();
     let user = later(&app, &user, Duration::days(10) + Duration::seconds(1)).await;
 
-    let report = todoql_graphql::maintenance::purge(&app.state)
+    let report = todoql_domain::maintenance::purge(&app.state)
         .await
         .map_err(|e| format!("{e:?}"))
         .unwrap();
@@ -445,7 +445,7 @@ async fn purges_running_at_once_remove_each_old_entry_exactly_once() {
     }
     let fresh = insert_entry(&app, &user, now - Duration::days(29)).await;
 
-    let reports = join_all((0..5).map(|_| todoql_graphql::maintenance::purge(&app.state))).await;
+    let reports = join_all((0..5).map(|_| todoql_domain::maintenance::purge(&app.state))).await;
 
     let removed: u64 = reports
         .into_iter()

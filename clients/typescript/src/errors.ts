@@ -1,17 +1,6 @@
-/** The `extensions.code` values the todoql API promises (see the API contract). */
-export const ERROR_CODES = [
-  "UNAUTHENTICATED",
-  "FORBIDDEN",
-  "EMAIL_NOT_VERIFIED",
-  "BAD_USER_INPUT",
-  "INVALID_CREDENTIALS",
-  "INVALID_TOKEN",
-  "NOT_FOUND",
-  "CONFLICT",
-  "RATE_LIMITED",
-  "REAUTHENTICATION_REQUIRED",
-  "INTERNAL_SERVER_ERROR",
-] as const;
+import { ERROR_CODES } from "./generated/error-codes.js";
+
+export { ERROR_CODES };
 
 /** One of the error codes of the API. */
 export type ErrorCode = (typeof ERROR_CODES)[number];

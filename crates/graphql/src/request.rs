@@ -1,10 +1,9 @@
 //! What the HTTP layer knows about one request, and who is making it (checked at most once).
 
-use crate::auth::sessions;
-use crate::error::{AppError, AppResult};
-use crate::state::{AppState, state};
-use secrecy::{ExposeSecret, SecretString};
-use todoql_entity::{session, user};
+use crate::error::Result;
+use secrecy::SecretString;
+use todoql_domain::auth::viewer::Viewer;
+use todoql_domain::{AppError, AppState};
 use tokio::sync::OnceCell;
 
 /// Per-request data the server puts into each GraphQL request.
@@ -35,13 +34,10 @@ impl RequestContext {
     }
 }
 
-/// The signed-in user and the session the request belongs to.
-#[derive(Debug, Clone)]
-pub struct Viewer {
-    /// The user (live, not deleted).
-    pub user: user::Model,
-    /// The session (not revoked, not expired).
-    pub session: session::Model,
+/// The domain's state from a resolver's context. The schema is always built with it, so its
+/// absence is a programming error caught by every test.
+pub fn state<'a>(ctx: &async_graphql::Context<'a>) -> &'a AppState {
+    ctx.data_unchecked::<AppState>()
 }
 
 /// The request's client, for recording on new sessions and for rate limits.
@@ -50,52 +46,38 @@ pub fn client<'a>(ctx: &async_graphql::Context<'a>) -> &'a RequestContext {
 }
 
 /// The caller, when the request carries a valid access token of a live session. The check
-/// (token, then session and user in one query) runs at most once per request.
-pub async fn viewer<'a>(ctx: &async_graphql::Context<'a>) -> AppResult<Option<&'a Viewer>> {
+/// runs at most once per request.
+pub async fn viewer<'a>(ctx: &async_graphql::Context<'a>) -> Result<Option<&'a Viewer>> {
     let request = client(ctx);
     let app = state(ctx);
     let viewer = request
         .viewer
-        .get_or_try_init(|| load_viewer(app, request.bearer_token.as_ref()))
+        .get_or_try_init(|| Viewer::from_access_token(app, request.bearer_token.as_ref()))
         .await?;
     Ok(viewer.as_ref())
-}
-
-async fn load_viewer(app: &AppState, token: Option<&SecretString>) -> AppResult<Option<Viewer>> {
-    let Some(token) = token else { return Ok(None) };
-    let Some(claims) = app.access_tokens().verify(token.expose_secret(), app.now()) else {
-        return Ok(None);
-    };
-    sessions::load_live_session(app, claims.sub, claims.sid).await
 }
 
 /// The caller, if signed in. A request that carries an access token that is no longer valid is
 /// UNAUTHENTICATED rather than treated as signed out, for operations whose outcome depends on
 /// who calls: the client refreshes and retries instead of silently acting signed out (a link
 /// turning into a sign-in, a verification dropping the caller's own password).
-pub async fn optional_viewer<'a>(
-    ctx: &async_graphql::Context<'a>,
-) -> AppResult<Option<&'a Viewer>> {
+pub async fn optional_viewer<'a>(ctx: &async_graphql::Context<'a>) -> Result<Option<&'a Viewer>> {
     let viewer = viewer(ctx).await?;
     if viewer.is_none() && client(ctx).bearer_token.is_some() {
-        return Err(AppError::Unauthenticated);
+        return Err(AppError::Unauthenticated.into());
     }
     Ok(viewer)
 }
 
 /// The caller, or UNAUTHENTICATED.
-pub async fn require_viewer<'a>(ctx: &async_graphql::Context<'a>) -> AppResult<&'a Viewer> {
-    viewer(ctx).await?.ok_or(AppError::Unauthenticated)
+pub async fn require_viewer<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a Viewer> {
+    Ok(viewer(ctx).await?.ok_or(AppError::Unauthenticated)?)
 }
 
 /// The caller with a verified email (unless the server does not require it), or
 /// UNAUTHENTICATED / EMAIL_NOT_VERIFIED.
-pub async fn require_verified_viewer<'a>(
-    ctx: &async_graphql::Context<'a>,
-) -> AppResult<&'a Viewer> {
+pub async fn require_verified_viewer<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a Viewer> {
     let viewer = require_viewer(ctx).await?;
-    if state(ctx).settings().require_verified_email && !viewer.user.email_verified {
-        return Err(AppError::EmailNotVerified);
-    }
+    viewer.require_verified(state(ctx))?;
     Ok(viewer)
 }

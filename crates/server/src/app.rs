@@ -7,8 +7,9 @@ use anyhow::Context as _;
 use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use todoql_graphql::clock::Clock;
-use todoql_graphql::{AppState, build_schema};
+use todoql_domain::AppState;
+use todoql_domain::clock::Clock;
+use todoql_graphql::build_schema;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 

@@ -3,7 +3,7 @@
 use crate::config::{Cli, Command, Config, MigrateAction};
 use anyhow::Context as _;
 use std::sync::Arc;
-use todoql_graphql::clock::SystemClock;
+use todoql_domain::clock::SystemClock;
 use todoql_migration::{Migrator, MigratorTrait};
 
 /// Runs the command the user asked for.
@@ -84,8 +84,8 @@ async fn purge(config: &Config) -> anyhow::Result<()> {
     let db = crate::db::connect(&config.database)
         .await
         .context("connecting to the database")?;
-    let state = todoql_graphql::AppState::new(db, config.settings(), Arc::new(SystemClock));
-    let report = todoql_graphql::maintenance::purge(&state)
+    let state = todoql_domain::AppState::new(db, config.settings(), Arc::new(SystemClock));
+    let report = todoql_domain::maintenance::purge(&state)
         .await
         .map_err(|err| anyhow::anyhow!("purge failed: {err:?}"))?;
     println!("{report:?}");

@@ -1,13 +1,13 @@
 //! GraphQL faces of users, sessions and sign-in results. Separate from the entity models so
 //! that nothing secret (password hash, token hashes, provider tokens) can leak by derive.
 
-use crate::auth::sessions::{SignedIn, authentication_methods};
-use crate::error::AppError;
+use crate::error::Result;
+use crate::request::state;
 use crate::schema::scalars::DateTime;
-use crate::state::state;
 use async_graphql::{Context, ID, Object, SimpleObject};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-use todoql_entity::{account, session, user};
+use todoql_domain::auth::oauth;
+use todoql_domain::auth::sessions::{SignedIn, authentication_methods};
+use todoql_entity::{session, user};
 
 /// A person with an account.
 pub struct User(pub user::Model);
@@ -33,16 +33,8 @@ impl User {
         self.0.password_hash.is_some()
     }
     /// OAuth provider accounts linked to this user (never their tokens).
-    async fn linked_accounts(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<LinkedAccount>> {
-        let accounts = account::Entity::find()
-            .filter(account::Column::UserId.eq(self.0.id))
-            .order_by_asc(account::Column::CreatedAt)
-            .all(state(ctx).db())
-            .await
-            .map_err(AppError::from)?;
+    async fn linked_accounts(&self, ctx: &Context<'_>) -> Result<Vec<LinkedAccount>> {
+        let accounts = oauth::linked_accounts(state(ctx), self.0.id).await?;
         Ok(accounts
             .into_iter()
             .map(|a| LinkedAccount {

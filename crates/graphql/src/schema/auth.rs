@@ -1,13 +1,14 @@
 //! Queries and mutations of password accounts and sessions.
 
-use crate::auth::accounts::{self, SignUp};
-use crate::auth::sessions::{self, ClientInfo};
+use crate::error::Result;
+use crate::request::state;
 use crate::request::{self, require_viewer};
 use crate::schema::account_types::{AuthConfig, AuthPayload, Session, User};
-use crate::schema::parse_id;
-use crate::state::state;
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
+use crate::schema::{parse_id, patch};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use secrecy::SecretString;
+use todoql_domain::auth::accounts::{self, SignUp};
+use todoql_domain::auth::sessions::{self, ClientInfo};
 
 pub(crate) fn client_info(ctx: &Context<'_>) -> ClientInfo {
     let request = request::client(ctx);
@@ -163,14 +164,7 @@ impl AuthMutation {
     /// Revoke every session of the caller except the current one; returns how many were revoked.
     async fn revoke_other_sessions(&self, ctx: &Context<'_>) -> Result<i32> {
         let viewer = require_viewer(ctx).await?;
-        let app = state(ctx);
-        let revoked = sessions::revoke_all_except(
-            app.db(),
-            viewer.user.id,
-            Some(viewer.session.id),
-            app.now(),
-        )
-        .await?;
+        let revoked = sessions::revoke_others(state(ctx), viewer).await?;
         Ok(i32::try_from(revoked).unwrap_or(i32::MAX))
     }
 
@@ -195,8 +189,13 @@ impl AuthMutation {
     /// Change the username and/or avatar. Absent fields stay; a null avatar clears it.
     async fn update_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> Result<User> {
         let viewer = require_viewer(ctx).await?;
-        let user =
-            accounts::update_profile(state(ctx), viewer, input.username, input.avatar).await?;
+        let user = accounts::update_profile(
+            state(ctx),
+            viewer,
+            patch(input.username),
+            patch(input.avatar),
+        )
+        .await?;
         Ok(User(user))
     }
 

@@ -1,15 +1,16 @@
 //! Mutations of the emailed flows: verification, passwordless sign-in, password reset and
 //! change of address.
 
-use crate::auth::email_change::{self, ChangeProof};
-use crate::auth::email_codes::{self, Proof};
-use crate::auth::password_reset;
+use crate::error::Result;
+use crate::request::state;
 use crate::request::{self, optional_viewer, require_viewer};
 use crate::schema::account_types::{AuthPayload, User};
 use crate::schema::auth::client_info;
-use crate::state::state;
-use async_graphql::{Context, InputObject, Object, Result};
+use async_graphql::{Context, InputObject, Object};
 use secrecy::SecretString;
+use todoql_domain::auth::email_change::{self, ChangeProof};
+use todoql_domain::auth::email_codes::{self, Proof};
+use todoql_domain::auth::password_reset;
 
 /// Either email + code, or token.
 #[derive(InputObject)]

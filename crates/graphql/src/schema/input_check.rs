@@ -1,4 +1,4 @@
-//! Every input of every request meets [`crate::input`]'s rules before any resolver runs: each
+//! Every input of every request meets [`todoql_domain::input`]'s rules before any resolver runs: each
 //! string (in the document or in a variable) is text of the kind its field allows, and each
 //! `DateTime` is an instant both databases hold. A refusal is BAD_USER_INPUT with
 //! `extensions.field` naming the argument or input field, the same on SQLite and PostgreSQL.
@@ -13,7 +13,6 @@
 //! where it is used, against the value the request gives or, when absent, every default the
 //! document declares for that name, so whichever operation runs, its values were checked.
 
-use crate::input::{self, TextKind};
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{
@@ -27,6 +26,7 @@ use async_graphql::{
 use async_graphql_value::Value as Literal;
 use std::collections::HashMap;
 use std::sync::Arc;
+use todoql_domain::input::{self, TextKind};
 
 /// Input fields of free text, where tabs and line breaks are allowed: `(input type, field)`.
 const MULTI_LINE: &[(&str, &str)] = &[
@@ -277,7 +277,7 @@ fn list_item_type(ty: &str) -> &str {
 fn refusal(slot: Slot<'_>, why: &str, pos: Pos) -> ServerError {
     let mut error = ServerError::new(format!("\"{}\" {why}.", slot.name), Some(pos));
     let mut extensions = ErrorExtensionValues::default();
-    extensions.set("code", "BAD_USER_INPUT");
+    extensions.set("code", crate::ErrorCode::BadUserInput.as_str());
     extensions.set("field", slot.name);
     error.extensions = Some(extensions);
     error

@@ -11,11 +11,11 @@ pub mod scalars;
 pub mod suggestions;
 pub mod todos;
 
-use crate::error::{AppError, AppResult};
-use crate::state::AppState;
 use async_graphql::{EmptySubscription, ID, MergedObject, Schema, SchemaBuilder};
 use cost::{CostAnalyzer, CostLimit, CostLimits};
 use std::sync::Arc;
+use todoql_domain::state::AppState;
+use todoql_domain::{AppError, AppResult};
 use uuid::Uuid;
 
 /// Every query.
@@ -60,6 +60,9 @@ impl Default for SchemaLimits {
 
 fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        // Not the type of any field: listed so that clients get every `extensions.code` by
+        // code generation.
+        .register_output_type::<crate::ErrorCode>()
 }
 
 /// The schema with its state and limits. Builds without touching the database.
@@ -107,4 +110,13 @@ pub fn sdl() -> String {
 /// Parses an `ID` that must be a UUID; BAD_USER_INPUT on `field` otherwise.
 pub fn parse_id(id: &ID, field: &str) -> AppResult<Uuid> {
     Uuid::parse_str(id.as_str()).map_err(|_| AppError::bad_input(field, "Not a valid id."))
+}
+
+/// The domain's partial update of a field from GraphQL's absent / `null` / value.
+pub(crate) fn patch<T>(value: async_graphql::MaybeUndefined<T>) -> todoql_domain::Patch<T> {
+    match value {
+        async_graphql::MaybeUndefined::Undefined => todoql_domain::Patch::Keep,
+        async_graphql::MaybeUndefined::Null => todoql_domain::Patch::Clear,
+        async_graphql::MaybeUndefined::Value(value) => todoql_domain::Patch::Set(value),
+    }
 }

@@ -1,11 +1,12 @@
 //! Mutations of OAuth sign-in and account linking.
 
-use crate::auth::oauth::{self, Callback, Start};
-use crate::auth::sessions::ClientInfo;
+use crate::error::Result;
+use crate::request::state;
 use crate::request::{self, optional_viewer, require_viewer};
 use crate::schema::account_types::AuthPayload;
-use crate::state::state;
-use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, InputObject, Object, SimpleObject};
+use todoql_domain::auth::oauth::{self, Callback, Start};
+use todoql_domain::auth::sessions::ClientInfo;
 
 /// Where to send the browser to sign in with a provider.
 #[derive(SimpleObject)]

@@ -12,7 +12,7 @@ impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
             // The input check has already refused (naming the field) what this refuses.
-            Value::String(text) => crate::input::parse_instant(text)
+            Value::String(text) => todoql_domain::input::parse_instant(text)
                 .map(DateTime)
                 .map_err(InputValueError::custom),
             _ => Err(InputValueError::expected_type(value)),

@@ -3,14 +3,16 @@
 //! Every operation needs a signed-in caller with a verified email (unless the server is
 //! configured otherwise): UNAUTHENTICATED / EMAIL_NOT_VERIFIED.
 
+use crate::error::Result;
 use crate::request::require_verified_viewer;
-use crate::schema::parse_id;
+use crate::request::state;
 use crate::schema::scalars::DateTime;
-use crate::state::state;
-use crate::todos::cursor::{Direction, Ordering, SortKey};
-use crate::todos::page::{Page, PageRequest};
-use crate::todos::{self, NewTodo, TodoChanges, trash};
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use crate::schema::{parse_id, patch};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use todoql_domain::Patch;
+use todoql_domain::todos::cursor::{Direction, Ordering, SortKey};
+use todoql_domain::todos::page::{Page, PageRequest};
+use todoql_domain::todos::{self, NewTodo, TodoChanges, trash};
 use todoql_entity::{deleted_todo_log, todo};
 use uuid::Uuid;
 
@@ -234,8 +236,9 @@ pub struct TodoOrder {
     direction: OrderDirection,
 }
 
-impl From<Option<TodoOrder>> for Ordering {
-    fn from(order: Option<TodoOrder>) -> Self {
+/// The domain's ordering for `orderBy` (default: newest first).
+fn ordering(order: Option<TodoOrder>) -> Ordering {
+    {
         let order = order.unwrap_or(TodoOrder {
             field: TodoOrderField::CreatedAt,
             direction: OrderDirection::Desc,
@@ -308,7 +311,7 @@ impl TodoQuery {
         let request = PageRequest::new(
             first.unwrap_or(DEFAULT_PAGE_SIZE),
             after.as_deref(),
-            order_by.into(),
+            ordering(order_by),
         )?;
         let filter: todos::TodoFilter = filter.unwrap_or_default().into();
         let with_count = ctx.look_ahead().field("totalCount").exists();
@@ -393,10 +396,10 @@ impl TodoMutation {
         let viewer = require_verified_viewer(ctx).await?;
         let id = parse_id(&id, "id")?;
         let changes = TodoChanges {
-            title: input.title,
-            description: input.description,
-            due_date: input.due_date.map_value(|d| d.0),
-            is_completed: input.is_completed,
+            title: patch(input.title),
+            description: patch(input.description),
+            due_date: patch(input.due_date.map_value(|d| d.0)),
+            is_completed: patch(input.is_completed),
         };
         Ok(Todo(
             todos::update(state(ctx), viewer.user.id, id, changes).await?,
@@ -408,7 +411,7 @@ impl TodoMutation {
         let viewer = require_verified_viewer(ctx).await?;
         let id = parse_id(&id, "id")?;
         let changes = TodoChanges {
-            is_completed: MaybeUndefined::Value(completed),
+            is_completed: Patch::Set(completed),
             ..TodoChanges::default()
         };
         Ok(Todo(

@@ -4,9 +4,9 @@
 use crate::config::DatabaseConfig;
 use crate::shutdown::stop_requested;
 use std::time::Duration;
-use todoql_graphql::AppState;
-use todoql_graphql::mail::outbox::{self, RetryPolicy};
-use todoql_graphql::mail::transport::Mailer;
+use todoql_domain::AppState;
+use todoql_domain::mail::outbox::{self, RetryPolicy};
+use todoql_domain::mail::transport::Mailer;
 use tokio::sync::watch;
 
 /// How often the sender looks for due mails (retries, mails queued by other instances) when

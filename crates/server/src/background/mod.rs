@@ -5,7 +5,7 @@ use crate::config::Config;
 use mail_sender::{MAIL_POOL_SIZE, mail_loop};
 use metrics_upkeep::metrics_upkeep_loop;
 use purge::purge_loop;
-use todoql_graphql::AppState;
+use todoql_domain::AppState;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 

@@ -2,7 +2,7 @@
 
 use crate::shutdown::stop_requested;
 use std::time::Duration;
-use todoql_graphql::AppState;
+use todoql_domain::AppState;
 use tokio::sync::watch;
 
 /// Runs a purge pass every `every` until the server stops.
@@ -19,7 +19,7 @@ pub async fn purge_loop(state: AppState, every: Duration, mut stopped: watch::Re
 
 /// One purge pass, logged.
 pub async fn run_purge(state: &AppState) {
-    match todoql_graphql::maintenance::purge(state).await {
+    match todoql_domain::maintenance::purge(state).await {
         Ok(report) => tracing::info!(?report, "purge done"),
         Err(err) => tracing::error!(error = ?err, "purge failed"),
     }

@@ -4,8 +4,8 @@ use super::parse;
 use super::secret::Secret;
 use clap::Args;
 use std::time::Duration;
-use todoql_graphql::mail::outbox::RetryPolicy;
-use todoql_graphql::mail::transport::{self, Mailer};
+use todoql_domain::mail::outbox::RetryPolicy;
+use todoql_domain::mail::transport::{self, Mailer};
 
 /// How mails are written, sent and retried.
 #[derive(Debug, Clone, Args)]

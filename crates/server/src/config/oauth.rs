@@ -6,10 +6,10 @@ use super::oidc_spec::OidcSpec;
 use super::parse;
 use super::secret::Secret;
 use clap::Args;
-use todoql_graphql::auth::oauth::settings::{
+use todoql_domain::auth::oauth::settings::{
     GITHUB_API_URL, GITHUB_AUTH_URL, GITHUB_TOKEN_URL, GOOGLE_ISSUER,
 };
-use todoql_graphql::auth::oauth::{EncryptionKey, OAuthSettings};
+use todoql_domain::auth::oauth::{EncryptionKey, OAuthSettings};
 
 /// The OAuth options as given. [`OAuthConfig::settings`] is valid once the configuration is
 /// resolved (`Config::resolve`), which the parsing functions do.

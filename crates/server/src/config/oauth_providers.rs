@@ -7,7 +7,7 @@ use super::oauth::OAuthConfig;
 use super::parse;
 use super::secret::Secret;
 use std::collections::HashSet;
-use todoql_graphql::auth::oauth::{OAuthSettings, ProviderKind, ProviderSettings};
+use todoql_domain::auth::oauth::{OAuthSettings, ProviderKind, ProviderSettings};
 
 /// A configuration problem found after parsing: which variable (and flag), and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use super::operations::OperationLimits;
 use super::rate_limits::RateLimitConfig;
 use super::sessions::SessionConfig;
 use clap::Args;
-use todoql_graphql::Settings;
+use todoql_domain::Settings;
 
 /// Every option of the server. Flags and environment variables share names.
 #[derive(Debug, Clone, Args)]

@@ -67,12 +67,12 @@ pub fn app_url(value: &str) -> Result<String, String> {
 
 /// An SMTP URL can carry a password: secret.
 pub fn smtp_url(value: &str) -> Result<Secret, String> {
-    todoql_graphql::mail::transport::SmtpUrl::parse(value)?;
+    todoql_domain::mail::transport::SmtpUrl::parse(value)?;
     Ok(Secret::from(value.to_owned()))
 }
 
 pub fn mail_from(value: &str) -> Result<String, String> {
-    todoql_graphql::mail::transport::parse_mailbox(value)?;
+    todoql_domain::mail::transport::parse_mailbox(value)?;
     Ok(value.to_owned())
 }
 

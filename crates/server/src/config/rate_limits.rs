@@ -2,7 +2,7 @@
 
 use super::parse;
 use clap::Args;
-use todoql_graphql::settings::{Limit, RateLimits};
+use todoql_domain::settings::{Limit, RateLimits};
 
 /// How many attempts per address or client IP, per window. The windows are fixed: 15
 /// minutes for sign-ins, an hour for mails and codes (the help texts say so).

@@ -9,7 +9,7 @@ use super::oidc_spec::OidcSpec;
 use super::secret::Secret;
 use clap::{Arg, Command};
 use std::any::TypeId;
-use todoql_graphql::auth::oauth::EncryptionKey;
+use todoql_domain::auth::oauth::EncryptionKey;
 
 /// Whether `arg`'s values are secret (by the type its value parser produces).
 pub fn is_secret(arg: &Arg) -> bool {

@@ -5,7 +5,7 @@ use super::parse;
 use super::secret::Secret;
 use clap::{ArgAction, Args};
 use std::time::Duration;
-use todoql_graphql::Settings;
+use todoql_domain::Settings;
 
 /// Tokens, sessions and what an account may do.
 #[derive(Debug, Clone, Args)]
@@ -58,7 +58,7 @@ impl SessionConfig {
                      restart and several instances cannot share sessions. Set a secret of at least 32 bytes in production."
                 );
                 let mut key = vec![0u8; 32];
-                todoql_graphql::secrets::fill_random(&mut key);
+                todoql_domain::secrets::fill_random(&mut key);
                 key
             }
         }

@@ -6,7 +6,7 @@ use super::oauth_providers::ConfigError;
 use super::options::Config;
 use super::secret_args::is_secret;
 use clap::CommandFactory;
-use todoql_graphql::auth::oauth::{OAuthSettings, ProviderKind};
+use todoql_domain::auth::oauth::{OAuthSettings, ProviderKind};
 
 const KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
 use std::net::SocketAddr;
 use std::time::Instant;
+use todoql_graphql::ErrorCode;
 
 /// POST /graphql.
 pub async fn post(
@@ -171,7 +172,7 @@ fn finish(mut response: GqlResponse) -> GqlResponse {
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {
-            extensions.set("code", "BAD_USER_INPUT");
+            extensions.set("code", ErrorCode::BadUserInput.as_str());
         }
     }
     response

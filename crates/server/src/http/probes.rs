@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::time::Duration;
-use todoql_graphql::AppState;
+use todoql_domain::AppState;
 
 /// GET /healthz: the process answers.
 pub async fn healthz() -> &'static str {

@@ -3,11 +3,12 @@
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use todoql_graphql::ErrorCode;
 
 /// An error about the HTTP request itself, in GraphQL's error shape.
 pub fn request_error(status: StatusCode, message: &str) -> Response {
     let body = serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }]
+        "errors": [{ "message": message, "extensions": { "code": ErrorCode::BadUserInput.as_str() } }]
     });
     (
         status,

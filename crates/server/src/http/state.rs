@@ -4,7 +4,8 @@
 use super::documents::Documents;
 use crate::config::{HttpConfig, OperationLimits};
 use axum::extract::FromRef;
-use todoql_graphql::{AppSchema, AppState};
+use todoql_domain::AppState;
+use todoql_graphql::AppSchema;
 
 /// What the handlers share.
 #[derive(Clone)]

@@ -7,11 +7,11 @@ use crate::auth::password::validate_new_password;
 use crate::auth::password_attempts;
 use crate::auth::reauth::{lock_for_credential_change, reauthenticate};
 use crate::auth::sessions::{self, AuthMethod, ClientInfo, SignedIn};
+use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult};
+use crate::patch::Patch;
 use crate::rate_limit::{self, Key};
-use crate::request::Viewer;
 use crate::state::AppState;
-use async_graphql::MaybeUndefined;
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use secrecy::{ExposeSecret, SecretString};
@@ -147,24 +147,24 @@ pub async fn change_password(
 pub async fn update_profile(
     app: &AppState,
     viewer: &Viewer,
-    username: MaybeUndefined<String>,
-    avatar: MaybeUndefined<String>,
+    username: Patch<String>,
+    avatar: Patch<String>,
 ) -> AppResult<user::Model> {
     let mut active: user::ActiveModel = viewer.user.clone().into();
     match username {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => {
+        Patch::Keep => {}
+        Patch::Clear => {
             return Err(AppError::bad_input(
                 "username",
                 "Username cannot be cleared.",
             ));
         }
-        MaybeUndefined::Value(name) => active.username = Set(validate_username(&name)?),
+        Patch::Set(name) => active.username = Set(validate_username(&name)?),
     }
     match avatar {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => active.avatar = Set(None),
-        MaybeUndefined::Value(url) => active.avatar = Set(Some(validate_avatar(&url)?)),
+        Patch::Keep => {}
+        Patch::Clear => active.avatar = Set(None),
+        Patch::Set(url) => active.avatar = Set(Some(validate_avatar(&url)?)),
     }
     active.updated_at = Set(app.now());
     Ok(active.update(app.db()).await?)

@@ -18,7 +18,7 @@
 use crate::error::{AppError, AppResult};
 use crate::settings::{Limit, RateLimits};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic, QueryFilter};
 use todoql_entity::rate_limit_counter::{Column, Entity as Counter};
 
@@ -181,24 +181,39 @@ pub async fn take<C: ConnectionTrait>(
 }
 
 /// Decrements each counter, in the window its unit came from.
+///
+/// Written like [`take`] (an upsert over the keys in sorted order) so that both lock the
+/// counters' rows in the same order: an `UPDATE … WHERE key = a OR key = b` locks them in the
+/// order it finds them, and with a concurrent `take` over the same two keys PostgreSQL saw
+/// deadlocks. A row purged meanwhile comes back at 0 in the old window, to be purged again.
 async fn give_back<C: ConnectionTrait>(db: &C, units: &[(String, DateTime<Utc>)]) -> AppResult<()> {
     if units.is_empty() {
         return Ok(());
     }
-    let mut same_window = Condition::any();
-    for (name, window_start) in units {
-        same_window = same_window.add(
-            Condition::all()
-                .add(Column::Key.eq(name.as_str()))
-                .add(Column::WindowStart.eq(*window_start)),
-        );
+    let mut sorted: Vec<&(String, DateTime<Utc>)> = units.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let same_window = Expr::col((Counter, Column::WindowStart))
+        .eq(Expr::col((Alias::new("excluded"), Column::WindowStart)));
+    let mut upsert = Query::insert();
+    upsert
+        .into_table(Counter)
+        .columns([Column::Key, Column::WindowStart, Column::Count]);
+    for (name, window_start) in sorted {
+        upsert.values_panic([name.as_str().into(), (*window_start).into(), 0.into()]);
     }
-    Counter::update_many()
-        .col_expr(Column::Count, Expr::col(Column::Count).sub(1))
-        .filter(same_window)
-        .filter(Column::Count.gt(0))
-        .exec(db)
-        .await?;
+    upsert.on_conflict(
+        OnConflict::column(Column::Key)
+            .value(
+                Column::Count,
+                Expr::case(
+                    same_window.and(Expr::col((Counter, Column::Count)).gt(0)),
+                    Expr::col((Counter, Column::Count)).sub(1),
+                )
+                .finally(Expr::col((Counter, Column::Count))),
+            )
+            .to_owned(),
+    );
+    db.execute(&upsert).await?;
     Ok(())
 }
 

@@ -102,9 +102,3 @@ impl AppState {
         &self.inner.refresh_key
     }
 }
-
-/// The state from a resolver's context. The schema is always built with it, so its absence
-/// is a programming error caught by every test.
-pub fn state<'a>(ctx: &async_graphql::Context<'a>) -> &'a AppState {
-    ctx.data_unchecked::<AppState>()
-}

@@ -15,8 +15,8 @@
 
 use crate::auth::password_attempts;
 use crate::auth::sessions::ClientInfo;
+use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult};
-use crate::request::Viewer;
 use crate::state::AppState;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use secrecy::SecretString;

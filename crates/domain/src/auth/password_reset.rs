@@ -89,7 +89,11 @@ pub async fn prepare_reset_mail(
     }
     .insert(&txn)
     .await?;
-    let content = messages::password_reset(&app.settings().app_url, token.expose_secret());
+    let content = messages::password_reset(
+        &app.settings().app_url,
+        token.expose_secret(),
+        RESET_TTL_MINUTES,
+    );
     let mail = outbox::fill_job(&txn, job, content).await?;
     txn.commit().await?;
     Ok(Some(mail))

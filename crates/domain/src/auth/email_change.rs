@@ -5,9 +5,9 @@ use crate::auth::email_codes::{self, CodeAction, Owner, count_mail_request, vali
 use crate::auth::identity::normalize_email;
 use crate::auth::reauth::{lock_for_credential_change, reauthenticate};
 use crate::auth::sessions::{self, ClientInfo};
+use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, messages, outbox};
-use crate::request::Viewer;
 use crate::state::AppState;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use secrecy::SecretString;
@@ -105,6 +105,7 @@ pub async fn request_email_change(
         &new_email,
         issued.code(),
         issued.token(),
+        email_codes::CODE_TTL_MINUTES,
     );
     outbox::enqueue(&txn, now, &new_email, content).await?;
     txn.commit().await?;

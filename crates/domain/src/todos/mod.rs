@@ -14,8 +14,8 @@ pub mod page;
 pub mod trash;
 
 use crate::error::{AppError, AppResult};
+use crate::patch::Patch;
 use crate::state::AppState;
-use async_graphql::MaybeUndefined;
 use chrono::{DateTime, Duration, Utc};
 use cursor::{Cursor, KeyValue, Ordering, SortKey};
 use page::{Keyset, Page, PageRequest};
@@ -91,13 +91,13 @@ pub struct NewTodo {
 #[derive(Debug, Clone, Default)]
 pub struct TodoChanges {
     /// A new title (null is refused).
-    pub title: MaybeUndefined<String>,
+    pub title: Patch<String>,
     /// A new description, or null to clear it.
-    pub description: MaybeUndefined<String>,
+    pub description: Patch<String>,
     /// A new due date, or null to clear it.
-    pub due_date: MaybeUndefined<DateTime<Utc>>,
+    pub due_date: Patch<DateTime<Utc>>,
     /// Complete or reopen (null is refused).
-    pub is_completed: MaybeUndefined<bool>,
+    pub is_completed: Patch<bool>,
 }
 
 /// Creates a todo for `owner`. CONFLICT when an incomplete todo of theirs has the same title.
@@ -145,31 +145,31 @@ pub async fn update(
 ) -> AppResult<todo::Model> {
     let now = app.now();
     let title = match changes.title {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => {
+        Patch::Keep => None,
+        Patch::Clear => {
             return Err(AppError::bad_input("title", "The title cannot be null."));
         }
-        MaybeUndefined::Value(title) => Some(validate_title(&title)?),
+        Patch::Set(title) => Some(validate_title(&title)?),
     };
     let description = match changes.description {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(text) => Some(Some(validate_description(text)?)),
+        Patch::Keep => None,
+        Patch::Clear => Some(None),
+        Patch::Set(text) => Some(Some(validate_description(text)?)),
     };
     let due_date = match changes.due_date {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(due) => Some(Some(validate_due_date(due, now)?)),
+        Patch::Keep => None,
+        Patch::Clear => Some(None),
+        Patch::Set(due) => Some(Some(validate_due_date(due, now)?)),
     };
     let is_completed = match changes.is_completed {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => {
+        Patch::Keep => None,
+        Patch::Clear => {
             return Err(AppError::bad_input(
                 "isCompleted",
                 "isCompleted cannot be null.",
             ));
         }
-        MaybeUndefined::Value(done) => Some(done),
+        Patch::Set(done) => Some(done),
     };
 
     let txn = crate::db::begin_write(app.db()).await?;

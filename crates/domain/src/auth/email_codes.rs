@@ -12,10 +12,10 @@
 use crate::auth::address_proof::{Prover, address_proven};
 use crate::auth::identity::{normalize_email, username_from_email};
 use crate::auth::sessions::{self, AuthMethod, ClientInfo, SignedIn};
+use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, messages, outbox};
 use crate::rate_limit::{self, Key};
-use crate::request::Viewer;
 use crate::secrets::{constant_time_eq, random_code, random_token, sha256_hex};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
@@ -401,7 +401,12 @@ pub async fn send_verification_email(
         Some(user.id),
     )
     .await?;
-    let content = messages::verify_email(&app.settings().app_url, issued.code(), issued.token());
+    let content = messages::verify_email(
+        &app.settings().app_url,
+        issued.code(),
+        issued.token(),
+        CODE_TTL_MINUTES,
+    );
     outbox::enqueue(&txn, now, &user.email, content).await?;
     txn.commit().await?;
     mail::wake_sender(app);
@@ -452,7 +457,12 @@ pub async fn request_sign_in_code(
     }
     let now = app.now();
     let issued = issue(&txn, now, &email, CodeAction::SignIn, None).await?;
-    let content = messages::sign_in(&app.settings().app_url, issued.code(), issued.token());
+    let content = messages::sign_in(
+        &app.settings().app_url,
+        issued.code(),
+        issued.token(),
+        CODE_TTL_MINUTES,
+    );
     outbox::enqueue(&txn, now, &email, content).await?;
     txn.commit().await?;
     mail::wake_sender(app);

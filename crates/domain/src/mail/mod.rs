@@ -37,7 +37,12 @@ pub async fn on_sign_up<C: ConnectionTrait>(
         Some(user.id),
     )
     .await?;
-    let content = messages::verify_email(&app.settings().app_url, issued.code(), issued.token());
+    let content = messages::verify_email(
+        &app.settings().app_url,
+        issued.code(),
+        issued.token(),
+        email_codes::CODE_TTL_MINUTES,
+    );
     outbox::enqueue(db, app.now(), &user.email, content).await
 }
 

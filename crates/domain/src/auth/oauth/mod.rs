@@ -33,14 +33,15 @@ use crate::auth::identity::{
 };
 use crate::auth::reauth::{lock_for_credential_change, require_recent_sign_in};
 use crate::auth::sessions::{self, AuthMethod, ClientInfo, SignedIn};
+use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult, is_unique_violation};
-use crate::request::Viewer;
 use crate::secrets::{constant_time_eq, random_token, sha256_hex};
 use crate::state::AppState;
 use chrono::Duration;
 use providers::{Exchange, Identity, Provider, ProviderTokens};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use secrecy::ExposeSecret;
 use todoql_entity::{account, oauth_state, user};
@@ -640,6 +641,15 @@ fn profile_username(raw: &str) -> Option<String> {
     let cleaned: String = raw.chars().filter(|c| !c.is_control()).collect();
     let cut: String = cleaned.trim().chars().take(MAX_USERNAME_CHARS).collect();
     validate_username(&cut).ok()
+}
+
+/// The provider accounts linked to a user, oldest first.
+pub async fn linked_accounts(app: &AppState, user_id: Uuid) -> AppResult<Vec<account::Model>> {
+    Ok(account::Entity::find()
+        .filter(account::Column::UserId.eq(user_id))
+        .order_by_asc(account::Column::CreatedAt)
+        .all(app.db())
+        .await?)
 }
 
 /// Unlinks the viewer's account of `provider`, unless it is their last way to sign in: they

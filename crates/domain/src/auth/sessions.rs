@@ -7,8 +7,8 @@
 //! until the session ends, so presenting any ancestor is recognised as theft and revokes the
 //! whole session.
 
+use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult};
-use crate::request::Viewer;
 use crate::secrets::{constant_time_eq, hmac_token, random_token, sha256_hex};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
@@ -459,6 +459,11 @@ pub async fn revoke(app: &AppState, viewer: &Viewer, session_id: Uuid) -> AppRes
         return Err(AppError::NotFound("No such session.".into()));
     }
     Ok(())
+}
+
+/// Revokes every live session of the viewer's user except the viewer's own; returns how many.
+pub async fn revoke_others(app: &AppState, viewer: &Viewer) -> AppResult<u64> {
+    revoke_all_except(app.db(), viewer.user.id, Some(viewer.session.id), app.now()).await
 }
 
 /// Revokes every live session of `user_id` except `keep`; returns how many.

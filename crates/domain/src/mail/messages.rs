@@ -2,8 +2,6 @@
 //! when the flow has one, and the full link `{app_url}/{page}?token=...`) and an HTML part.
 //! Mails hold only server-made text and addresses; anything from a user is HTML-escaped.
 
-use crate::auth::email_codes::CODE_TTL_MINUTES;
-use crate::auth::password_reset::RESET_TTL_MINUTES;
 use chrono::{DateTime, Utc};
 
 /// The frontend page of a link: `{app_url}/verify-email?token=...`.
@@ -95,11 +93,16 @@ fn html_p(text: &str) -> String {
 }
 
 /// The verification mail (sign-up and sendVerificationEmail).
-pub fn verify_email(app_url: &str, code: &str, token: &str) -> MailContent {
+pub fn verify_email(
+    app_url: &str,
+    code: &str,
+    token: &str,
+    expires_in_minutes: i64,
+) -> MailContent {
     let subject = "Verify your email address for todoql".to_owned();
     let url = link(app_url, VERIFY_EMAIL_PAGE, token);
     let expiry = format!(
-        "The code and the link work once and expire in {CODE_TTL_MINUTES} minutes. \
+        "The code and the link work once and expire in {expires_in_minutes} minutes. \
          If you did not create a todoql account, ignore this mail."
     );
     let text = format!(
@@ -125,11 +128,11 @@ pub fn verify_email(app_url: &str, code: &str, token: &str) -> MailContent {
 }
 
 /// The passwordless sign-in mail. The same text whether or not the address has an account.
-pub fn sign_in(app_url: &str, code: &str, token: &str) -> MailContent {
+pub fn sign_in(app_url: &str, code: &str, token: &str, expires_in_minutes: i64) -> MailContent {
     let subject = "Your todoql sign-in code".to_owned();
     let url = link(app_url, SIGN_IN_PAGE, token);
     let expiry = format!(
-        "The code and the link work once and expire in {CODE_TTL_MINUTES} minutes. \
+        "The code and the link work once and expire in {expires_in_minutes} minutes. \
          If you did not ask to sign in, ignore this mail: nobody can sign in without it."
     );
     let text = format!(
@@ -155,11 +158,11 @@ pub fn sign_in(app_url: &str, code: &str, token: &str) -> MailContent {
 
 /// The password-reset mail (a link only: a 6-digit code would be too easy to guess for a
 /// 30-minute secret that takes over an account).
-pub fn password_reset(app_url: &str, token: &str) -> MailContent {
+pub fn password_reset(app_url: &str, token: &str, expires_in_minutes: i64) -> MailContent {
     let subject = "Reset your todoql password".to_owned();
     let url = link(app_url, RESET_PASSWORD_PAGE, token);
     let expiry = format!(
-        "The link works once and expires in {RESET_TTL_MINUTES} minutes. If you did not ask \
+        "The link works once and expires in {expires_in_minutes} minutes. If you did not ask \
          for it, ignore this mail: your password stays as it is."
     );
     let text = format!("Open this link to choose a new password:\n{url}\n\n{expiry}\n");
@@ -181,7 +184,13 @@ pub fn password_reset(app_url: &str, token: &str) -> MailContent {
 }
 
 /// The confirmation mail of an email change, sent to the NEW address.
-pub fn email_change(app_url: &str, new_email: &str, code: &str, token: &str) -> MailContent {
+pub fn email_change(
+    app_url: &str,
+    new_email: &str,
+    code: &str,
+    token: &str,
+    expires_in_minutes: i64,
+) -> MailContent {
     let subject = "Confirm your new email address for todoql".to_owned();
     let url = link(app_url, CONFIRM_EMAIL_PAGE, token);
     let intro = format!(
@@ -189,7 +198,7 @@ pub fn email_change(app_url: &str, new_email: &str, code: &str, token: &str) -> 
          Your confirmation code is:"
     );
     let expiry = format!(
-        "The code and the link work once and expire in {CODE_TTL_MINUTES} minutes. \
+        "The code and the link work once and expire in {expires_in_minutes} minutes. \
          If you did not ask for this, ignore this mail: nothing changes without it."
     );
     let text = format!("{intro}\n\n{code}\n\nOr open this link:\n{url}\n\n{expiry}\n");
@@ -270,7 +279,7 @@ mod tests {
 
     #[test]
     fn verify_email_snapshot() {
-        let mail = verify_email(APP, CODE, TOKEN);
+        let mail = verify_email(APP, CODE, TOKEN, 15);
         assert_eq!(mail.subject, "Verify your email address for todoql");
         assert_eq!(
             mail.text,
@@ -298,7 +307,7 @@ mod tests {
 
     #[test]
     fn sign_in_snapshot() {
-        let mail = sign_in(APP, CODE, TOKEN);
+        let mail = sign_in(APP, CODE, TOKEN, 15);
         assert_eq!(mail.subject, "Your todoql sign-in code");
         assert_eq!(
             mail.text,
@@ -319,7 +328,7 @@ mod tests {
 
     #[test]
     fn password_reset_snapshot() {
-        let mail = password_reset(APP, TOKEN);
+        let mail = password_reset(APP, TOKEN, 30);
         assert_eq!(mail.subject, "Reset your todoql password");
         assert_eq!(
             mail.text,
@@ -335,7 +344,7 @@ mod tests {
 
     #[test]
     fn email_change_snapshot() {
-        let mail = email_change(APP, "new@example.com", CODE, TOKEN);
+        let mail = email_change(APP, "new@example.com", CODE, TOKEN, 15);
         assert_eq!(mail.subject, "Confirm your new email address for todoql");
         assert_eq!(
             mail.text,
@@ -390,10 +399,10 @@ mod tests {
     #[test]
     fn every_code_mail_has_the_code_on_a_line_of_its_own_and_the_full_link() {
         for (mail, page) in [
-            (verify_email(APP, CODE, TOKEN), VERIFY_EMAIL_PAGE),
-            (sign_in(APP, CODE, TOKEN), SIGN_IN_PAGE),
+            (verify_email(APP, CODE, TOKEN, 15), VERIFY_EMAIL_PAGE),
+            (sign_in(APP, CODE, TOKEN, 15), SIGN_IN_PAGE),
             (
-                email_change(APP, "n@example.com", CODE, TOKEN),
+                email_change(APP, "n@example.com", CODE, TOKEN, 15),
                 CONFIRM_EMAIL_PAGE,
             ),
         ] {

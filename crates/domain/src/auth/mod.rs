@@ -12,3 +12,4 @@ pub mod password_attempts;
 pub mod password_reset;
 pub mod reauth;
 pub mod sessions;
+pub mod viewer;
