@@ -237,10 +237,12 @@ async fn several_senders_never_send_one_mail_twice() {
         let mailer = mailer.clone();
         senders.push(tokio::spawn(async move {
             let policy = outbox::RetryPolicy::default();
+            let jobs = todoql_domain::auth::mail_jobs();
             loop {
-                let report = outbox::deliver_due(state.db(), &state, mailer.as_ref(), &policy, 5)
-                    .await
-                    .unwrap();
+                let report =
+                    outbox::deliver_due(state.db(), &state, mailer.as_ref(), &policy, &jobs, 5)
+                        .await
+                        .unwrap();
                 if report.is_empty() {
                     break;
                 }

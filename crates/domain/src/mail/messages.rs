@@ -3,6 +3,7 @@
 //! Mails hold only server-made text and addresses; anything from a user is HTML-escaped.
 
 use chrono::{DateTime, Utc};
+use todoql_entity::email_outbox::MailKind;
 
 /// The frontend page of a link: `{app_url}/verify-email?token=...`.
 pub const VERIFY_EMAIL_PAGE: &str = "verify-email";
@@ -18,7 +19,7 @@ pub const CONFIRM_EMAIL_PAGE: &str = "confirm-email";
 pub struct MailContent {
     /// What it is for: verify_email, sign_in, password_reset, change_email, password_changed,
     /// email_changed.
-    pub kind: &'static str,
+    pub kind: MailKind,
     /// The subject line.
     pub subject: String,
     /// The plain-text part.
@@ -120,7 +121,7 @@ pub fn verify_email(
         .concat(),
     );
     MailContent {
-        kind: "verify_email",
+        kind: MailKind::VerifyEmail,
         subject,
         text,
         html,
@@ -149,7 +150,7 @@ pub fn sign_in(app_url: &str, code: &str, token: &str, expires_in_minutes: i64) 
         .concat(),
     );
     MailContent {
-        kind: "sign_in",
+        kind: MailKind::SignIn,
         subject,
         text,
         html,
@@ -176,7 +177,7 @@ pub fn password_reset(app_url: &str, token: &str, expires_in_minutes: i64) -> Ma
         .concat(),
     );
     MailContent {
-        kind: "password_reset",
+        kind: MailKind::PasswordReset,
         subject,
         text,
         html,
@@ -213,7 +214,7 @@ pub fn email_change(
         .concat(),
     );
     MailContent {
-        kind: "change_email",
+        kind: MailKind::ChangeEmail,
         subject,
         text,
         html,
@@ -233,7 +234,7 @@ pub fn password_changed(at: DateTime<Utc>) -> MailContent {
     let text = format!("{body}\n\n{advice}\n");
     let html = html_page(&subject, &[html_p(&body), html_p(advice)].concat());
     MailContent {
-        kind: "password_changed",
+        kind: MailKind::PasswordChanged,
         subject,
         text,
         html,
@@ -253,7 +254,7 @@ pub fn email_changed(old_email: &str, new_email: &str, at: DateTime<Utc>) -> Mai
     let text = format!("{body}\n\n{advice}\n");
     let html = html_page(&subject, &[html_p(&body), html_p(advice)].concat());
     MailContent {
-        kind: "email_changed",
+        kind: MailKind::EmailChanged,
         subject,
         text,
         html,
@@ -406,12 +407,12 @@ mod tests {
                 CONFIRM_EMAIL_PAGE,
             ),
         ] {
-            assert!(mail.text.lines().any(|l| l == CODE), "{}", mail.kind);
+            assert!(mail.text.lines().any(|l| l == CODE), "{:?}", mail.kind);
             assert!(
                 mail.text
                     .lines()
                     .any(|l| l == format!("{APP}/{page}?token={TOKEN}")),
-                "{}",
+                "{:?}",
                 mail.kind
             );
             assert!(mail.html.contains(CODE));
