@@ -162,7 +162,7 @@ async fn one(setup: &Setup<'_>, contender: Contender) -> anyhow::Result<Round> {
         vec![load::Group {
             name: "todos".into(),
             operations: vec!["todos".into()],
-            workers: crate::fixed(n, calls.clone(), Expect::Graphql),
+            workers: crate::scenarios::fixed(n, calls.clone(), Expect::Graphql),
         }]
     };
     let (many, usage) = load::run(
@@ -250,7 +250,7 @@ async fn calls(
             .collect(),
         Contender::Todoql => {
             let emails: Vec<String> = setup.users.iter().map(|u| u.email.clone()).collect();
-            let tokens = crate::sign_in_all(addr, &emails).await?;
+            let tokens = crate::client::sign_in_all(addr, &emails).await?;
             let body = graphql_body(workloads::TODO_LIST, json!({ "first": first }));
             let bearers: Vec<_> = tokens.iter().map(|t| bearer(t)).collect();
             workloads::per_token(&body, &bearers)

@@ -278,12 +278,16 @@ fn jwt_claims(token: &str) -> serde_json::Value {
 #[test]
 fn access_token_ttl_must_be_between_a_second_and_a_day() {
     assert_eq!(
-        Config::from_args::<_, &str>([]).unwrap().access_token_ttl,
+        Config::from_args::<_, &str>([])
+            .unwrap()
+            .sessions
+            .access_token_ttl,
         900
     );
     assert_eq!(
         Config::from_args(["--access-token-ttl", "86400"])
             .unwrap()
+            .sessions
             .access_token_ttl,
         86400
     );

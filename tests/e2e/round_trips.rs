@@ -38,7 +38,7 @@ async fn app_behind_counter() -> Option<(TestApp, WireCounter)> {
         ])
         .expect("valid test configuration")
     };
-    let pool = todoql_server::db::connect(&args(&counter.url))
+    let pool = todoql_server::db::connect(&args(&counter.url).database)
         .await
         .expect("connect through the wire counter");
     let app = TestApp::spawn_on_connection(db, args(&counter.url.clone()), pool).await;

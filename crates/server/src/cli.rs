@@ -21,8 +21,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let db = if config.no_migrate {
-        let db = crate::db::connect(&config)
+    let db = if config.database.no_migrate {
+        let db = crate::db::connect(&config.database)
             .await
             .context("connecting to the database")?;
         refuse_pending_migrations(&db).await?;
@@ -30,9 +30,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     } else {
         crate::db::connect_migrated(&config).await?
     };
-    let listener = tokio::net::TcpListener::bind(config.listen)
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
-        .with_context(|| format!("listening on {}", config.listen))?;
+        .with_context(|| format!("listening on {}", config.http.listen))?;
     crate::metrics::handle();
     let server = crate::app::start(config, db, Arc::new(SystemClock), listener).await?;
     tracing::info!(
@@ -40,7 +40,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         addr = server.addr,
         ms = started.elapsed().as_millis()
     );
-    crate::app::shutdown_signal().await;
+    crate::shutdown::os_signal().await;
     tracing::info!("shutting down: finishing in-flight requests");
     server.shutdown().await?;
     tracing::info!("stopped");
@@ -67,7 +67,7 @@ async fn refuse_pending_migrations(db: &sea_orm::DatabaseConnection) -> anyhow::
 
 async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
     use crate::db::Migration;
-    let db = crate::db::connect(config)
+    let db = crate::db::connect(&config.database)
         .await
         .context("connecting to the database")?;
     match action {
@@ -81,11 +81,10 @@ async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
 }
 
 async fn purge(config: &Config) -> anyhow::Result<()> {
-    let db = crate::db::connect(config)
+    let db = crate::db::connect(&config.database)
         .await
         .context("connecting to the database")?;
-    let state =
-        todoql_domain::AppState::new(db, crate::app::settings(config), Arc::new(SystemClock));
+    let state = todoql_domain::AppState::new(db, config.settings(), Arc::new(SystemClock));
     let report = todoql_domain::maintenance::purge(&state)
         .await
         .map_err(|err| anyhow::anyhow!("purge failed: {err:?}"))?;

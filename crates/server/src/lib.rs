@@ -8,4 +8,5 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod metrics;
+pub mod shutdown;
 pub mod telemetry;

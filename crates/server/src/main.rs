@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = todoql_server::config::parse_or_exit();
-    todoql_server::telemetry::init(&cli.config);
+    todoql_server::telemetry::init(&cli.config.logging);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

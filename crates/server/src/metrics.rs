@@ -1,9 +1,11 @@
 //! Prometheus metrics: requests by operation and outcome, latency, database pool.
 
+use async_graphql::BatchResponse;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sea_orm::DatabaseConnection;
 use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -74,5 +76,22 @@ fn pool_usage(db: &DatabaseConnection) -> (u32, usize) {
             let pool = db.get_sqlite_connection_pool();
             (pool.size(), pool.num_idle())
         }
+    }
+}
+
+/// Counts the operations of one request by outcome and records their latency (all of a
+/// batch share the batch's).
+pub fn record_operations(operations: &[String], response: &BatchResponse, started: Instant) {
+    let elapsed = started.elapsed().as_secs_f64();
+    let outcomes: Vec<bool> = match response {
+        BatchResponse::Single(r) => vec![r.errors.is_empty()],
+        BatchResponse::Batch(rs) => rs.iter().map(|r| r.errors.is_empty()).collect(),
+    };
+    for (operation, ok) in operations.iter().zip(outcomes) {
+        let outcome = if ok { "ok" } else { "error" };
+        metrics::counter!("todoql_graphql_requests_total", "operation" => operation.clone(), "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("todoql_graphql_request_duration_seconds", "operation" => operation.clone())
+            .record(elapsed);
     }
 }

@@ -1,12 +1,12 @@
 //! Logging with tracing: text or JSON lines, filtered by TODOQL_LOG.
 
-use crate::config::{Config, LogFormat};
+use crate::config::{LogConfig, LogFormat};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// Installs the global subscriber. Call once, at start.
-pub fn init(config: &Config) {
+pub fn init(config: &LogConfig) {
     let filter = EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info"));
     let registry = tracing_subscriber::registry().with(filter);
     match config.log_format {

@@ -1,8 +1,10 @@
 //! POST /graphql (JSON only: our CSRF defence) and GET /graphql (GraphiQL for browsers, and
 //! GraphQL-over-HTTP GET for queries, never for mutations).
 
-use super::HttpState;
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use super::client::request_context;
+use super::get_request;
+use super::request_error::request_error;
+use super::state::HttpState;
 use async_graphql::{BatchRequest, BatchResponse, Request, Response as GqlResponse};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -12,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
 use std::net::SocketAddr;
 use std::time::Instant;
-use todoql_graphql::{ErrorCode, RequestContext};
+use todoql_graphql::ErrorCode;
 
 /// POST /graphql.
 pub async fn post(
@@ -93,7 +95,7 @@ pub async fn post(
             BatchResponse::Batch(responses.into_iter().map(finish).collect())
         }
     };
-    record(&operations, &response, started);
+    crate::metrics::record_operations(&operations, &response, started);
     async_graphql_axum::GraphQLResponse::from(response).into_response()
 }
 
@@ -116,7 +118,7 @@ pub async fn get(
     if !has_query {
         return super::graphiql::page_response(has_subscriptions(&http));
     }
-    let mut request = match parse_get_request(query.as_deref().unwrap_or_default()) {
+    let mut request = match get_request::parse(query.as_deref().unwrap_or_default()) {
         Some(request) => request,
         None => {
             return request_error(
@@ -128,10 +130,10 @@ pub async fn get(
     let operation = crate::metrics::operation_label(request.operation_name.as_deref());
     if let Err(error) = http.documents.prepare(&mut request) {
         let response = BatchResponse::Single(finish(GqlResponse::from_errors(vec![error])));
-        record(&[operation], &response, Instant::now());
+        crate::metrics::record_operations(&[operation], &response, Instant::now());
         return async_graphql_axum::GraphQLResponse::from(response).into_response();
     }
-    if selects_mutation(&mut request) {
+    if get_request::selects_mutation(&mut request) {
         let mut response = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "Mutations are not allowed over GET; use POST with Content-Type: application/json.",
@@ -144,7 +146,7 @@ pub async fn get(
     let request = request.data(request_context(&http, &headers, peer));
     let started = Instant::now();
     let response = BatchResponse::Single(finish(http.schema.execute(request).await));
-    record(&[operation], &response, started);
+    crate::metrics::record_operations(&[operation], &response, started);
     async_graphql_axum::GraphQLResponse::from(response).into_response()
 }
 
@@ -156,96 +158,12 @@ fn has_subscriptions(http: &HttpState) -> bool {
         .any(|name| name == "Subscription")
 }
 
-/// A GraphQL-over-HTTP GET request: `query`, `operationName`, and JSON `variables` and
-/// `extensions`. (async-graphql's own parser expects `operation_name`, which clients don't send.)
-/// The query may be left out only for a persisted query (`extensions.persistedQuery`).
-fn parse_get_request(query_string: &str) -> Option<Request> {
-    let mut query = None;
-    let mut operation_name = None;
-    let mut variables = None;
-    let mut extensions = None;
-    for (key, value) in url::form_urlencoded::parse(query_string.as_bytes()) {
-        match key.as_ref() {
-            "query" => query = Some(value.into_owned()),
-            "operationName" if !value.is_empty() => operation_name = Some(value.into_owned()),
-            "variables" if !value.is_empty() => {
-                variables = Some(serde_json::from_str(&value).ok()?)
-            }
-            "extensions" if !value.is_empty() => {
-                extensions = Some(serde_json::from_str::<serde_json::Value>(&value).ok()?)
-            }
-            _ => {}
-        }
-    }
-    let persisted = matches!(&extensions, Some(serde_json::Value::Object(map)) if map.contains_key("persistedQuery"));
-    let query = match query {
-        Some(query) => query,
-        None if persisted => String::new(),
-        None => return None,
-    };
-    let mut request = Request::new(query);
-    if let Some(name) = operation_name {
-        request = request.operation_name(name);
-    }
-    if let Some(variables) = variables {
-        request = request.variables(async_graphql::Variables::from_json(variables));
-    }
-    if let Some(serde_json::Value::Object(map)) = extensions {
-        for (key, value) in map {
-            if let Ok(value) = async_graphql::Value::from_json(value) {
-                request.extensions.insert(key, value);
-            }
-        }
-    }
-    Some(request)
-}
-
-/// Whether the operation the request would run is a mutation (or subscription).
-fn selects_mutation(request: &mut Request) -> bool {
-    let operation_name = request.operation_name.clone();
-    let Ok(document) = request.parsed_query() else {
-        return false; // execution reports the syntax error
-    };
-    let ty = match &document.operations {
-        DocumentOperations::Single(op) => Some(op.node.ty),
-        DocumentOperations::Multiple(ops) => match &operation_name {
-            Some(name) => ops.get(name.as_str()).map(|op| op.node.ty),
-            None => None,
-        },
-    };
-    matches!(
-        ty,
-        Some(OperationType::Mutation | OperationType::Subscription)
-    )
-}
-
 fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
-}
-
-fn request_context(http: &HttpState, headers: &HeaderMap, peer: SocketAddr) -> RequestContext {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then(|| token.trim().to_owned())
-        });
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    RequestContext::new(
-        bearer,
-        Some(super::client_ip(headers, peer, http.trust_proxy)),
-        user_agent,
-    )
 }
 
 /// Gives every error a contract code: errors that did not come from a resolver (syntax,
@@ -258,32 +176,4 @@ fn finish(mut response: GqlResponse) -> GqlResponse {
         }
     }
     response
-}
-
-fn record(operations: &[String], response: &BatchResponse, started: Instant) {
-    let elapsed = started.elapsed().as_secs_f64();
-    let outcomes: Vec<bool> = match response {
-        BatchResponse::Single(r) => vec![r.errors.is_empty()],
-        BatchResponse::Batch(rs) => rs.iter().map(|r| r.errors.is_empty()).collect(),
-    };
-    for (operation, ok) in operations.iter().zip(outcomes) {
-        let outcome = if ok { "ok" } else { "error" };
-        metrics::counter!("todoql_graphql_requests_total", "operation" => operation.clone(), "outcome" => outcome)
-            .increment(1);
-        metrics::histogram!("todoql_graphql_request_duration_seconds", "operation" => operation.clone())
-            .record(elapsed);
-    }
-}
-
-/// An error about the HTTP request itself, in GraphQL's error shape.
-pub fn request_error(status: StatusCode, message: &str) -> Response {
-    let body = serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": ErrorCode::BadUserInput.as_str() } }]
-    });
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
 }

@@ -1,0 +1,26 @@
+//! The periodic purge: expired sessions, codes and tokens, old trash, deleted users.
+
+use crate::shutdown::stop_requested;
+use std::time::Duration;
+use todoql_domain::AppState;
+use tokio::sync::watch;
+
+/// Runs a purge pass every `every` until the server stops.
+pub async fn purge_loop(state: AppState, every: Duration, mut stopped: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => run_purge(&state).await,
+            () = stop_requested(&mut stopped) => return,
+        }
+    }
+}
+
+/// One purge pass, logged.
+pub async fn run_purge(state: &AppState) {
+    match todoql_domain::maintenance::purge(state).await {
+        Ok(report) => tracing::info!(?report, "purge done"),
+        Err(err) => tracing::error!(error = ?err, "purge failed"),
+    }
+}

@@ -1,0 +1,20 @@
+//! Options of the background clean-up.
+
+use super::parse;
+use clap::Args;
+use std::time::Duration;
+
+/// The periodic purge (expired sessions, codes and tokens, old trash, deleted users).
+#[derive(Debug, Clone, Args)]
+pub struct MaintenanceConfig {
+    /// How often the background purge runs, in seconds (0: never).
+    #[arg(long, env = "TODOQL_PURGE_INTERVAL", default_value = "3600", value_parser = parse::seconds, global = true, display_order = 24)]
+    pub purge_interval: Duration,
+}
+
+impl MaintenanceConfig {
+    /// How often the purge runs, or `None` when it never runs in the background.
+    pub fn purge_every(&self) -> Option<Duration> {
+        Some(self.purge_interval).filter(|every| !every.is_zero())
+    }
+}

@@ -1,0 +1,44 @@
+//! Configuration: every option is a CLI flag and an environment variable of the same name.
+//! A bad value exits with status 2 and one line naming the variable and what is wrong.
+//!
+//! One file per job: the command line and its parsing (`command_line`), the options in
+//! groups flattened into [`Config`] (`options`; a file per group, each turning itself into
+//! the settings of what it configures), the value parsers (`parse`), the secret type and
+//! the one place that decides which options are secret (`secret`, `secret_args`), the
+//! rewriting of clap's errors (`clap_errors`) and the resolution of the OAuth providers
+//! (`oauth_providers`).
+
+mod clap_errors;
+mod command_line;
+mod database;
+mod http;
+mod logging;
+mod mail;
+mod maintenance;
+mod oauth;
+mod oauth_providers;
+mod oidc_spec;
+mod operations;
+mod options;
+mod parse;
+mod rate_limits;
+mod secret;
+mod secret_args;
+mod sessions;
+#[cfg(test)]
+mod tests;
+
+pub use command_line::{Cli, Command, MigrateAction, parse_or_exit};
+pub use database::DatabaseConfig;
+pub use http::HttpConfig;
+pub use logging::{LogConfig, LogFormat};
+pub use mail::MailConfig;
+pub use maintenance::MaintenanceConfig;
+pub use oauth::OAuthConfig;
+pub use oauth_providers::ConfigError;
+pub use oidc_spec::OidcSpec;
+pub use operations::OperationLimits;
+pub use options::Config;
+pub use rate_limits::RateLimitConfig;
+pub use secret::Secret;
+pub use sessions::SessionConfig;

@@ -1,0 +1,55 @@
+//! Every option of the server, in groups (one struct and one file per group).
+
+use super::database::DatabaseConfig;
+use super::http::HttpConfig;
+use super::logging::LogConfig;
+use super::mail::MailConfig;
+use super::maintenance::MaintenanceConfig;
+use super::oauth::OAuthConfig;
+use super::oauth_providers::ConfigError;
+use super::operations::OperationLimits;
+use super::rate_limits::RateLimitConfig;
+use super::sessions::SessionConfig;
+use clap::Args;
+use todoql_domain::Settings;
+
+/// Every option of the server. Flags and environment variables share names.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    #[command(flatten)]
+    pub http: HttpConfig,
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    #[command(flatten)]
+    pub sessions: SessionConfig,
+    #[command(flatten)]
+    pub mail: MailConfig,
+    #[command(flatten)]
+    pub operations: OperationLimits,
+    #[command(flatten)]
+    pub rate_limits: RateLimitConfig,
+    #[command(flatten)]
+    pub logging: LogConfig,
+    #[command(flatten)]
+    pub maintenance: MaintenanceConfig,
+    #[command(flatten)]
+    pub oauth: OAuthConfig,
+}
+
+impl Config {
+    /// Checks what spans several options and variables (the OAuth providers) and keeps the
+    /// result. The parsing functions call it; a `Config` they return is resolved.
+    pub fn resolve(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        self.oauth.resolved = self.oauth.resolve(env)?;
+        Ok(())
+    }
+
+    /// The domain settings described by the configuration, each group giving its part.
+    pub fn settings(&self) -> Settings {
+        let mut settings = self.sessions.settings();
+        settings.app_url = self.mail.app_url.clone();
+        settings.rate_limits = self.rate_limits.settings();
+        settings.oauth = self.oauth.settings();
+        settings
+    }
+}

@@ -1,0 +1,32 @@
+//! Which options are secret, decided in one place: an option is secret when its values have
+//! a secret type — [`Secret`], the domain's [`EncryptionKey`], or an [`OidcSpec`] (which
+//! carries a client secret). Each of those types hides its value from `Debug`; from the same
+//! fact the command line hides the values of their variables from `--help`
+//! ([`hide_secret_values`]) and the error rewriting never echoes them ([`is_secret`]).
+//! A new secret option needs only its type.
+
+use super::oidc_spec::OidcSpec;
+use super::secret::Secret;
+use clap::{Arg, Command};
+use std::any::TypeId;
+use todoql_domain::auth::oauth::EncryptionKey;
+
+/// Whether `arg`'s values are secret (by the type its value parser produces).
+pub fn is_secret(arg: &Arg) -> bool {
+    let parsed = arg.get_value_parser().type_id();
+    parsed == TypeId::of::<Secret>()
+        || parsed == TypeId::of::<EncryptionKey>()
+        || parsed == TypeId::of::<OidcSpec>()
+}
+
+/// `command` with the environment values of its secret options left out of `--help`
+/// (`[env: TODOQL_JWT_SECRET]` instead of `[env: TODOQL_JWT_SECRET=…]`).
+pub fn hide_secret_values(command: Command) -> Command {
+    command.mut_args(|arg| {
+        if is_secret(&arg) {
+            arg.hide_env_values(true)
+        } else {
+            arg
+        }
+    })
+}

@@ -1,0 +1,47 @@
+//! Who is asking: the bearer token, the client's address and its user agent, as the domain
+//! receives them with each operation.
+
+use super::state::HttpState;
+use axum::http::{HeaderMap, header};
+use std::net::SocketAddr;
+use todoql_graphql::RequestContext;
+
+/// What the domain learns of the caller of one request.
+pub fn request_context(http: &HttpState, headers: &HeaderMap, peer: SocketAddr) -> RequestContext {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_owned())
+        });
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    RequestContext::new(
+        bearer,
+        Some(client_ip(headers, peer, http.trust_proxy)),
+        user_agent,
+    )
+}
+
+/// The client's address: the TCP peer, or, behind a trusted proxy, the last address in
+/// X-Forwarded-For (the one our proxy appended; earlier entries are the client's to forge).
+pub fn client_ip(headers: &HeaderMap, peer: SocketAddr, trust_proxy: bool) -> String {
+    if trust_proxy
+        && let Some(forwarded) = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|v| !v.is_empty())
+        && let Ok(ip) = forwarded.parse::<std::net::IpAddr>()
+    {
+        return ip.to_string();
+    }
+    peer.ip().to_string()
+}
