@@ -9,6 +9,7 @@ use sea_orm::{
 };
 use secrecy::SecretString;
 use todoql_entity::{todo, user};
+use todoql_testkit::ScratchDb;
 use uuid::Uuid;
 
 /// The password of every seeded user.
@@ -16,63 +17,34 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// Rows per INSERT (9 columns: well under both databases' parameter limits).
 const ROWS_PER_INSERT: usize = 1000;
 
-/// A database the bench created, dropped by [`Scratch::drop_now`].
+/// The database of one run: a scratch one the bench made (see `todoql-testkit`), or someone
+/// else's (`--url` mode), left alone.
 pub enum Scratch {
-    Sqlite(tempfile::TempDir),
-    Postgres {
-        admin_url: String,
-        name: String,
-    },
-    /// Someone else's (`--url` mode): left alone.
+    Made(ScratchDb),
     External,
 }
 
 impl Scratch {
     /// A fresh SQLite file in a temporary directory; its URL.
     pub fn sqlite() -> anyhow::Result<(Self, String)> {
-        let dir = tempfile::tempdir()?;
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("bench.db").display()
-        );
-        Ok((Self::Sqlite(dir), url))
+        let db = ScratchDb::sqlite("bench.db")?;
+        let url = db.url().to_owned();
+        Ok((Self::Made(db), url))
     }
 
-    /// A fresh database `todoql_bench_<random>` on the PostgreSQL server of `admin_url`; its
-    /// URL and name.
+    /// A fresh database `todoql_bench_<pid>_<random>` on the PostgreSQL server of `admin_url`;
+    /// its URL and name.
     pub async fn postgres(admin_url: &str) -> anyhow::Result<(Self, String, String)> {
-        let name = format!("todoql_bench_{}", Uuid::new_v4().simple());
-        let admin = Database::connect(admin_url)
-            .await
-            .context("connecting to PostgreSQL")?;
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await?;
-        admin.close().await.ok();
-        let mut url = url::Url::parse(admin_url)?;
-        url.set_path(&format!("/{name}"));
-        Ok((
-            Self::Postgres {
-                admin_url: admin_url.to_owned(),
-                name: name.clone(),
-            },
-            url.to_string(),
-            name,
-        ))
+        let db = ScratchDb::postgres(admin_url, "todoql_bench").await?;
+        let url = db.url().to_owned();
+        let name = db.postgres_name().unwrap_or_default().to_owned();
+        Ok((Self::Made(db), url, name))
     }
 
     /// Drops the database (PostgreSQL) or removes the file (SQLite).
     pub async fn drop_now(self) -> anyhow::Result<()> {
         match self {
-            Self::Sqlite(dir) => Ok(dir.close()?),
-            Self::Postgres { admin_url, name } => {
-                let admin = Database::connect(&admin_url).await?;
-                admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .await?;
-                admin.close().await.ok();
-                Ok(())
-            }
+            Self::Made(db) => db.drop_now().await,
             Self::External => Ok(()),
         }
     }

@@ -1,7 +1,8 @@
 //! Password accounts and sessions: sign-up, sign-in, tokens, rotation and reuse detection,
 //! session management, profile, deletion and rate limits.
 
-use crate::helpers::*;
+use crate::support::*;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 
@@ -9,6 +10,58 @@ const SIGN_IN: &str = "mutation($e: String!, $p: String!) { signIn(input: {email
 const REFRESH: &str = "mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken refreshToken session { id expiresAt } user { id } } }";
 const ME: &str = "{ me { id email username avatar emailVerified hasPassword } }";
 const SESSIONS: &str = "{ sessions { id current ipAddress userAgent createdAt expiresAt } }";
+
+/// `me` as [`ME`] selects it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Me {
+    id: String,
+    email: String,
+    email_verified: bool,
+    has_password: bool,
+}
+
+/// The user of an AuthPayload, as far as sign-up and sign-in select it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PayloadUser {
+    id: String,
+    email: Option<String>,
+    username: Option<String>,
+}
+
+/// An AuthPayload (of signUp, signIn, refreshSession): the tokens, the session and the user.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthPayload {
+    access_token: String,
+    refresh_token: String,
+    session: PayloadSession,
+    user: PayloadUser,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PayloadSession {
+    id: String,
+    expires_at: Option<String>,
+}
+
+/// `updateProfile` as [`UPDATE_PROFILE`] selects it.
+#[derive(Debug, Deserialize)]
+struct Profile {
+    username: String,
+    avatar: Option<String>,
+}
+
+/// One entry of `sessions` as [`SESSIONS`] selects it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionEntry {
+    id: String,
+    current: bool,
+    ip_address: Option<String>,
+}
 
 async fn sign_up_with(app: &TestApp, email: &str, password: &str) -> Gql {
     app.graphql(
@@ -37,29 +90,35 @@ async fn me(app: &TestApp, token: &str) -> Value {
 async fn sign_up_returns_tokens_that_work_for_me() {
     let app = spawn_app().await;
     let user = app.sign_up("Ada@Example.com").await;
-    let me = app.graphql_as(&user.access_token, ME, json!({})).await;
-    assert_eq!(me.data()["me"]["id"], user.id.as_str());
-    assert_eq!(me.data()["me"]["emailVerified"], false);
-    assert_eq!(me.data()["me"]["hasPassword"], true);
+    let me: Me = app
+        .graphql_as(&user.access_token, ME, json!({}))
+        .await
+        .root_as("me");
+    assert_eq!(me.id, user.id);
+    assert_eq!(me.email, "ada@example.com");
+    assert!(!me.email_verified);
+    assert!(me.has_password);
 }
 
 #[tokio::test]
 async fn emails_are_trimmed_and_lowercased_and_username_defaults_to_the_local_part() {
     let app = spawn_app().await;
-    let response = sign_up_with(&app, "  Grace.Hopper@Example.COM ", PASSWORD).await;
+    let signed_up: AuthPayload = sign_up_with(&app, "  Grace.Hopper@Example.COM ", PASSWORD)
+        .await
+        .root_as("signUp");
     assert_eq!(
-        response.data()["signUp"]["user"]["email"],
-        "grace.hopper@example.com"
+        signed_up.user.email.as_deref(),
+        Some("grace.hopper@example.com")
     );
+    assert_eq!(signed_up.user.username.as_deref(), Some("grace.hopper"));
+    let signed_in: AuthPayload = sign_in(&app, "GRACE.HOPPER@example.com  ", PASSWORD)
+        .await
+        .root_as("signIn");
     assert_eq!(
-        response.data()["signUp"]["user"]["username"],
-        "grace.hopper"
+        signed_in.user.email.as_deref(),
+        Some("grace.hopper@example.com")
     );
-    let signed_in = sign_in(&app, "GRACE.HOPPER@example.com  ", PASSWORD).await;
-    assert_eq!(
-        signed_in.data()["signIn"]["user"]["email"],
-        "grace.hopper@example.com"
-    );
+    assert_eq!(signed_in.user.id, signed_up.user.id);
 }
 
 #[tokio::test]
@@ -372,13 +431,16 @@ async fn refresh_rotates_both_tokens_and_extends_the_session() {
     let app = spawn_app().await;
     let user = app.sign_up("ada@example.com").await;
     app.clock.advance(chrono::Duration::days(20));
-    let refreshed = refresh(&app, &user.refresh_token).await;
-    let payload = &refreshed.data()["refreshSession"];
-    assert_ne!(payload["refreshToken"], user.refresh_token.as_str());
-    assert_eq!(payload["session"]["id"], user.session_id.as_str());
-    let expires: chrono::DateTime<chrono::Utc> = payload["session"]["expiresAt"]
-        .as_str()
-        .unwrap()
+    let payload: AuthPayload = refresh(&app, &user.refresh_token)
+        .await
+        .root_as("refreshSession");
+    assert_ne!(payload.refresh_token, user.refresh_token);
+    assert_ne!(payload.access_token, user.access_token);
+    assert_eq!(payload.session.id, user.session_id);
+    let expires: chrono::DateTime<chrono::Utc> = payload
+        .session
+        .expires_at
+        .expect("expiresAt")
         .parse()
         .unwrap();
     let expected = chrono::Utc::now() + chrono::Duration::days(50);
@@ -388,7 +450,7 @@ async fn refresh_rotates_both_tokens_and_extends_the_session() {
     );
     // The session outlives its original 30 days thanks to the refresh.
     app.clock.advance(chrono::Duration::days(15));
-    let again = refresh(&app, payload["refreshToken"].as_str().unwrap()).await;
+    let again = refresh(&app, &payload.refresh_token).await;
     assert!(again.data()["refreshSession"]["accessToken"].is_string());
 }
 
@@ -559,15 +621,15 @@ async fn sessions_list_active_ones_newest_first_with_the_current_marked() {
     let list = app
         .graphql_as(&first.access_token, SESSIONS, json!({}))
         .await;
-    let sessions = list.data()["sessions"].as_array().unwrap().clone();
-    let ids: Vec<&str> = sessions.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    let sessions: Vec<SessionEntry> = list.root_as("sessions");
+    let ids: Vec<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(
         ids,
         vec![second.session_id.as_str(), first.session_id.as_str()]
     );
-    assert_eq!(sessions[1]["current"], true);
-    assert_eq!(sessions[0]["current"], false);
-    assert_eq!(sessions[0]["ipAddress"], "127.0.0.1");
+    assert!(sessions[1].current);
+    assert!(!sessions[0].current);
+    assert_eq!(sessions[0].ip_address.as_deref(), Some("127.0.0.1"));
 }
 
 #[tokio::test]
@@ -795,11 +857,9 @@ async fn update_profile_validates_and_absent_fields_stay() {
             json!({ "i": { "username": "  Ada L.  ", "avatar": "https://example.com/ada.png" } }),
         )
         .await;
-    assert_eq!(set.data()["updateProfile"]["username"], "Ada L.");
-    assert_eq!(
-        set.data()["updateProfile"]["avatar"],
-        "https://example.com/ada.png"
-    );
+    let set: Profile = set.root_as("updateProfile");
+    assert_eq!(set.username, "Ada L.");
+    assert_eq!(set.avatar.as_deref(), Some("https://example.com/ada.png"));
 
     let only_name = app
         .graphql_as(token, UPDATE_PROFILE, json!({ "i": { "username": "Ada" } }))
@@ -828,11 +888,12 @@ async fn update_profile_validates_and_absent_fields_stay() {
     let unchanged = app.graphql_as(token, ME, json!({})).await;
     assert_eq!(unchanged.data()["me"]["username"], "Ada");
 
-    let cleared = app
+    let cleared: Profile = app
         .graphql_as(token, UPDATE_PROFILE, json!({ "i": { "avatar": null } }))
-        .await;
-    assert!(cleared.data()["updateProfile"]["avatar"].is_null());
-    assert_eq!(cleared.data()["updateProfile"]["username"], "Ada");
+        .await
+        .root_as("updateProfile");
+    assert_eq!(cleared.avatar, None);
+    assert_eq!(cleared.username, "Ada");
 }
 
 // --- account deletion --------------------------------------------------------------------
@@ -1111,10 +1172,17 @@ async fn auth_config_lists_the_sign_in_methods() {
             json!({}),
         )
         .await;
-    let config = &response.data()["authConfig"];
-    assert_eq!(config["passwordSignIn"], true);
-    assert_eq!(config["requireVerifiedEmail"], false);
-    assert!(config["oauthProviders"].is_array());
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct AuthConfig {
+        password_sign_in: bool,
+        require_verified_email: bool,
+        oauth_providers: Vec<Value>,
+    }
+    let config: AuthConfig = response.root_as("authConfig");
+    assert!(config.password_sign_in);
+    assert!(!config.require_verified_email);
+    assert!(config.oauth_providers.is_empty(), "none is configured here");
 }
 
 // --- logs --------------------------------------------------------------------------------

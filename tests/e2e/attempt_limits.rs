@@ -1,7 +1,7 @@
 //! Limits that hold under concurrency (issue 12, finding 6: count, then check) and per-IP
 //! limits on mail requests and code guesses (finding 7).
 
-use crate::helpers::*;
+use crate::support::*;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 

@@ -3,7 +3,7 @@
 //! lists counted by their page size and introspection counted against the schema; refusals
 //! take milliseconds whatever the document's shape, and leave the runtime free for others.
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::support::{TestApp, spawn_app};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,7 @@ fn aliases(count: usize, field: &str) -> String {
     format!("{{ {fields} }}")
 }
 
-fn assert_too_complex(answer: &crate::helpers::Gql) {
+fn assert_too_complex(answer: &crate::support::Gql) {
     assert!(answer.body["data"].is_null(), "{}", answer.body);
     answer.assert_error("BAD_USER_INPUT", None);
     assert!(

@@ -1,7 +1,7 @@
 //! The parsed-document cache and Automatic Persisted Queries: a document sent again is not
 //! parsed again, yet it is validated and authorised on every request as if it were new.
 
-use crate::helpers::{sha256_hex, spawn_app};
+use crate::support::{sha256_hex, spawn_app};
 use serde_json::json;
 
 const ME: &str = "query Me { me { id email } }";

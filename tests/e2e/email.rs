@@ -1,7 +1,7 @@
 //! Email: the outbox and its SMTP delivery, verification, passwordless sign-in, password reset,
 //! change of address, security notices and mail limits. Every test talks to a real SMTP sink.
 
-use crate::helpers::*;
+use crate::support::*;
 use chrono::Duration;
 use serde_json::{Value, json};
 
@@ -237,10 +237,12 @@ async fn several_senders_never_send_one_mail_twice() {
         let mailer = mailer.clone();
         senders.push(tokio::spawn(async move {
             let policy = outbox::RetryPolicy::default();
+            let jobs = todoql_domain::auth::mail_jobs();
             loop {
-                let report = outbox::deliver_due(state.db(), &state, mailer.as_ref(), &policy, 5)
-                    .await
-                    .unwrap();
+                let report =
+                    outbox::deliver_due(state.db(), &state, mailer.as_ref(), &policy, &jobs, 5)
+                        .await
+                        .unwrap();
                 if report.is_empty() {
                     break;
                 }

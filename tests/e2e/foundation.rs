@@ -1,7 +1,7 @@
 //! The foundation: HTTP rules, limits, health, readiness, metrics, request ids, CLI,
 //! migrations and configuration.
 
-use crate::helpers::*;
+use crate::support::*;
 use serde_json::json;
 use todoql_migration::{Migrator, MigratorTrait};
 

@@ -2,7 +2,7 @@
 //! introspection query that GraphiQL and code generators send, and short access-token lifetimes
 //! for client tests.
 
-use crate::helpers::*;
+use crate::support::*;
 use serde_json::json;
 use todoql_server::config::Config;
 

@@ -3,7 +3,7 @@
 //! PostgreSQL before the input rules (crates/graphql/src/input.rs) and must now be
 //! BAD_USER_INPUT naming the field, on both databases, with nothing written.
 
-use crate::helpers::*;
+use crate::support::*;
 use crate::todos::{new_todo, todo_rows, todo_user};
 use serde_json::json;
 

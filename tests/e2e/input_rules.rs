@@ -4,7 +4,7 @@
 //! writes nothing. (Before, PostgreSQL answered INTERNAL_SERVER_ERROR where SQLite stored the
 //! NUL, or matched "banana" for a search of "a<NUL>b".)
 
-use crate::helpers::*;
+use crate::support::*;
 use crate::todos::{TODO_FIELDS, create_todo, new_todo, todo_op, todo_rows, todo_user};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -4,7 +4,7 @@
 //! limits, refresh-token rotation and revocation hold. Each test runs on the suite's database
 //! (SQLite, or PostgreSQL with TODOQL_TEST_DATABASE_URL).
 
-use crate::helpers::*;
+use crate::support::*;
 use futures_util::future::join_all;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;

@@ -1,6 +1,6 @@
 //! todoql's end-to-end suite: one test binary (linking once), a module per area.
 
-mod helpers;
+mod support;
 
 mod accounts;
 mod attempt_limits;

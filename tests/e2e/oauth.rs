@@ -1,7 +1,7 @@
 //! OAuth and OpenID Connect: sign-in, linking and unlinking, against fake providers over HTTP.
 
 use crate::fake_providers::{FakeProvider, FakeUser, Tamper};
-use crate::helpers::*;
+use crate::support::*;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 use todoql_domain::auth::oauth::{EncryptionKey, TokenCipher, purpose};
@@ -346,13 +346,6 @@ async fn start_oauth_asks_for_a_code_with_pkce_s256_a_state_and_a_nonce() {
 }
 
 use sha2::Digest as _;
-
-fn sha256_hex(text: &str) -> String {
-    sha2::Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 fn base64_url(bytes: &[u8]) -> String {
     use base64::Engine as _;

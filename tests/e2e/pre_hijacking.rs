@@ -3,7 +3,7 @@
 //! not survive the owner's proof, unless the proof came from a session of that account.
 
 use crate::fake_providers::{FakeProvider, FakeUser};
-use crate::helpers::*;
+use crate::support::*;
 use serde_json::{Value, json};
 
 const VICTIM: &str = "victim@example.com";

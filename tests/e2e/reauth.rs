@@ -3,7 +3,7 @@
 //! change the address). Sessions record how and when they signed in.
 
 use crate::fake_providers::{FakeProvider, FakeUser};
-use crate::helpers::*;
+use crate::support::*;
 use chrono::Duration;
 use serde_json::{Value, json};
 

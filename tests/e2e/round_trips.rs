@@ -7,8 +7,8 @@
 //! (with more, a checkout that finds its connection still on the way back to the pool opens a
 //! new one, and a new connection prepares its statements again).
 
-use crate::helpers::*;
 use crate::pg_wire::{Wire, WireCounter};
+use crate::support::*;
 use crate::todos::{TODO_FIELDS, new_todo, todo_user};
 use serde_json::json;
 use todoql_server::config::Config;

@@ -1,11 +1,12 @@
 //! Todos: validation, the unique incomplete title, updates, isolation between users, and the
 //! keyset-paginated, filtered and sorted list.
 
-use crate::helpers::*;
+use crate::support::*;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use futures_util::future::join_all;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::cmp::Ordering;
 use todoql_entity::todo;
@@ -28,6 +29,51 @@ pub const LIST_TODOS: &str =
         pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     }
 }";
+
+/// A todo as [`TODO_FIELDS`] selects it; timestamps as the server wrote them.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Todo {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub due_date: Option<String>,
+    pub is_completed: bool,
+    pub completed_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `todos` as [`LIST_TODOS`] selects it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TodoPage {
+    total_count: u64,
+    edges: Vec<TodoEdge>,
+    nodes: Vec<IdOnly>,
+    page_info: PageInfo,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct TodoEdge {
+    cursor: String,
+    node: Todo,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct IdOnly {
+    #[allow(dead_code)] // read for its presence: every node has an id
+    id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PageInfo {
+    has_next_page: bool,
+    has_previous_page: bool,
+    start_cursor: Option<String>,
+    end_cursor: Option<String>,
+}
 
 /// Runs `query` (which uses `...TodoFields`) as `user`.
 pub async fn todo_op(app: &TestApp, user: &TestUser, query: &str, variables: Value) -> Gql {
@@ -76,13 +122,18 @@ pub fn at(app: &TestApp, offset: Duration) -> String {
 }
 
 pub fn time(value: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(
+    parse_time(
         value
             .as_str()
             .unwrap_or_else(|| panic!("not a timestamp: {value}")),
     )
-    .unwrap()
-    .with_timezone(&Utc)
+}
+
+/// An RFC 3339 timestamp of a response.
+pub fn parse_time(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|e| panic!("not a timestamp: {text}: {e}"))
+        .with_timezone(&Utc)
 }
 
 /// Rows in `todos`, all users.
@@ -95,22 +146,20 @@ async fn list(app: &TestApp, user: &TestUser, variables: Value) -> Gql {
     todo_op(app, user, LIST_TODOS, variables).await
 }
 
-fn titles(connection: &Value) -> Vec<String> {
-    connection["edges"]
-        .as_array()
-        .unwrap()
+/// The page [`list`] answered.
+async fn page(app: &TestApp, user: &TestUser, variables: Value) -> TodoPage {
+    list(app, user, variables).await.root_as("todos")
+}
+
+fn titles(page: &TodoPage) -> Vec<String> {
+    page.edges
         .iter()
-        .map(|edge| edge["node"]["title"].as_str().unwrap().to_owned())
+        .map(|edge| edge.node.title.clone())
         .collect()
 }
 
-fn ids(connection: &Value) -> Vec<String> {
-    connection["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|edge| edge["node"]["id"].as_str().unwrap().to_owned())
-        .collect()
+fn ids(page: &TodoPage) -> Vec<String> {
+    page.edges.iter().map(|edge| edge.node.id.clone()).collect()
 }
 
 // --- who may use todos ---------------------------------------------------------------------
@@ -170,15 +219,18 @@ async fn create_todo_trims_the_title_and_returns_every_field() {
     )
     .await;
 
-    let todo = &created.data()["createTodo"];
-    assert_eq!(todo["title"], "buy milk");
-    assert_eq!(todo["description"], "two litres");
-    assert_eq!(time(&todo["dueDate"]), time(&json!(due)));
-    assert_eq!(todo["isCompleted"], false);
-    assert_eq!(todo["completedAt"], Value::Null);
-    assert_eq!(todo["createdAt"], todo["updatedAt"]);
-    let fetched = todo_op(&app, &user, GET_TODO, json!({ "id": todo["id"] })).await;
-    assert_eq!(&fetched.data()["todo"], todo);
+    let todo: Todo = created.root_as("createTodo");
+    assert_eq!(todo.title, "buy milk");
+    assert_eq!(todo.description.as_deref(), Some("two litres"));
+    assert_eq!(
+        todo.due_date.as_deref().map(parse_time),
+        Some(parse_time(&due))
+    );
+    assert!(!todo.is_completed);
+    assert_eq!(todo.completed_at, None);
+    assert_eq!(todo.created_at, todo.updated_at);
+    let fetched = todo_op(&app, &user, GET_TODO, json!({ "id": todo.id })).await;
+    assert_eq!(fetched.root_as::<Todo>("todo"), todo);
 }
 
 #[tokio::test]
@@ -357,13 +409,14 @@ async fn update_todo_changes_only_the_fields_it_is_given() {
     )
     .await;
 
-    let updated = &updated.data()["updateTodo"];
-    assert_eq!(updated["title"], "final");
-    assert_eq!(updated["description"], "notes");
-    assert_eq!(updated["dueDate"], todo["dueDate"]);
-    assert_eq!(updated["isCompleted"], false);
-    assert_eq!(updated["createdAt"], todo["createdAt"]);
-    assert!(time(&updated["updatedAt"]) > time(&todo["updatedAt"]));
+    let updated: Todo = updated.root_as("updateTodo");
+    assert_eq!(updated.title, "final");
+    assert_eq!(updated.description.as_deref(), Some("notes"));
+    assert_eq!(updated.due_date.as_deref(), todo["dueDate"].as_str());
+    assert!(updated.due_date.is_some());
+    assert!(!updated.is_completed);
+    assert_eq!(updated.created_at, todo["createdAt"].as_str().unwrap());
+    assert!(parse_time(&updated.updated_at) > time(&todo["updatedAt"]));
 }
 
 #[tokio::test]
@@ -387,10 +440,10 @@ async fn update_todo_clears_description_and_due_date_with_an_explicit_null() {
     )
     .await;
 
-    let updated = &updated.data()["updateTodo"];
-    assert_eq!(updated["title"], "t");
-    assert_eq!(updated["description"], Value::Null);
-    assert_eq!(updated["dueDate"], Value::Null);
+    let updated: Todo = updated.root_as("updateTodo");
+    assert_eq!(updated.title, "t");
+    assert_eq!(updated.description, None);
+    assert_eq!(updated.due_date, None);
 }
 
 #[tokio::test]
@@ -485,10 +538,11 @@ async fn completing_sets_completed_at_and_reopening_clears_it() {
         json!({ "id": todo["id"], "completed": true }),
     )
     .await;
-    let done = done.data()["setTodoCompleted"].clone();
-    assert_eq!(done["isCompleted"], true);
-    assert!(time(&done["completedAt"]) >= completed_at);
-    assert_eq!(done["completedAt"], done["updatedAt"]);
+    let done: Todo = done.root_as("setTodoCompleted");
+    assert!(done.is_completed);
+    let done_at = done.completed_at.as_deref().expect("completedAt");
+    assert!(parse_time(done_at) >= completed_at);
+    assert_eq!(done_at, done.updated_at);
 
     app.clock.advance(Duration::minutes(5));
     let reopened = todo_op(
@@ -498,10 +552,10 @@ async fn completing_sets_completed_at_and_reopening_clears_it() {
         json!({ "id": todo["id"], "input": { "isCompleted": false } }),
     )
     .await;
-    let reopened = &reopened.data()["updateTodo"];
-    assert_eq!(reopened["isCompleted"], false);
-    assert_eq!(reopened["completedAt"], Value::Null);
-    assert!(time(&reopened["updatedAt"]) > time(&done["updatedAt"]));
+    let reopened: Todo = reopened.root_as("updateTodo");
+    assert!(!reopened.is_completed);
+    assert_eq!(reopened.completed_at, None);
+    assert!(parse_time(&reopened.updated_at) > parse_time(&done.updated_at));
 }
 
 #[tokio::test]
@@ -739,32 +793,31 @@ async fn all_pages(
     let mut seen = Vec::new();
     let mut after = Value::Null;
     loop {
-        let page = list(
+        let connection = page(
             app,
             user,
             json!({ "first": page_size, "after": after, "orderBy": order_by, "filter": filter }),
         )
         .await;
-        let connection = page.data()["todos"].clone();
         let page_ids = ids(&connection);
-        let info = &connection["pageInfo"];
-        assert_eq!(info["hasPreviousPage"], !after.is_null(), "{connection}");
-        let edges = connection["edges"].as_array().unwrap();
-        assert_eq!(connection["nodes"].as_array().unwrap().len(), edges.len());
+        let info = &connection.page_info;
+        assert_eq!(info.has_previous_page, !after.is_null(), "{connection:?}");
+        let edges = &connection.edges;
+        assert_eq!(connection.nodes.len(), edges.len());
         if let (Some(first), Some(last)) = (edges.first(), edges.last()) {
-            assert_eq!(info["startCursor"], first["cursor"]);
-            assert_eq!(info["endCursor"], last["cursor"]);
+            assert_eq!(info.start_cursor.as_ref(), Some(&first.cursor));
+            assert_eq!(info.end_cursor.as_ref(), Some(&last.cursor));
         } else {
-            assert_eq!(info["startCursor"], Value::Null);
-            assert_eq!(info["endCursor"], Value::Null);
+            assert_eq!(info.start_cursor, None);
+            assert_eq!(info.end_cursor, None);
         }
         assert!(page_ids.len() <= page_size);
         seen.extend(page_ids);
-        if info["hasNextPage"] == false {
+        if !info.has_next_page {
             return seen;
         }
         assert_eq!(edges.len(), page_size, "a page before the last one is full");
-        after = info["endCursor"].clone();
+        after = json!(info.end_cursor);
         assert!(seen.len() < 1000, "paging does not end");
     }
 }
@@ -841,12 +894,8 @@ async fn paging_visits_every_todo_once_in_every_ordering_and_direction() {
         for direction in ["ASC", "DESC"] {
             let order_by = json!({ "field": field, "direction": direction });
             let expected = expected_order(&nodes, field, direction);
-            let one_page = list(&app, &user, json!({ "first": 100, "orderBy": order_by })).await;
-            assert_eq!(
-                ids(&one_page.data()["todos"]),
-                expected,
-                "{field} {direction} in one page"
-            );
+            let one_page = page(&app, &user, json!({ "first": 100, "orderBy": order_by })).await;
+            assert_eq!(ids(&one_page), expected, "{field} {direction} in one page");
             for page_size in [1, 2, 3, 5] {
                 let paged = all_pages(&app, &user, page_size, order_by.clone(), Value::Null).await;
                 assert_eq!(
@@ -882,13 +931,13 @@ async fn todos_without_a_due_date_come_last_in_both_directions() {
         ("ASC", ["soon", "later", "no date"]),
         ("DESC", ["later", "soon", "no date"]),
     ] {
-        let page = list(
+        let page = page(
             &app,
             &user,
             json!({ "orderBy": { "field": "DUE_DATE", "direction": direction } }),
         )
         .await;
-        assert_eq!(titles(&page.data()["todos"]), expected);
+        assert_eq!(titles(&page), expected);
     }
 }
 
@@ -900,13 +949,10 @@ async fn the_default_order_is_newest_first() {
         new_todo(&app, &user, title).await;
         app.clock.advance(Duration::seconds(1));
     }
-    let page = list(&app, &user, json!({})).await;
-    assert_eq!(titles(&page.data()["todos"]), ["third", "second", "first"]);
-    let partial_order = list(&app, &user, json!({ "orderBy": { "direction": "ASC" } })).await;
-    assert_eq!(
-        titles(&partial_order.data()["todos"]),
-        ["first", "second", "third"]
-    );
+    let newest_first = page(&app, &user, json!({})).await;
+    assert_eq!(titles(&newest_first), ["third", "second", "first"]);
+    let partial_order = page(&app, &user, json!({ "orderBy": { "direction": "ASC" } })).await;
+    assert_eq!(titles(&partial_order), ["first", "second", "third"]);
 }
 
 #[tokio::test]
@@ -919,8 +965,7 @@ async fn a_cursor_stays_valid_when_todos_are_added_or_deleted_between_pages() {
         app.clock.advance(Duration::seconds(1));
     }
     // Newest first: t5 t4 | t3 t2 | t1 t0
-    let first = list(&app, &user, json!({ "first": 2 })).await;
-    let first = first.data()["todos"].clone();
+    let first = page(&app, &user, json!({ "first": 2 })).await;
     assert_eq!(titles(&first), ["t5", "t4"]);
 
     // Meanwhile: a new todo at the top, the cursor's own todo and a later one are deleted.
@@ -935,23 +980,21 @@ async fn a_cursor_stays_valid_when_todos_are_added_or_deleted_between_pages() {
         .data();
     }
 
-    let second = list(
+    let second = page(
         &app,
         &user,
-        json!({ "first": 2, "after": first["pageInfo"]["endCursor"] }),
+        json!({ "first": 2, "after": first.page_info.end_cursor }),
     )
     .await;
-    let second = second.data()["todos"].clone();
     assert_eq!(titles(&second), ["t3", "t1"]);
-    let third = list(
+    let third = page(
         &app,
         &user,
-        json!({ "first": 2, "after": second["pageInfo"]["endCursor"] }),
+        json!({ "first": 2, "after": second.page_info.end_cursor }),
     )
     .await;
-    let third = third.data()["todos"].clone();
     assert_eq!(titles(&third), ["t0"]);
-    assert_eq!(third["pageInfo"]["hasNextPage"], false);
+    assert!(!third.page_info.has_next_page);
 }
 
 #[tokio::test]
@@ -1039,33 +1082,35 @@ async fn a_cursor_made_for_another_ordering_is_bad_user_input() {
 async fn page_info_is_right_on_an_empty_list_and_after_the_last_todo() {
     let app = spawn_app().await;
     let user = todo_user(&app, "ada@example.com").await;
-    let empty = list(&app, &user, json!({})).await;
-    let empty = &empty.data()["todos"];
-    assert_eq!(empty["totalCount"], 0);
-    assert_eq!(empty["edges"], json!([]));
+    let empty = page(&app, &user, json!({})).await;
+    assert_eq!(empty.total_count, 0);
+    assert!(empty.edges.is_empty());
     assert_eq!(
-        empty["pageInfo"],
-        json!({ "hasNextPage": false, "hasPreviousPage": false, "startCursor": null, "endCursor": null })
+        empty.page_info,
+        PageInfo {
+            has_next_page: false,
+            has_previous_page: false,
+            start_cursor: None,
+            end_cursor: None,
+        }
     );
 
     new_todo(&app, &user, "only").await;
-    let one = list(&app, &user, json!({ "first": 1 })).await;
-    let one = one.data()["todos"].clone();
-    assert_eq!(one["pageInfo"]["hasNextPage"], false);
-    let beyond = list(
+    let one = page(&app, &user, json!({ "first": 1 })).await;
+    assert!(!one.page_info.has_next_page);
+    let beyond = page(
         &app,
         &user,
-        json!({ "first": 1, "after": one["pageInfo"]["endCursor"] }),
+        json!({ "first": 1, "after": one.page_info.end_cursor }),
     )
     .await;
-    let beyond = &beyond.data()["todos"];
-    assert_eq!(beyond["edges"], json!([]));
+    assert!(beyond.edges.is_empty());
     assert_eq!(
-        beyond["totalCount"], 1,
+        beyond.total_count, 1,
         "the count is there even when the page is empty"
     );
-    assert_eq!(beyond["pageInfo"]["hasNextPage"], false);
-    assert_eq!(beyond["pageInfo"]["hasPreviousPage"], true);
+    assert!(!beyond.page_info.has_next_page);
+    assert!(beyond.page_info.has_previous_page);
 }
 
 // --- filters and the count -----------------------------------------------------------------
@@ -1118,15 +1163,14 @@ async fn filters_narrow_the_list_and_the_count() {
         ),
         (json!({}), vec!["done", "next week", "someday", "tomorrow"]),
     ] {
-        let page = list(
+        let todos = page(
             &app,
             &user,
             json!({ "filter": filter, "orderBy": { "field": "TITLE", "direction": "ASC" } }),
         )
         .await;
-        let todos = &page.data()["todos"];
-        assert_eq!(titles(todos), expected, "{filter}");
-        assert_eq!(todos["totalCount"], expected.len(), "{filter}");
+        assert_eq!(titles(&todos), expected, "{filter}");
+        assert_eq!(todos.total_count, expected.len() as u64, "{filter}");
     }
 }
 
@@ -1154,8 +1198,8 @@ async fn search_is_a_case_insensitive_substring_of_title_or_description() {
         ("DOG", vec!["walk the dog"]),
         ("cat", vec![]),
     ] {
-        let page = list(&app, &user, json!({ "filter": { "search": search }, "orderBy": { "field": "TITLE", "direction": "ASC" } })).await;
-        assert_eq!(titles(&page.data()["todos"]), expected, "{search}");
+        let found = page(&app, &user, json!({ "filter": { "search": search }, "orderBy": { "field": "TITLE", "direction": "ASC" } })).await;
+        assert_eq!(titles(&found), expected, "{search}");
     }
 }
 
@@ -1181,8 +1225,8 @@ async fn percent_underscore_and_backslash_in_a_search_are_literal() {
         (r"\", vec![r"back\slash"]),
         (r"k\s", vec![r"back\slash"]),
     ] {
-        let page = list(&app, &user, json!({ "filter": { "search": search } })).await;
-        assert_eq!(titles(&page.data()["todos"]), expected, "{search}");
+        let found = page(&app, &user, json!({ "filter": { "search": search } })).await;
+        assert_eq!(titles(&found), expected, "{search}");
     }
 }
 
@@ -1234,26 +1278,43 @@ async fn a_page_with_its_total_count_takes_two_statements_including_the_session_
         "{{ todos(first: 20) {{ totalCount nodes {{ ...TodoFields }} edges {{ cursor }} pageInfo {{ hasNextPage endCursor }} }} }} {TODO_FIELDS}"
     );
 
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct CountedPage {
+        total_count: u64,
+        nodes: Vec<Todo>,
+        page_info: Option<PageInfoEnd>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct PageInfoEnd {
+        end_cursor: String,
+    }
+
     app.take_statement_count();
-    let page = app.graphql_as(&user.access_token, &query, json!({})).await;
+    let page: CountedPage = app
+        .graphql_as(&user.access_token, &query, json!({}))
+        .await
+        .root_as("todos");
     let statements = app.take_statement_count();
 
-    assert_eq!(page.data()["todos"]["totalCount"], 30);
-    assert_eq!(page.data()["todos"]["nodes"].as_array().unwrap().len(), 20);
+    assert_eq!(page.total_count, 30);
+    assert_eq!(page.nodes.len(), 20);
     assert!(statements <= 2, "{statements} statements");
 
     // Ordered by due date, filtered and searched, with a cursor: still two.
-    let cursor = page.data()["todos"]["pageInfo"]["endCursor"].clone();
+    let cursor = page.page_info.expect("pageInfo").end_cursor;
     let query = format!(
         "query($after: String) {{ todos(first: 20, after: $after, filter: {{ isCompleted: false, search: \"todo\" }}) {{ totalCount nodes {{ ...TodoFields }} }} }} {TODO_FIELDS}"
     );
     app.take_statement_count();
-    let next = app
+    let next: CountedPage = app
         .graphql_as(&user.access_token, &query, json!({ "after": cursor }))
-        .await;
+        .await
+        .root_as("todos");
     let statements = app.take_statement_count();
-    assert_eq!(next.data()["todos"]["nodes"].as_array().unwrap().len(), 10);
-    assert_eq!(next.data()["todos"]["totalCount"], 30);
+    assert_eq!(next.nodes.len(), 10);
+    assert_eq!(next.total_count, 30);
     assert!(statements <= 2, "{statements} statements");
 }
 
@@ -1279,17 +1340,41 @@ async fn a_list_without_total_count_pages_the_same() {
         new_todo(&app, &user, title).await;
     }
     let query = "query($after: String) { todos(first: 2, after: $after, orderBy: { field: TITLE, direction: ASC }) { nodes { title } pageInfo { hasNextPage endCursor } } }";
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct TitlesPage {
+        nodes: Vec<Titled>,
+        page_info: NextPage,
+    }
+    #[derive(Deserialize)]
+    struct Titled {
+        title: String,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct NextPage {
+        has_next_page: bool,
+        end_cursor: Option<String>,
+    }
+    let titles_of =
+        |page: &TitlesPage| -> Vec<String> { page.nodes.iter().map(|n| n.title.clone()).collect() };
+
     app.take_statement_count();
-    let first = app.graphql_as(&user.access_token, query, json!({})).await;
+    let first: TitlesPage = app
+        .graphql_as(&user.access_token, query, json!({}))
+        .await
+        .root_as("todos");
     assert!(app.take_statement_count() <= 2);
-    assert_eq!(
-        first.data()["todos"]["nodes"],
-        json!([{ "title": "a" }, { "title": "b" }])
-    );
-    let cursor = first.data()["todos"]["pageInfo"]["endCursor"].clone();
-    let second = app
-        .graphql_as(&user.access_token, query, json!({ "after": cursor }))
-        .await;
-    assert_eq!(second.data()["todos"]["nodes"], json!([{ "title": "c" }]));
-    assert_eq!(second.data()["todos"]["pageInfo"]["hasNextPage"], false);
+    assert_eq!(titles_of(&first), ["a", "b"]);
+    assert!(first.page_info.has_next_page);
+    let second: TitlesPage = app
+        .graphql_as(
+            &user.access_token,
+            query,
+            json!({ "after": first.page_info.end_cursor }),
+        )
+        .await
+        .root_as("todos");
+    assert_eq!(titles_of(&second), ["c"]);
+    assert!(!second.page_info.has_next_page);
 }

@@ -1,6 +1,6 @@
 //! The 30-day trash: atomic delete and restore, the deletedTodos list, and the purge.
 
-use crate::helpers::*;
+use crate::support::*;
 use crate::todos::*;
 use chrono::{Duration, Utc};
 use futures_util::future::join_all;

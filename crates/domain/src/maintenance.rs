@@ -10,9 +10,6 @@ use todoql_entity::{
     deleted_todo_log, email_verification_code, oauth_state, password_reset_token, session, user,
 };
 
-/// How long deleted todos stay restorable, and soft-deleted users stay before removal.
-pub const RETENTION_DAYS: i64 = 30;
-
 /// What one pass removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct PurgeReport {
@@ -36,11 +33,13 @@ pub struct PurgeReport {
 pub async fn purge(app: &AppState) -> AppResult<PurgeReport> {
     let db = app.db();
     let now = app.now();
-    let retention = now - Duration::days(RETENTION_DAYS);
     let report = PurgeReport {
         // `lte`: exactly what deletedTodos and restoreTodo no longer show (`deleted_at > cutoff`).
         deleted_todos: deleted_todo_log::Entity::delete_many()
-            .filter(deleted_todo_log::Column::DeletedAt.lte(retention))
+            .filter(
+                deleted_todo_log::Column::DeletedAt
+                    .lte(now - Duration::days(crate::todos::trash::RETENTION_DAYS)),
+            )
             .exec(db)
             .await?
             .rows_affected,
@@ -70,7 +69,10 @@ pub async fn purge(app: &AppState) -> AppResult<PurgeReport> {
             .rows_affected,
         rate_limit_counters: crate::rate_limit::purge(db, now - Duration::days(1)).await?,
         users: user::Entity::delete_many()
-            .filter(user::Column::DeletedAt.lt(retention))
+            .filter(
+                user::Column::DeletedAt
+                    .lt(now - Duration::days(crate::auth::users::DELETED_RETENTION_DAYS)),
+            )
             .exec(db)
             .await?
             .rows_affected,

@@ -13,14 +13,29 @@ pub struct Model {
     /// SHA-256 (hex) of the link token.
     #[sea_orm(unique)]
     pub token: String,
-    /// verify_email, sign_in or change_email.
-    pub action: String,
+    /// What the code is for.
+    pub action: CodeAction,
     /// The user asking to change their email (change_email only).
     pub user_id: Option<Uuid>,
     pub attempts: i32,
     pub expires_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
     pub used_at: Option<DateTimeUtc>,
+}
+
+/// What a code is for, stored as its string value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum CodeAction {
+    /// Proving the address of an account.
+    #[sea_orm(string_value = "verify_email")]
+    VerifyEmail,
+    /// Passwordless sign-in (or sign-up).
+    #[sea_orm(string_value = "sign_in")]
+    SignIn,
+    /// Moving an account to a new address.
+    #[sea_orm(string_value = "change_email")]
+    ChangeEmail,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,6 +2,7 @@
 
 use crate::error::Result;
 use secrecy::SecretString;
+use todoql_domain::auth::sessions;
 use todoql_domain::auth::viewer::Viewer;
 use todoql_domain::{AppError, AppState};
 use tokio::sync::OnceCell;
@@ -52,7 +53,7 @@ pub async fn viewer<'a>(ctx: &async_graphql::Context<'a>) -> Result<Option<&'a V
     let app = state(ctx);
     let viewer = request
         .viewer
-        .get_or_try_init(|| Viewer::from_access_token(app, request.bearer_token.as_ref()))
+        .get_or_try_init(|| sessions::viewer_of_access_token(app, request.bearer_token.as_ref()))
         .await?;
     Ok(viewer.as_ref())
 }

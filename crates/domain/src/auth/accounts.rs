@@ -1,5 +1,6 @@
 //! Password accounts: sign-up, sign-in, password change, profile, deletion.
 
+use crate::auth::email_codes::count_mail_request;
 use crate::auth::identity::{
     normalize_email, username_from_email, validate_avatar, validate_username,
 };
@@ -7,10 +8,10 @@ use crate::auth::password::validate_new_password;
 use crate::auth::password_attempts;
 use crate::auth::reauth::{lock_for_credential_change, reauthenticate};
 use crate::auth::sessions::{self, AuthMethod, ClientInfo, SignedIn};
+use crate::auth::users::{self, NewUser};
 use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::patch::Patch;
-use crate::rate_limit::{self, Key};
 use crate::state::AppState;
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -19,7 +20,6 @@ use todoql_entity::{
     account, deleted_todo_log, email_verification_code, oauth_state, password_reset_token, session,
     todo, user,
 };
-use uuid::Uuid;
 
 /// What sign-up needs.
 #[derive(Debug)]
@@ -54,35 +54,22 @@ pub async fn sign_up(app: &AppState, input: SignUp, client: &ClientInfo) -> AppR
         "password",
         &[&email, &username],
     )?;
-    if let Some(ip) = &client.ip {
-        rate_limit::take(
-            app.db(),
-            &app.settings().rate_limits,
-            &[Key::MailIp(ip)],
-            app.now(),
-        )
-        .await?
-        .keep();
-    }
+    count_mail_request(app, client).await?;
     let password_hash = app.passwords().hash(input.password).await?;
 
     let now = app.now();
     let txn = crate::db::begin_write(app.db()).await?;
-    let user = user::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        email: Set(email),
-        username: Set(username),
-        avatar: Set(None),
-        password_hash: Set(Some(password_hash)),
-        email_verified: Set(false),
-        created_at: Set(now),
-        updated_at: Set(now),
-        deleted_at: Set(None),
+    let user = NewUser {
+        email,
+        username,
+        avatar: None,
+        password_hash: Some(password_hash),
+        email_verified: false,
     }
-    .insert(&txn)
+    .insert(&txn, now)
     .await
     .map_err(|e| AppError::conflict_on_unique(e, SIGN_UP_TAKEN))?;
-    crate::mail::on_sign_up(&txn, app, &user).await?;
+    crate::auth::account_mail::on_sign_up(&txn, app, &user).await?;
     let signed_in = sessions::start_session(&txn, app, user, client, AuthMethod::Password).await?;
     txn.commit().await?;
     crate::mail::wake_sender(app);
@@ -98,11 +85,7 @@ pub async fn sign_in(
     client: &ClientInfo,
 ) -> AppResult<SignedIn> {
     let email = normalize_email(email, "email")?;
-    let user = user::Entity::find()
-        .filter(user::Column::Email.eq(&email))
-        .filter(user::Column::DeletedAt.is_null())
-        .one(app.db())
-        .await?;
+    let user = users::live_by_email(&email).one(app.db()).await?;
     let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
     password_attempts::check(app, &email, stored_hash, password, client).await?;
     let user = user.ok_or(AppError::InvalidCredentials)?;
@@ -136,7 +119,7 @@ pub async fn change_password(
     active.updated_at = Set(now);
     let updated = active.update(&txn).await?;
     sessions::revoke_all_except(&txn, user.id, Some(viewer.session.id), now).await?;
-    crate::mail::on_password_changed(&txn, app, &updated).await?;
+    crate::auth::account_mail::on_password_changed(&txn, app, &updated).await?;
     txn.commit().await?;
     crate::mail::wake_sender(app);
     sessions::replace_current_token(app, viewer, updated, client).await

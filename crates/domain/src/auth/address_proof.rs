@@ -26,12 +26,12 @@
 //! victim knowingly signing in with a password someone else chose and then verifying in that
 //! session; the password then stays, as the victim accepted it.
 
-use crate::auth::email_codes::CodeAction;
 use crate::auth::sessions;
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use todoql_entity::email_verification_code::CodeAction;
 use todoql_entity::{account, email_verification_code, oauth_state, user};
 use uuid::Uuid;
 
@@ -106,7 +106,7 @@ async fn drop_what_the_prover_never_held<C: ConnectionTrait>(
         .await?;
     email_verification_code::Entity::delete_many()
         .filter(email_verification_code::Column::UserId.eq(user_id))
-        .filter(email_verification_code::Column::Action.eq(CodeAction::ChangeEmail.as_str()))
+        .filter(email_verification_code::Column::Action.eq(CodeAction::ChangeEmail))
         .exec(db)
         .await?;
     oauth_state::Entity::delete_many()

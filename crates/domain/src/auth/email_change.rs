@@ -5,6 +5,7 @@ use crate::auth::email_codes::{self, CodeAction, Owner, count_mail_request, vali
 use crate::auth::identity::normalize_email;
 use crate::auth::reauth::{lock_for_credential_change, reauthenticate};
 use crate::auth::sessions::{self, ClientInfo};
+use crate::auth::users;
 use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, messages, outbox};
@@ -52,9 +53,7 @@ impl ChangeProof {
 }
 
 async fn taken_by_other<C: ConnectionTrait>(db: &C, email: &str, me: Uuid) -> AppResult<bool> {
-    Ok(user::Entity::find()
-        .filter(user::Column::Email.eq(email))
-        .filter(user::Column::DeletedAt.is_null())
+    Ok(users::live_by_email(email)
         .filter(user::Column::Id.ne(me))
         .one(db)
         .await?
@@ -148,8 +147,7 @@ pub async fn confirm_email_change(
     let user_id = row.user_id.ok_or_else(invalid)?;
     let now = app.now();
     let txn = crate::db::begin_write(app.db()).await?;
-    let user = user::Entity::find_by_id(user_id)
-        .filter(user::Column::DeletedAt.is_null())
+    let user = users::live_by_id(user_id)
         .one(&txn)
         .await?
         .ok_or_else(invalid)?;
@@ -172,14 +170,14 @@ pub async fn confirm_email_change(
     sessions::revoke_all_except(&txn, user.id, keep, now).await?;
     email_verification_code::Entity::delete_many()
         .filter(email_verification_code::Column::Email.eq(&old_email))
-        .filter(email_verification_code::Column::Action.ne(CodeAction::ChangeEmail.as_str()))
+        .filter(email_verification_code::Column::Action.ne(CodeAction::ChangeEmail))
         .exec(&txn)
         .await?;
     password_reset_token::Entity::delete_many()
         .filter(password_reset_token::Column::UserId.eq(user.id))
         .exec(&txn)
         .await?;
-    mail::on_email_changed(&txn, app, &old_email, &user.email).await?;
+    crate::auth::account_mail::on_email_changed(&txn, app, &old_email, &user.email).await?;
     txn.commit().await?;
     mail::wake_sender(app);
     tracing::info!(user_id = %user.id, "email address changed; other sessions revoked");

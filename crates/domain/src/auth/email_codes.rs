@@ -1,5 +1,5 @@
-//! Emailed one-time codes with their link tokens, and the two flows built on them here: email
-//! verification and passwordless sign-in (email change is in `email_change`).
+//! Emailed one-time codes with their link tokens: issuing, checking and using them up. The
+//! flows built on them are `email_verification`, `code_sign_in` and `email_change`.
 //!
 //! A code is 6 digits from the OS CSPRNG without modulo bias; its link token is 32 random
 //! bytes; both are stored only as SHA-256 and compared in constant time. A code lives 15
@@ -9,52 +9,28 @@
 //! per-address budget that a new code does not reset, so asking for new codes cannot buy more
 //! guesses.
 
-use crate::auth::address_proof::{Prover, address_proven};
-use crate::auth::identity::{normalize_email, username_from_email};
-use crate::auth::sessions::{self, AuthMethod, ClientInfo, SignedIn};
-use crate::auth::viewer::Viewer;
+use crate::auth::identity::normalize_email;
+use crate::auth::sessions::ClientInfo;
 use crate::error::{AppError, AppResult};
-use crate::mail::{self, messages, outbox};
 use crate::rate_limit::{self, Key};
 use crate::secrets::{constant_time_eq, random_code, random_token, sha256_hex};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
+use sea_orm::ActiveEnum;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
 use secrecy::{ExposeSecret, SecretString};
+pub use todoql_entity::email_verification_code::CodeAction;
 use todoql_entity::email_verification_code::{self, Column, Entity as Code};
-use todoql_entity::user;
 use uuid::Uuid;
 
 /// How long a code and its link work.
 pub const CODE_TTL_MINUTES: i64 = 15;
 /// Wrong attempts after which a code is dead.
 pub const MAX_WRONG_ATTEMPTS: i32 = 5;
-
-/// What a code is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CodeAction {
-    /// Proving the address of an account.
-    VerifyEmail,
-    /// Passwordless sign-in (or sign-up).
-    SignIn,
-    /// Moving an account to a new address.
-    ChangeEmail,
-}
-
-impl CodeAction {
-    /// The stored `action` value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CodeAction::VerifyEmail => "verify_email",
-            CodeAction::SignIn => "sign_in",
-            CodeAction::ChangeEmail => "change_email",
-        }
-    }
-}
 
 /// A freshly issued code and link token, in clear: they go into the mail and nowhere else.
 pub struct IssuedCode {
@@ -96,7 +72,7 @@ pub async fn issue<C: ConnectionTrait>(
     action: CodeAction,
     user_id: Option<Uuid>,
 ) -> AppResult<IssuedCode> {
-    let previous = Code::delete_many().filter(Column::Action.eq(action.as_str()));
+    let previous = Code::delete_many().filter(Column::Action.eq(action));
     let previous = match (action, user_id) {
         (CodeAction::ChangeEmail, Some(user_id)) => previous.filter(Column::UserId.eq(user_id)),
         _ => previous.filter(Column::Email.eq(email)),
@@ -109,7 +85,7 @@ pub async fn issue<C: ConnectionTrait>(
         email: Set(email.to_owned()),
         code: Set(sha256_hex(&code)),
         token: Set(sha256_hex(&token)),
-        action: Set(action.as_str().to_owned()),
+        action: Set(action),
         user_id: Set(user_id),
         attempts: Set(0),
         expires_at: Set(now + Duration::minutes(CODE_TTL_MINUTES)),
@@ -190,7 +166,7 @@ pub fn validate_code(raw: &str) -> AppResult<String> {
     }
 }
 
-fn invalid_code() -> AppError {
+pub(crate) fn invalid_code() -> AppError {
     AppError::InvalidToken(
         "This code or link is invalid, expired or already used. Ask for a new one.".into(),
     )
@@ -205,7 +181,7 @@ async fn newest<C: ConnectionTrait>(
     action: CodeAction,
     owner: Owner<'_>,
 ) -> AppResult<Option<email_verification_code::Model>> {
-    let query = Code::find().filter(Column::Action.eq(action.as_str()));
+    let query = Code::find().filter(Column::Action.eq(action));
     let query = match owner {
         Owner::Email(email) => query.filter(Column::Email.eq(email)),
         Owner::User(user_id) => query.filter(Column::UserId.eq(user_id)),
@@ -250,7 +226,7 @@ pub(crate) async fn check_code(
         return Ok(row);
     }
     taken.keep();
-    metrics::counter!("todoql_wrong_codes_total", "action" => action.as_str()).increment(1);
+    metrics::counter!("todoql_wrong_codes_total", "action" => action.to_value()).increment(1);
     Err(invalid_code())
 }
 
@@ -298,9 +274,7 @@ pub(crate) async fn check_token(
         .one(db)
         .await?
         .filter(|r| {
-            r.action == action.as_str()
-                && is_live(r, app.now())
-                && constant_time_eq(&r.token, &presented)
+            r.action == action && is_live(r, app.now()) && constant_time_eq(&r.token, &presented)
         })
         .ok_or_else(invalid_code)?;
     let owner = match (action, row.user_id) {
@@ -334,7 +308,7 @@ pub(crate) async fn consume<C: ConnectionTrait>(
     }
 }
 
-async fn check_proof(
+pub(crate) async fn check_proof(
     app: &AppState,
     action: CodeAction,
     proof: &Proof,
@@ -346,17 +320,6 @@ async fn check_proof(
         }
         Proof::Token(token) => check_token(app, action, token).await,
     }
-}
-
-async fn live_user_by_email<C: ConnectionTrait>(
-    db: &C,
-    email: &str,
-) -> AppResult<Option<user::Model>> {
-    Ok(user::Entity::find()
-        .filter(user::Column::Email.eq(email))
-        .filter(user::Column::DeletedAt.is_null())
-        .one(db)
-        .await?)
 }
 
 /// Takes a unit from the mail requests of the client's IP: RATE_LIMITED past it. A refusal
@@ -372,139 +335,4 @@ pub(crate) async fn count_mail_request(app: &AppState, client: &ClientInfo) -> A
     .await?
     .keep();
     Ok(())
-}
-
-/// Queues a new verification mail to the viewer's address; the previous code stops working.
-/// `false` (nothing sent) when the address is already verified; RATE_LIMITED past the
-/// per-address or per-IP mail limit.
-pub async fn send_verification_email(
-    app: &AppState,
-    viewer: &Viewer,
-    client: &ClientInfo,
-) -> AppResult<bool> {
-    let user = &viewer.user;
-    if user.email_verified {
-        return Ok(false);
-    }
-    count_mail_request(app, client).await?;
-    let txn = crate::db::begin_write(app.db()).await?;
-    if let Err(retry_after_secs) = outbox::reserve_quota(&txn, app, &user.email).await? {
-        txn.rollback().await?;
-        return Err(AppError::RateLimited { retry_after_secs });
-    }
-    let now = app.now();
-    let issued = issue(
-        &txn,
-        now,
-        &user.email,
-        CodeAction::VerifyEmail,
-        Some(user.id),
-    )
-    .await?;
-    let content = messages::verify_email(
-        &app.settings().app_url,
-        issued.code(),
-        issued.token(),
-        CODE_TTL_MINUTES,
-    );
-    outbox::enqueue(&txn, now, &user.email, content).await?;
-    txn.commit().await?;
-    mail::wake_sender(app);
-    Ok(true)
-}
-
-/// Marks the address verified, with `{email, code}` or `{token}`, signed in or not. The code
-/// must be for the account's current address. The first proof of an address keeps what was
-/// set before it only when it comes from a session of this user (`viewer`); see
-/// `address_proof`.
-pub async fn verify_email(
-    app: &AppState,
-    proof: Proof,
-    viewer: Option<&Viewer>,
-    client: &ClientInfo,
-) -> AppResult<user::Model> {
-    let row = check_proof(app, CodeAction::VerifyEmail, &proof, client).await?;
-    let now = app.now();
-    let txn = crate::db::begin_write(app.db()).await?;
-    consume(&txn, &row, now).await?;
-    let user = live_user_by_email(&txn, &row.email)
-        .await?
-        .filter(|u| row.user_id.is_none_or(|id| id == u.id))
-        .ok_or_else(invalid_code)?;
-    let prover = match viewer {
-        Some(viewer) if viewer.user.id == user.id => Prover::OwnSession(viewer.session.id),
-        _ => Prover::Elsewhere,
-    };
-    let user = address_proven(&txn, user, prover, now).await?;
-    txn.commit().await?;
-    Ok(user)
-}
-
-/// Queues a sign-in code for any well-formed address, account or not: the same work and the
-/// same answer either way. Past the per-address mail limit it quietly sends nothing; past the
-/// per-IP limit of mail requests it is RATE_LIMITED (for any address alike).
-pub async fn request_sign_in_code(
-    app: &AppState,
-    email: &str,
-    client: &ClientInfo,
-) -> AppResult<()> {
-    let email = normalize_email(email, "email")?;
-    count_mail_request(app, client).await?;
-    let txn = crate::db::begin_write(app.db()).await?;
-    if outbox::reserve_quota(&txn, app, &email).await?.is_err() {
-        txn.rollback().await?;
-        return Ok(());
-    }
-    let now = app.now();
-    let issued = issue(&txn, now, &email, CodeAction::SignIn, None).await?;
-    let content = messages::sign_in(
-        &app.settings().app_url,
-        issued.code(),
-        issued.token(),
-        CODE_TTL_MINUTES,
-    );
-    outbox::enqueue(&txn, now, &email, content).await?;
-    txn.commit().await?;
-    mail::wake_sender(app);
-    Ok(())
-}
-
-/// Signs in with `{email, code}` or `{token}`, creating the account when the address has none
-/// (verified, without password, username from the address). Marks the address verified; as the
-/// first proof of an existing account's address it comes from the new session, so whatever was
-/// set before it (password, provider links, sessions) is dropped (see `address_proof`).
-pub async fn sign_in_with_code(
-    app: &AppState,
-    proof: Proof,
-    client: &ClientInfo,
-) -> AppResult<SignedIn> {
-    let row = check_proof(app, CodeAction::SignIn, &proof, client).await?;
-    let now = app.now();
-    let txn = crate::db::begin_write(app.db()).await?;
-    consume(&txn, &row, now).await?;
-    let user = match live_user_by_email(&txn, &row.email).await? {
-        Some(user) => address_proven(&txn, user, Prover::Elsewhere, now).await?,
-        None => user::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            email: Set(row.email.clone()),
-            username: Set(username_from_email(&row.email)),
-            avatar: Set(None),
-            password_hash: Set(None),
-            email_verified: Set(true),
-            created_at: Set(now),
-            updated_at: Set(now),
-            deleted_at: Set(None),
-        }
-        .insert(&txn)
-        .await
-        .map_err(|e| {
-            AppError::conflict_on_unique(
-                e,
-                "The account was created by another request just now; sign in again.",
-            )
-        })?,
-    };
-    let signed_in = sessions::start_session(&txn, app, user, client, AuthMethod::EmailCode).await?;
-    txn.commit().await?;
-    Ok(signed_in)
 }

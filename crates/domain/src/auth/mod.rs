@@ -1,10 +1,13 @@
 //! Accounts, passwords, tokens and sessions.
 
 pub mod access_token;
+pub mod account_mail;
 pub mod accounts;
 pub mod address_proof;
+pub mod code_sign_in;
 pub mod email_change;
 pub mod email_codes;
+pub mod email_verification;
 pub mod identity;
 pub mod oauth;
 pub mod password;
@@ -12,4 +15,16 @@ pub mod password_attempts;
 pub mod password_reset;
 pub mod reauth;
 pub mod sessions;
+pub mod users;
 pub mod viewer;
+
+use crate::mail::jobs::MailJobs;
+use todoql_entity::email_outbox::MailKind;
+
+/// The outbox jobs of the account flows, for the mail sender.
+pub fn mail_jobs() -> MailJobs {
+    MailJobs::default().register(
+        MailKind::PasswordResetRequest,
+        password_reset::prepare_reset_job,
+    )
+}

@@ -6,23 +6,23 @@ use crate::auth::email_codes::count_mail_request;
 use crate::auth::identity::normalize_email;
 use crate::auth::password::validate_new_password;
 use crate::auth::sessions::{self, ClientInfo};
+use crate::auth::users;
 use crate::error::{AppError, AppResult};
 use crate::mail::transport::OutgoingMail;
 use crate::mail::{self, messages, outbox};
 use crate::secrets::{constant_time_eq, random_token, sha256_hex};
 use crate::state::AppState;
 use chrono::Duration;
+use futures_util::future::BoxFuture;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use secrecy::{ExposeSecret, SecretString};
+use todoql_entity::email_outbox::MailKind;
 use todoql_entity::{email_outbox, email_verification_code, password_reset_token, user};
 use uuid::Uuid;
 
 /// How long a reset link works.
 pub const RESET_TTL_MINUTES: i64 = 30;
-
-/// The outbox kind of a reset request not yet looked at (see [`request_password_reset`]).
-pub const RESET_REQUEST_KIND: &str = "password_reset_request";
 
 /// Answers a reset request for any well-formed address with the SAME work whether or not it
 /// has an account: one outbox row, a "job" that names the address and carries no secret. The
@@ -39,10 +39,19 @@ pub async fn request_password_reset(
     count_mail_request(app, client).await?;
     let now = app.now();
     let txn = crate::db::begin_write(app.db()).await?;
-    outbox::enqueue_job(&txn, now, &email, RESET_REQUEST_KIND).await?;
+    outbox::enqueue_job(&txn, now, &email, MailKind::PasswordResetRequest).await?;
     txn.commit().await?;
     mail::wake_sender(app);
     Ok(())
+}
+
+/// [`prepare_reset_mail`] as the outbox's job of kind `PasswordResetRequest`.
+pub fn prepare_reset_job<'a>(
+    db: &'a DatabaseConnection,
+    app: &'a AppState,
+    job: &'a OutgoingMail,
+) -> BoxFuture<'a, AppResult<Option<OutgoingMail>>> {
+    Box::pin(prepare_reset_mail(db, app, job))
 }
 
 /// Turns a claimed reset-request job into the reset mail, in one transaction that also stores
@@ -55,11 +64,7 @@ pub async fn prepare_reset_mail(
 ) -> AppResult<Option<OutgoingMail>> {
     let now = app.now();
     let txn = crate::db::begin_write(db).await?;
-    let user = user::Entity::find()
-        .filter(user::Column::Email.eq(&job.to))
-        .filter(user::Column::DeletedAt.is_null())
-        .one(&txn)
-        .await?;
+    let user = users::live_by_email(&job.to).one(&txn).await?;
     let Some(user) = user else {
         email_outbox::Entity::delete_by_id(job.id)
             .exec(&txn)
@@ -159,7 +164,7 @@ pub async fn reset_password(
         .filter(email_verification_code::Column::Action.eq("sign_in"))
         .exec(&txn)
         .await?;
-    mail::on_password_changed(&txn, app, &user).await?;
+    crate::auth::account_mail::on_password_changed(&txn, app, &user).await?;
     txn.commit().await?;
     mail::wake_sender(app);
     tracing::info!(user_id = %user.id, "password reset; every session revoked");

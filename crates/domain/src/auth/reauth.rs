@@ -15,6 +15,7 @@
 
 use crate::auth::password_attempts;
 use crate::auth::sessions::ClientInfo;
+use crate::auth::users;
 use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -74,8 +75,7 @@ pub(crate) async fn lock_for_credential_change<C: ConnectionTrait>(
     app: &AppState,
     viewer: &Viewer,
 ) -> AppResult<user::Model> {
-    let user = user::Entity::find_by_id(viewer.user.id)
-        .filter(user::Column::DeletedAt.is_null())
+    let user = users::live_by_id(viewer.user.id)
         .lock_exclusive()
         .one(db)
         .await?

@@ -18,6 +18,7 @@ use sea_orm::{
     EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QueryResult, Set,
     Statement,
 };
+use secrecy::{ExposeSecret, SecretString};
 use std::sync::OnceLock;
 use todoql_entity::{refresh_token_history, session, user};
 use uuid::Uuid;
@@ -459,6 +460,19 @@ pub async fn revoke(app: &AppState, viewer: &Viewer, session_id: Uuid) -> AppRes
         return Err(AppError::NotFound("No such session.".into()));
     }
     Ok(())
+}
+
+/// The viewer of an access token: `None` without a token, or when the token is invalid or
+/// expired, or its session or user is gone (token, then session and user in one query).
+pub async fn viewer_of_access_token(
+    app: &AppState,
+    token: Option<&SecretString>,
+) -> AppResult<Option<Viewer>> {
+    let Some(token) = token else { return Ok(None) };
+    let Some(claims) = app.access_tokens().verify(token.expose_secret(), app.now()) else {
+        return Ok(None);
+    };
+    load_live_session(app, claims.sub, claims.sid).await
 }
 
 /// Revokes every live session of the viewer's user except the viewer's own; returns how many.

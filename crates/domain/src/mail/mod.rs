@@ -2,78 +2,15 @@
 //! that creates the code or token they carry ([`outbox`]), and delivered by a sender task
 //! through a [`transport`] (the log, or SMTP).
 
+pub mod jobs;
 pub mod messages;
 pub mod outbox;
 pub mod transport;
 
-use crate::auth::email_codes::{self, CodeAction};
-use crate::error::AppResult;
 use crate::state::AppState;
-use sea_orm::ConnectionTrait;
-use todoql_entity::user;
 
 /// Tells this instance's sender that a mail was queued, so it goes out at once rather than at
 /// the next poll. Call it after the commit (before, the sender would not see the row yet).
 pub fn wake_sender(app: &AppState) {
     app.mail_queued().notify_one();
-}
-
-/// Called in the sign-up transaction: queues the verification mail. Over the per-address mail
-/// limit the account is still created, without a mail (sendVerificationEmail can ask later).
-pub async fn on_sign_up<C: ConnectionTrait>(
-    db: &C,
-    app: &AppState,
-    user: &user::Model,
-) -> AppResult<()> {
-    if outbox::reserve_quota(db, app, &user.email).await?.is_err() {
-        tracing::info!(user_id = %user.id, "mail limit reached: no verification mail at sign-up");
-        return Ok(());
-    }
-    let issued = email_codes::issue(
-        db,
-        app.now(),
-        &user.email,
-        CodeAction::VerifyEmail,
-        Some(user.id),
-    )
-    .await?;
-    let content = messages::verify_email(
-        &app.settings().app_url,
-        issued.code(),
-        issued.token(),
-        email_codes::CODE_TTL_MINUTES,
-    );
-    outbox::enqueue(db, app.now(), &user.email, content).await
-}
-
-/// Called in the password-change (and reset) transaction: queues the security notice to the
-/// account's address. Notices are not held back by the per-address mail limit.
-pub async fn on_password_changed<C: ConnectionTrait>(
-    db: &C,
-    app: &AppState,
-    user: &user::Model,
-) -> AppResult<()> {
-    outbox::enqueue(
-        db,
-        app.now(),
-        &user.email,
-        messages::password_changed(app.now()),
-    )
-    .await
-}
-
-/// Called in the email-change transaction: queues the security notice to the OLD address.
-pub async fn on_email_changed<C: ConnectionTrait>(
-    db: &C,
-    app: &AppState,
-    old_email: &str,
-    new_email: &str,
-) -> AppResult<()> {
-    outbox::enqueue(
-        db,
-        app.now(),
-        old_email,
-        messages::email_changed(old_email, new_email, app.now()),
-    )
-    .await
 }

@@ -13,22 +13,24 @@
 //!
 //! Jobs: a flow whose request must not reveal whether an account exists (password reset)
 //! queues a row that names the address and holds no text ([`enqueue_job`]); the sender passes
-//! it back to that flow, which fills it with the mail and its token in one transaction, or
-//! deletes it. The request does the same work either way.
+//! it back to the function that flow registered for the kind ([`crate::mail::jobs`]), which
+//! fills it with the mail and its token in one transaction, or deletes it. The request does
+//! the same work either way.
 
-use crate::auth::password_reset;
 use crate::error::{AppError, AppResult};
+use crate::mail::jobs::MailJobs;
 use crate::mail::messages::MailContent;
 use crate::mail::transport::{OutgoingMail, Transport};
 use crate::rate_limit::{self, Key};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
+use sea_orm::ActiveEnum;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
-use todoql_entity::email_outbox::{self, Column, Entity as Outbox};
+use todoql_entity::email_outbox::{self, Column, Entity as Outbox, MailKind};
 use uuid::Uuid;
 
 /// How long a claimed row stays reserved for its sender (well above the SMTP timeout).
@@ -50,7 +52,7 @@ pub async fn enqueue<C: ConnectionTrait>(
         subject: Set(content.subject),
         text: Set(content.text),
         html: Set(content.html),
-        kind: Set(content.kind.to_owned()),
+        kind: Set(content.kind),
         attempts: Set(0),
         next_attempt_at: Set(now),
         locked_until: Set(None),
@@ -69,7 +71,7 @@ pub async fn enqueue_job<C: ConnectionTrait>(
     db: &C,
     now: DateTime<Utc>,
     to: &str,
-    kind: &str,
+    kind: MailKind,
 ) -> AppResult<()> {
     email_outbox::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -77,7 +79,7 @@ pub async fn enqueue_job<C: ConnectionTrait>(
         subject: Set(String::new()),
         text: Set(String::new()),
         html: Set(String::new()),
-        kind: Set(kind.to_owned()),
+        kind: Set(kind),
         attempts: Set(0),
         next_attempt_at: Set(now),
         locked_until: Set(None),
@@ -110,7 +112,7 @@ pub async fn fill_job<C: ConnectionTrait>(
         subject: content.subject,
         text: content.text,
         html: content.html,
-        kind: content.kind.to_owned(),
+        kind: content.kind,
     })
 }
 
@@ -197,6 +199,7 @@ pub async fn deliver_due(
     app: &AppState,
     transport: &dyn Transport,
     policy: &RetryPolicy,
+    jobs: &MailJobs,
     batch: u64,
 ) -> AppResult<DeliveryReport> {
     let now = app.now();
@@ -216,8 +219,8 @@ pub async fn deliver_due(
         let Some(mut mail) = claim(db, app, id).await? else {
             continue; // another sender took it
         };
-        if mail.kind == password_reset::RESET_REQUEST_KIND {
-            match password_reset::prepare_reset_mail(db, app, &mail).await? {
+        if let Some(prepare) = jobs.handler(mail.kind) {
+            match prepare(db, app, &mail).await? {
                 Some(prepared) => mail = prepared,
                 None => {
                     report.dropped += 1;
@@ -228,9 +231,9 @@ pub async fn deliver_due(
         match transport.send(&mail).await {
             Ok(()) => {
                 Outbox::delete_by_id(id).exec(db).await?;
-                metrics::counter!("todoql_mails_sent_total", "kind" => mail.kind.clone())
+                metrics::counter!("todoql_mails_sent_total", "kind" => mail.kind.to_value())
                     .increment(1);
-                tracing::info!(outbox_id = %id, kind = %mail.kind, "mail sent");
+                tracing::info!(outbox_id = %id, kind = %mail.kind.to_value(), "mail sent");
                 report.sent += 1;
             }
             Err(err) => {
@@ -295,10 +298,10 @@ async fn failed<C: ConnectionTrait>(
     let error: String = err.message.chars().take(MAX_ERROR_CHARS).collect();
     if err.permanent || attempts as u32 >= policy.max_attempts {
         Outbox::delete_by_id(mail.id).exec(db).await?;
-        metrics::counter!("todoql_mails_failed_total", "kind" => mail.kind.clone()).increment(1);
+        metrics::counter!("todoql_mails_failed_total", "kind" => mail.kind.to_value()).increment(1);
         tracing::error!(
             outbox_id = %mail.id,
-            kind = %mail.kind,
+            kind = %mail.kind.to_value(),
             attempts,
             error = %error,
             "giving up on a mail; it is deleted (its code or link stays valid until it expires)"
@@ -317,12 +320,12 @@ async fn failed<C: ConnectionTrait>(
         .filter(Column::Id.eq(mail.id))
         .exec(db)
         .await?;
-    metrics::counter!("todoql_mails_retried_total", "kind" => mail.kind.clone()).increment(1);
+    metrics::counter!("todoql_mails_retried_total", "kind" => mail.kind.to_value()).increment(1);
     if err.unencrypted {
         // Not an outage that passes: a relay without TLS or an attack on the path.
         tracing::error!(
             outbox_id = %mail.id,
-            kind = %mail.kind,
+            kind = %mail.kind.to_value(),
             attempts,
             retry_at = %next,
             error = %error,
@@ -331,7 +334,7 @@ async fn failed<C: ConnectionTrait>(
     } else {
         tracing::warn!(
             outbox_id = %mail.id,
-            kind = %mail.kind,
+            kind = %mail.kind.to_value(),
             attempts,
             retry_at = %next,
             error = %error,

@@ -6,9 +6,11 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use sea_orm::ActiveEnum;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use std::time::Duration;
+use todoql_entity::email_outbox::MailKind;
 
 /// One mail handed to a transport, as it was read from the outbox.
 #[derive(Clone)]
@@ -24,7 +26,7 @@ pub struct OutgoingMail {
     /// The HTML part.
     pub html: String,
     /// What the mail is for (`verify_email`, `sign_in`, ...), for logs and metrics.
-    pub kind: String,
+    pub kind: MailKind,
 }
 
 impl std::fmt::Debug for OutgoingMail {
@@ -108,7 +110,7 @@ impl Transport for LogTransport {
             tracing::info!(
                 target: "todoql::mail",
                 outbox_id = %mail.id,
-                kind = %mail.kind,
+                kind = %mail.kind.to_value(),
                 "mail (log transport)\n{}",
                 Self::render(mail)
             );
@@ -503,7 +505,7 @@ mod tests {
             subject: "Hi".into(),
             text: "line one\n123456\n".into(),
             html: "<p>x</p>".into(),
-            kind: "sign_in".into(),
+            kind: MailKind::SignIn,
         };
         assert_eq!(
             LogTransport::render(&mail),

@@ -11,6 +11,7 @@
 
 pub mod cursor;
 pub mod page;
+pub mod row;
 pub mod trash;
 
 use crate::error::{AppError, AppResult};
@@ -21,8 +22,8 @@ use cursor::{Cursor, KeyValue, Ordering, SortKey};
 use page::{Keyset, Page, PageRequest};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseBackend, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryResult, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseBackend, EntityTrait, IntoActiveModel, QueryFilter,
+    QuerySelect, Set,
 };
 use todoql_entity::todo::{self, Column};
 use uuid::Uuid;
@@ -319,23 +320,8 @@ fn keyset(
         },
         id: Column::Id,
         cursor_of: todo_cursor,
-        decode: todo_from_row,
+        decode: row::todo_from_row,
     }
-}
-
-/// A todo from a row whose columns are `Column::iter()` in order (a page statement).
-pub(crate) fn todo_from_row(row: &QueryResult) -> Result<todo::Model, DbErr> {
-    Ok(todo::Model {
-        id: row.try_get_by_index(0)?,
-        user_id: row.try_get_by_index(1)?,
-        title: row.try_get_by_index(2)?,
-        description: row.try_get_by_index(3)?,
-        due_date: row.try_get_by_index(4)?,
-        is_completed: row.try_get_by_index(5)?,
-        completed_at: row.try_get_by_index(6)?,
-        created_at: row.try_get_by_index(7)?,
-        updated_at: row.try_get_by_index(8)?,
-    })
 }
 
 /// One page of `owner`'s todos matching `filter`; the total count too when `with_count`
@@ -379,26 +365,6 @@ mod tests {
         assert!(validate_title(" \t ").is_err());
         assert!(validate_title(&"é".repeat(255)).is_ok());
         assert!(validate_title(&"é".repeat(256)).is_err());
-    }
-
-    #[test]
-    fn todo_from_row_reads_the_columns_in_their_order() {
-        use sea_orm::{IdenStatic, Iterable};
-        let names: Vec<&str> = Column::iter().map(|c| c.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "id",
-                "user_id",
-                "title",
-                "description",
-                "due_date",
-                "is_completed",
-                "completed_at",
-                "created_at",
-                "updated_at"
-            ]
-        );
     }
 
     #[test]

@@ -332,7 +332,7 @@ mod tests {
                 key: KeyValue::Missing,
                 id: model.id,
             },
-            decode: crate::todos::todo_from_row,
+            decode: crate::todos::row::todo_from_row,
         }
     }
 

@@ -3,7 +3,6 @@
 //! listed nor restorable, and the purge removes them (see [`crate::maintenance`]).
 
 use crate::error::{AppError, AppResult};
-use crate::maintenance::RETENTION_DAYS;
 use crate::state::AppState;
 use crate::todos::cursor::{Cursor, KeyValue, Ordering, SortKey};
 use crate::todos::page::{Keyset, Page, PageRequest};
@@ -16,6 +15,9 @@ use sea_orm::{
 use todoql_entity::deleted_todo_log::{self, Column};
 use todoql_entity::todo;
 use uuid::Uuid;
+
+/// How long a deleted todo stays in the trash, restorable; the purge removes it after.
+pub const RETENTION_DAYS: i64 = 30;
 
 /// How long a deleted todo stays restorable.
 pub fn retention() -> Duration {

@@ -4,7 +4,7 @@ use crate::error::Result;
 use crate::request::state;
 use crate::request::{self, require_viewer};
 use crate::schema::account_types::{AuthConfig, AuthPayload, Session, User};
-use crate::schema::{parse_id, patch};
+use crate::schema::args::{parse_id, patch};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use secrecy::SecretString;
 use todoql_domain::auth::accounts::{self, SignUp};

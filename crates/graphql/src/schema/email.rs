@@ -9,8 +9,9 @@ use crate::schema::auth::client_info;
 use async_graphql::{Context, InputObject, Object};
 use secrecy::SecretString;
 use todoql_domain::auth::email_change::{self, ChangeProof};
-use todoql_domain::auth::email_codes::{self, Proof};
+use todoql_domain::auth::email_codes::Proof;
 use todoql_domain::auth::password_reset;
+use todoql_domain::auth::{code_sign_in, email_verification};
 
 /// Either email + code, or token.
 #[derive(InputObject)]
@@ -73,7 +74,10 @@ impl EmailMutation {
     /// per-address mail limit.
     async fn send_verification_email(&self, ctx: &Context<'_>) -> Result<bool> {
         let viewer = require_viewer(ctx).await?;
-        Ok(email_codes::send_verification_email(state(ctx), viewer, &client_info(ctx)).await?)
+        Ok(
+            email_verification::send_verification_email(state(ctx), viewer, &client_info(ctx))
+                .await?,
+        )
     }
 
     /// Verify with {email, code} or with {token} from the link. Works signed out as well.
@@ -85,14 +89,14 @@ impl EmailMutation {
         let proof = Proof::from_input(input.email, input.code, input.token)?;
         let viewer = optional_viewer(ctx).await?;
         Ok(User(
-            email_codes::verify_email(state(ctx), proof, viewer, &client_info(ctx)).await?,
+            email_verification::verify_email(state(ctx), proof, viewer, &client_info(ctx)).await?,
         ))
     }
 
     /// Always true, whether or not the address has an account (no enumeration). Creates the account on first use.
     /// BAD_USER_INPUT for a malformed address; RATE_LIMITED past the mail requests allowed per client IP.
     async fn request_sign_in_code(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
-        email_codes::request_sign_in_code(state(ctx), &email, &client_info(ctx)).await?;
+        code_sign_in::request_sign_in_code(state(ctx), &email, &client_info(ctx)).await?;
         Ok(true)
     }
 
@@ -106,7 +110,7 @@ impl EmailMutation {
     ) -> Result<AuthPayload> {
         let proof = Proof::from_input(input.email, input.code, input.token)?;
         let signed_in =
-            email_codes::sign_in_with_code(state(ctx), proof, &client_info(ctx)).await?;
+            code_sign_in::sign_in_with_code(state(ctx), proof, &client_info(ctx)).await?;
         Ok(signed_in.into())
     }
 

@@ -1,22 +1,23 @@
 //! The GraphQL schema, assembled from per-area parts.
 
 pub mod account_types;
+pub mod args;
 pub mod auth;
 pub mod cost;
 pub mod depth;
 pub mod email;
 pub mod input_check;
+#[cfg(test)]
+mod input_check_tests;
 pub mod oauth;
 pub mod scalars;
 pub mod suggestions;
 pub mod todos;
 
-use async_graphql::{EmptySubscription, ID, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 use cost::{CostAnalyzer, CostLimit, CostLimits};
 use std::sync::Arc;
 use todoql_domain::state::AppState;
-use todoql_domain::{AppError, AppResult};
-use uuid::Uuid;
 
 /// Every query.
 #[derive(MergedObject, Default)]
@@ -58,7 +59,7 @@ impl Default for SchemaLimits {
     }
 }
 
-fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+pub(crate) fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         // Not the type of any field: listed so that clients get every `extensions.code` by
         // code generation.
@@ -105,18 +106,4 @@ pub fn cost_analyzer(limits: SchemaLimits) -> CostAnalyzer {
 /// The schema in SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
     builder().finish().sdl()
-}
-
-/// Parses an `ID` that must be a UUID; BAD_USER_INPUT on `field` otherwise.
-pub fn parse_id(id: &ID, field: &str) -> AppResult<Uuid> {
-    Uuid::parse_str(id.as_str()).map_err(|_| AppError::bad_input(field, "Not a valid id."))
-}
-
-/// The domain's partial update of a field from GraphQL's absent / `null` / value.
-pub(crate) fn patch<T>(value: async_graphql::MaybeUndefined<T>) -> todoql_domain::Patch<T> {
-    match value {
-        async_graphql::MaybeUndefined::Undefined => todoql_domain::Patch::Keep,
-        async_graphql::MaybeUndefined::Null => todoql_domain::Patch::Clear,
-        async_graphql::MaybeUndefined::Value(value) => todoql_domain::Patch::Set(value),
-    }
 }

@@ -6,8 +6,8 @@
 use crate::error::Result;
 use crate::request::require_verified_viewer;
 use crate::request::state;
+use crate::schema::args::{parse_id, patch};
 use crate::schema::scalars::DateTime;
-use crate::schema::{parse_id, patch};
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use todoql_domain::Patch;
 use todoql_domain::todos::cursor::{Direction, Ordering, SortKey};

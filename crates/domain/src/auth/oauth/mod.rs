@@ -23,9 +23,12 @@
 pub mod browser_binding;
 pub mod cipher;
 mod providers;
+mod registry;
 pub mod settings;
 
 pub use cipher::TokenCipher;
+pub use registry::OAuth;
+use registry::{display_name, provider_key, unknown_provider};
 pub use settings::{EncryptionKey, OAuthSettings, ProviderKind, ProviderSettings};
 
 use crate::auth::identity::{
@@ -33,12 +36,13 @@ use crate::auth::identity::{
 };
 use crate::auth::reauth::{lock_for_credential_change, require_recent_sign_in};
 use crate::auth::sessions::{self, AuthMethod, ClientInfo, SignedIn};
+use crate::auth::users::{self, NewUser};
 use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult, is_unique_violation};
 use crate::secrets::{constant_time_eq, random_token, sha256_hex};
 use crate::state::AppState;
 use chrono::Duration;
-use providers::{Exchange, Identity, Provider, ProviderTokens};
+use providers::{Exchange, Identity, ProviderTokens};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -60,101 +64,6 @@ pub mod purpose {
     pub const REFRESH_TOKEN: &str = "accounts.refresh_token";
     /// `accounts.id_token`.
     pub const ID_TOKEN: &str = "accounts.id_token";
-}
-
-/// The providers, the redirect-URI allow-list, the token cipher and the HTTP client.
-pub struct OAuth {
-    providers: Vec<Provider>,
-    redirect_uris: Vec<String>,
-    cipher: Option<TokenCipher>,
-    http: Result<reqwest::Client, String>,
-}
-
-impl std::fmt::Debug for OAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OAuth")
-            .field("providers", &self.provider_names())
-            .field("redirect_uris", &self.redirect_uris)
-            .finish_non_exhaustive()
-    }
-}
-
-impl OAuth {
-    /// Builds the runtime side of `settings`. Does no network call: OpenID Connect discovery
-    /// happens at the first flow that needs it.
-    pub fn new(settings: &OAuthSettings) -> Self {
-        Self {
-            providers: settings
-                .providers
-                .iter()
-                .cloned()
-                .map(Provider::new)
-                .collect(),
-            redirect_uris: settings.redirect_uris.clone(),
-            cipher: settings.encryption_key.as_ref().map(TokenCipher::new),
-            http: providers::http_client().map_err(|err| err.to_string()),
-        }
-    }
-
-    /// Names of the configured providers, in configuration order.
-    pub fn provider_names(&self) -> Vec<String> {
-        self.providers
-            .iter()
-            .map(|p| p.settings.name.clone())
-            .collect()
-    }
-
-    fn is_configured(&self, name: &str) -> bool {
-        self.providers.iter().any(|p| p.settings.name == name)
-    }
-
-    fn provider(&self, raw: &str, field: &str) -> AppResult<&Provider> {
-        let name = provider_key(raw);
-        self.providers
-            .iter()
-            .find(|p| p.settings.name == name)
-            .ok_or_else(|| unknown_provider(field, &self.provider_names()))
-    }
-
-    fn cipher(&self) -> AppResult<&TokenCipher> {
-        // The server refuses to start with a provider but without a key; this is a guard.
-        self.cipher.as_ref().ok_or_else(|| {
-            AppError::internal(anyhow::anyhow!(
-                "OAuth provider configured without TODOQL_ENCRYPTION_KEY"
-            ))
-        })
-    }
-
-    fn http(&self) -> AppResult<&reqwest::Client> {
-        self.http
-            .as_ref()
-            .map_err(|err| AppError::internal(anyhow::anyhow!("HTTP client: {err}")))
-    }
-}
-
-fn provider_key(raw: &str) -> String {
-    raw.trim().to_ascii_lowercase()
-}
-
-fn unknown_provider(field: &str, configured: &[String]) -> AppError {
-    let message = if configured.is_empty() {
-        "No OAuth provider is configured on this server.".to_owned()
-    } else {
-        format!(
-            "Unknown provider. Configured providers: {}.",
-            configured.join(", ")
-        )
-    };
-    AppError::bad_input(field, message)
-}
-
-/// A provider's name as people write it, for messages.
-fn display_name(name: &str) -> String {
-    match name {
-        "github" => "GitHub".into(),
-        "google" => "Google".into(),
-        other => other.to_owned(),
-    }
 }
 
 /// Where to send the browser, and the state the provider will send back.
@@ -192,11 +101,7 @@ pub async fn start(
     let oauth = app.oauth();
     let provider = oauth.provider(provider, "provider")?;
     let browser_challenge = browser_binding::parse_challenge(code_challenge, "codeChallenge")?;
-    if !oauth
-        .redirect_uris
-        .iter()
-        .any(|allowed| allowed == redirect_uri)
-    {
+    if !oauth.allows_redirect_uri(redirect_uri) {
         return Err(AppError::bad_input(
             "redirectUri",
             "This redirect URI is not allowed: it must be one of TODOQL_OAUTH_REDIRECT_URIS, exactly.",
@@ -425,8 +330,7 @@ impl Found<'_> {
         app: &AppState,
         owner: Uuid,
     ) -> AppResult<user::Model> {
-        let user = user::Entity::find_by_id(owner)
-            .filter(user::Column::DeletedAt.is_null())
+        let user = users::live_by_id(owner)
             .one(db)
             .await?
             .ok_or_else(invalid_state)?;
@@ -447,10 +351,7 @@ impl Found<'_> {
         app: &AppState,
     ) -> AppResult<(user::Model, &'static str)> {
         if let Some(existing) = self.find_account(db).await? {
-            let owner = user::Entity::find_by_id(existing.user_id)
-                .filter(user::Column::DeletedAt.is_null())
-                .one(db)
-                .await?;
+            let owner = users::live_by_id(existing.user_id).one(db).await?;
             if let Some(owner) = owner {
                 self.update_tokens(db, app, existing).await?;
                 return Ok((owner, "signed_in"));
@@ -475,11 +376,7 @@ impl Found<'_> {
                 )
             })?;
 
-        let local = user::Entity::find()
-            .filter(user::Column::Email.eq(&email))
-            .filter(user::Column::DeletedAt.is_null())
-            .one(db)
-            .await?;
+        let local = users::live_by_email(&email).one(db).await?;
         if let Some(local) = local {
             // Never a takeover path: both sides must vouch for the address.
             if !(self.identity.email_verified && local.email_verified) {
@@ -516,18 +413,14 @@ impl Found<'_> {
             .picture
             .as_deref()
             .and_then(|url| validate_avatar(url).ok());
-        let user = user::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            email: Set(email),
-            username: Set(username),
-            avatar: Set(avatar),
-            password_hash: Set(None),
-            email_verified: Set(self.identity.email_verified),
-            created_at: Set(now),
-            updated_at: Set(now),
-            deleted_at: Set(None),
+        let user = NewUser {
+            email,
+            username,
+            avatar,
+            password_hash: None,
+            email_verified: self.identity.email_verified,
         }
-        .insert(db)
+        .insert(db, now)
         .await
         .map_err(|err| {
             AppError::conflict_on_unique(
@@ -536,7 +429,7 @@ impl Found<'_> {
             )
         })?;
         if !user.email_verified {
-            crate::mail::on_sign_up(db, app, &user).await?;
+            crate::auth::account_mail::on_sign_up(db, app, &user).await?;
         }
         Ok(user)
     }
@@ -661,8 +554,7 @@ pub async fn unlink(app: &AppState, viewer: &Viewer, provider: &str) -> AppResul
     let txn = crate::db::begin_write(app.db()).await?;
     // Serialises concurrent unlinks of one user on PostgreSQL (SQLite's write lock already
     // does): two of them must not each leave the other as the last way in, then both go.
-    let user = user::Entity::find_by_id(viewer.user.id)
-        .filter(user::Column::DeletedAt.is_null())
+    let user = users::live_by_id(viewer.user.id)
         .lock_exclusive()
         .one(&txn)
         .await?

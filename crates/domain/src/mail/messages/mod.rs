@@ -10,13 +10,14 @@ pub use pages::{LinkPages, link_pages};
 
 use bodies::render;
 use chrono::{DateTime, Utc};
+use todoql_entity::email_outbox::MailKind;
 
 /// A composed mail, ready for the outbox.
 #[derive(Clone, PartialEq, Eq)]
 pub struct MailContent {
     /// What it is for: verify_email, sign_in, password_reset, change_email, password_changed,
     /// email_changed.
-    pub kind: &'static str,
+    pub kind: MailKind,
     /// The subject line.
     pub subject: String,
     /// The plain-text part.
@@ -54,7 +55,7 @@ pub fn verify_email(
     let subject = "Verify your email address for todoql";
     let url = &link(app_url, link_pages().verify_email, token);
     MailContent {
-        kind: "verify_email",
+        kind: MailKind::VerifyEmail,
         subject: subject.to_owned(),
         text: render(&bodies::VerifyEmailText {
             code,
@@ -75,7 +76,7 @@ pub fn sign_in(app_url: &str, code: &str, token: &str, expires_in_minutes: i64) 
     let subject = "Your todoql sign-in code";
     let url = &link(app_url, link_pages().sign_in, token);
     MailContent {
-        kind: "sign_in",
+        kind: MailKind::SignIn,
         subject: subject.to_owned(),
         text: render(&bodies::SignInText {
             code,
@@ -97,7 +98,7 @@ pub fn password_reset(app_url: &str, token: &str, expires_in_minutes: i64) -> Ma
     let subject = "Reset your todoql password";
     let url = &link(app_url, link_pages().reset_password, token);
     MailContent {
-        kind: "password_reset",
+        kind: MailKind::PasswordReset,
         subject: subject.to_owned(),
         text: render(&bodies::PasswordResetText {
             url,
@@ -122,7 +123,7 @@ pub fn email_change(
     let subject = "Confirm your new email address for todoql";
     let url = &link(app_url, link_pages().confirm_email, token);
     MailContent {
-        kind: "change_email",
+        kind: MailKind::ChangeEmail,
         subject: subject.to_owned(),
         text: render(&bodies::EmailChangeText {
             new_email,
@@ -145,7 +146,7 @@ pub fn password_changed(at: DateTime<Utc>) -> MailContent {
     let subject = "Your todoql password was changed";
     let changed_at = &stamp(at);
     MailContent {
-        kind: "password_changed",
+        kind: MailKind::PasswordChanged,
         subject: subject.to_owned(),
         text: render(&bodies::PasswordChangedText { changed_at }),
         html: render(&bodies::PasswordChangedHtml {
@@ -160,7 +161,7 @@ pub fn email_changed(old_email: &str, new_email: &str, at: DateTime<Utc>) -> Mai
     let subject = "Your todoql email address was changed";
     let changed_at = &stamp(at);
     MailContent {
-        kind: "email_changed",
+        kind: MailKind::EmailChanged,
         subject: subject.to_owned(),
         text: render(&bodies::EmailChangedText {
             old_email,

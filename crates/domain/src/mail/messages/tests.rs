@@ -3,6 +3,7 @@
 //! Besides the snapshots, a few properties that every mail must keep whatever its wording.
 
 use super::*;
+use sea_orm::ActiveEnum;
 
 const APP: &str = "https://app.example.com";
 const CODE: &str = "042917";
@@ -23,7 +24,10 @@ fn at() -> DateTime<Utc> {
 fn document(mail: &MailContent) -> String {
     format!(
         "kind: {}\nsubject: {}\n----- text -----\n{}----- html -----\n{}----- end -----\n",
-        mail.kind, mail.subject, mail.text, mail.html
+        mail.kind.to_value(),
+        mail.subject,
+        mail.text,
+        mail.html
     )
 }
 
@@ -91,9 +95,9 @@ fn user_provided_text_is_escaped_in_html_and_verbatim_in_text() {
         email_change(APP, HOSTILE_EMAIL, CODE, TOKEN, 15),
         email_changed(HOSTILE_EMAIL, HOSTILE_EMAIL, at()),
     ] {
-        assert!(mail.text.contains(HOSTILE_EMAIL), "{}", mail.kind);
-        assert!(!mail.html.contains("<script>"), "{}", mail.kind);
-        assert!(!mail.html.contains(HOSTILE_EMAIL), "{}", mail.kind);
+        assert!(mail.text.contains(HOSTILE_EMAIL), "{:?}", mail.kind);
+        assert!(!mail.html.contains("<script>"), "{:?}", mail.kind);
+        assert!(!mail.html.contains(HOSTILE_EMAIL), "{:?}", mail.kind);
     }
 }
 
@@ -143,7 +147,7 @@ fn the_html_part_says_everything_the_text_part_says() {
             }
             assert!(
                 visible.contains(line),
-                "{}: the HTML part lacks {line:?}",
+                "{:?}: the HTML part lacks {line:?}",
                 mail.kind
             );
         }
@@ -156,7 +160,7 @@ fn every_part_ends_with_one_newline() {
         for part in [&mail.text, &mail.html] {
             assert!(
                 part.ends_with('\n') && !part.ends_with("\n\n"),
-                "{}",
+                "{:?}",
                 mail.kind
             );
         }
@@ -174,12 +178,12 @@ fn every_code_mail_has_the_code_on_a_line_of_its_own_and_the_full_link() {
         ),
     ] {
         let url = format!("{APP}/{page}?token={TOKEN}");
-        assert!(mail.text.lines().any(|l| l == CODE), "{}", mail.kind);
-        assert!(mail.text.lines().any(|l| l == url), "{}", mail.kind);
-        assert!(mail.html.contains(CODE), "{}", mail.kind);
+        assert!(mail.text.lines().any(|l| l == CODE), "{:?}", mail.kind);
+        assert!(mail.text.lines().any(|l| l == url), "{:?}", mail.kind);
+        assert!(mail.html.contains(CODE), "{:?}", mail.kind);
         assert!(
             mail.html.contains(&format!("href=\"{url}\"")),
-            "{}",
+            "{:?}",
             mail.kind
         );
     }

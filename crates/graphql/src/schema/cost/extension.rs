@@ -1,7 +1,7 @@
 //! The extension that puts every request through the [`CostAnalyzer`] before async-graphql
 //! parses or validates it, whichever way the request came in.
 
-use super::{Analyzed, CostAnalyzer};
+use super::analyzer::{Analyzed, CostAnalyzer};
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
 };

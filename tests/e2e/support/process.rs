@@ -1,0 +1,113 @@
+//! The real `todoql` binary as a child process: for what only a process shows (exit codes,
+//! signals, the environment, several instances on one database).
+
+use serde_json::{Value, json};
+
+use super::gql::Gql;
+
+/// The `todoql` binary built for this test run.
+pub fn todoql_bin() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_todoql"));
+    // A clean environment: only what the test sets (plus PATH) reaches the binary.
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    command
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `todoql serve` process with its output captured, stopped (SIGTERM) on drop.
+pub struct ServerProcess {
+    /// The child process.
+    pub child: std::process::Child,
+    /// http://127.0.0.1:PORT
+    pub base_url: String,
+    stderr_path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    /// Starts the binary with `envs` and waits until /readyz answers 200.
+    pub async fn start(database_url: &str, envs: &[(&str, &str)]) -> ServerProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let stderr_path = dir.path().join("stderr.log");
+        let port = free_port();
+        let mut command = todoql_bin();
+        command
+            .env("TODOQL_LISTEN", format!("127.0.0.1:{port}"))
+            .env("DATABASE_URL", database_url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).unwrap());
+        for (key, value) in envs {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("start todoql");
+        let process = ServerProcess {
+            child,
+            base_url: format!("http://127.0.0.1:{port}"),
+            stderr_path,
+            _dir: dir,
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if let Ok(response) = client
+                .get(format!("{}/readyz", process.base_url))
+                .send()
+                .await
+                && response.status() == 200
+            {
+                return process;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("server did not become ready; log:\n{}", process.log());
+    }
+
+    /// Everything the process wrote to stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..400 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        let _ = self.child.kill();
+        panic!("server did not stop within 10 s after SIGTERM");
+    }
+
+    /// POSTs a GraphQL operation.
+    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Gql {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}/graphql", self.base_url))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Gql::from(request.send().await.expect("request")).await
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
