@@ -11,6 +11,17 @@ import {
   type UserFieldsFragment,
 } from "@todoql/client";
 import "./style.css";
+// The pages that the links in mails open ({app}/verify-email?token=…). The server builds those
+// links from the same file, so a page renamed there is renamed here.
+import mailLinkPages from "../../../crates/domain/src/mail/messages/pages.json";
+
+/** The paths of the pages that mail links open. */
+const MAIL_PAGE = {
+  verifyEmail: `/${mailLinkPages.verifyEmail}`,
+  signIn: `/${mailLinkPages.signIn}`,
+  resetPassword: `/${mailLinkPages.resetPassword}`,
+  confirmEmail: `/${mailLinkPages.confirmEmail}`,
+} as const;
 
 const API_URL: string = import.meta.env.VITE_TODOQL_URL ?? "http://127.0.0.1:8000/graphql";
 
@@ -24,10 +35,10 @@ const client = new TodoqlClient({
 client.onAuthStateChange((event, _tokens, { fromOtherTab }) => {
   if (event === "SESSION_ENDED") {
     user = null;
-    navigate("/sign-in", "Your session has ended. Sign in again.");
+    navigate(MAIL_PAGE.signIn, "Your session has ended. Sign in again.");
   } else if (fromOtherTab && event === "SIGNED_OUT") {
     user = null;
-    navigate("/sign-in", "You signed out in another tab.");
+    navigate(MAIL_PAGE.signIn, "You signed out in another tab.");
   } else if (fromOtherTab && event === "SIGNED_IN") {
     user = null;
     flash = "You signed in in another tab.";
@@ -148,12 +159,12 @@ function when(iso: string | null | undefined): string {
 const routes: Record<string, () => Promise<void> | void> = {
   "/": home,
   "/sign-up": signUpPage,
-  "/sign-in": signInPage,
+  [MAIL_PAGE.signIn]: signInPage,
   "/sign-in-code": signInCodePage,
-  "/verify-email": verifyEmailPage,
+  [MAIL_PAGE.verifyEmail]: verifyEmailPage,
   "/forgot-password": forgotPasswordPage,
-  "/reset-password": resetPasswordPage,
-  "/confirm-email": confirmEmailPage,
+  [MAIL_PAGE.resetPassword]: resetPasswordPage,
+  [MAIL_PAGE.confirmEmail]: confirmEmailPage,
   "/todos": todosPage,
   "/sessions": sessionsPage,
 };
@@ -171,11 +182,11 @@ async function route(): Promise<void> {
     await page();
   } catch (error) {
     if (error instanceof TodoqlError && error.code === "EMAIL_NOT_VERIFIED") {
-      navigate("/verify-email", "Verify your email address first.");
+      navigate(MAIL_PAGE.verifyEmail, "Verify your email address first.");
       return;
     }
     if (error instanceof TodoqlError && error.code === "UNAUTHENTICATED") {
-      navigate("/sign-in", "Sign in to continue.");
+      navigate(MAIL_PAGE.signIn, "Sign in to continue.");
       return;
     }
     render(h("h1", {}, "Something went wrong"), h("p", { class: "alert", role: "alert" }, describe(error)));
@@ -193,14 +204,14 @@ function renderNav(): void {
       h("button", { class: "link", type: "button", onclick: () => void signOut() }, "Sign out"),
     );
   } else {
-    nav.replaceChildren(link("/sign-in", "Sign in"), link("/sign-up", "Sign up"));
+    nav.replaceChildren(link(MAIL_PAGE.signIn, "Sign in"), link("/sign-up", "Sign up"));
   }
 }
 
 async function signOut(): Promise<void> {
   await client.signOut();
   user = null;
-  navigate("/sign-in", "Signed out.");
+  navigate(MAIL_PAGE.signIn, "Signed out.");
 }
 
 /** The user, fetched once per page load; null when signed out. */
@@ -216,7 +227,7 @@ async function afterSignIn(signedIn: UserFieldsFragment): Promise<void> {
   user = signedIn;
   const config = await client.authConfig();
   if (!signedIn.emailVerified && config.requireVerifiedEmail) {
-    navigate("/verify-email", `We sent a 6-digit code to ${signedIn.email}.`);
+    navigate(MAIL_PAGE.verifyEmail, `We sent a 6-digit code to ${signedIn.email}.`);
   } else {
     navigate("/todos");
   }
@@ -225,7 +236,7 @@ async function afterSignIn(signedIn: UserFieldsFragment): Promise<void> {
 // --- pages -------------------------------------------------------------------------------
 
 async function home(): Promise<void> {
-  navigate((await currentUser()) ? "/todos" : "/sign-in");
+  navigate((await currentUser()) ? "/todos" : MAIL_PAGE.signIn);
 }
 
 function signUpPage(): void {
@@ -246,7 +257,7 @@ function signUpPage(): void {
       field("Password", "password", { type: "password", required: true, minlength: "8", autocomplete: "new-password" }),
       h("button", { type: "submit" }, "Create account"),
     ),
-    h("p", {}, "Already have an account? ", link("/sign-in", "Sign in")),
+    h("p", {}, "Already have an account? ", link(MAIL_PAGE.signIn, "Sign in")),
   );
 }
 
@@ -259,7 +270,7 @@ async function signInPage(): Promise<void> {
       const payload = await client.signInWithCode({ token });
       await afterSignIn(payload.user);
     } catch (error) {
-      render(h("h1", {}, "Sign in"), h("p", { class: "alert", role: "alert" }, describe(error)), link("/sign-in", "Back"));
+      render(h("h1", {}, "Sign in"), h("p", { class: "alert", role: "alert" }, describe(error)), link(MAIL_PAGE.signIn, "Back"));
     }
     return;
   }
@@ -324,7 +335,7 @@ function signInCodePage(): void {
  */
 function afterVerification(verified: { email: string; hasPassword: boolean }): void {
   if (client.isSignedIn) navigate("/todos", `${verified.email} is verified.`);
-  else if (verified.hasPassword) navigate("/sign-in", `${verified.email} is verified.`);
+  else if (verified.hasPassword) navigate(MAIL_PAGE.signIn, `${verified.email} is verified.`);
   else navigate("/sign-in-code", `${verified.email} is verified. Sign in with a code we email you.`);
 }
 
@@ -399,7 +410,7 @@ function resetPasswordPage(): void {
         // Every session of the account ended, this one too.
         client.setTokens(null);
         user = null;
-        navigate("/sign-in", "Your password is changed. Sign in with the new one.");
+        navigate(MAIL_PAGE.signIn, "Your password is changed. Sign in with the new one.");
       },
       !token && field("Token from the mail", "token", { type: "text", required: true }),
       field("New password", "password", { type: "password", required: true, minlength: "8", autocomplete: "new-password" }),
@@ -413,11 +424,11 @@ async function confirmEmailPage(): Promise<void> {
   if (!token) return navigate("/");
   const changed = await client.confirmEmailChange({ token });
   user = client.isSignedIn ? changed : null;
-  navigate(client.isSignedIn ? "/todos" : "/sign-in", `Your address is now ${changed.email}.`);
+  navigate(client.isSignedIn ? "/todos" : MAIL_PAGE.signIn, `Your address is now ${changed.email}.`);
 }
 
 async function todosPage(): Promise<void> {
-  if (!(await currentUser())) return navigate("/sign-in", "Sign in to see your todos.");
+  if (!(await currentUser())) return navigate(MAIL_PAGE.signIn, "Sign in to see your todos.");
 
   const list = h("ul", { class: "items", "aria-label": "Todos" });
   const trash = h("ul", { class: "items", "aria-label": "Recently deleted" });
@@ -517,7 +528,7 @@ async function todosPage(): Promise<void> {
 }
 
 async function sessionsPage(): Promise<void> {
-  if (!(await currentUser())) return navigate("/sign-in", "Sign in to see your sessions.");
+  if (!(await currentUser())) return navigate(MAIL_PAGE.signIn, "Sign in to see your sessions.");
   const sessions = await client.sessions();
   const item = (session: SessionFieldsFragment) =>
     h(
