@@ -1079,8 +1079,7 @@ async fn passwordless_session(app: &TestApp, user_id: &str) -> TestUser {
         .unwrap();
     let email = user.email.clone();
     let signed_in = todoql_domain::auth::sessions::start_session(
-        app.state.db(),
-        &app.state,
+        app.state.on(app.state.db()),
         user,
         &Default::default(),
         todoql_domain::auth::sessions::AuthMethod::EmailCode,

@@ -240,7 +240,7 @@ async fn several_senders_never_send_one_mail_twice() {
             let jobs = todoql_domain::auth::mail_jobs();
             loop {
                 let report =
-                    outbox::deliver_due(state.db(), &state, mailer.as_ref(), &policy, &jobs, 5)
+                    outbox::deliver_due(state.on(state.db()), mailer.as_ref(), &policy, &jobs, 5)
                         .await
                         .unwrap();
                 if report.is_empty() {

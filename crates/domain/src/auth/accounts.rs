@@ -4,6 +4,7 @@ use crate::auth::email_codes::count_mail_request;
 use crate::auth::identity::{
     normalize_email, username_from_email, validate_avatar, validate_username,
 };
+use crate::auth::new_password::{hash_new_password, store_new_password};
 use crate::auth::password::validate_new_password;
 use crate::auth::password_attempts;
 use crate::auth::reauth::{lock_for_credential_change, reauthenticate};
@@ -59,6 +60,7 @@ pub async fn sign_up(app: &AppState, input: SignUp, client: &ClientInfo) -> AppR
 
     let now = app.now();
     let txn = crate::db::begin_write(app.db()).await?;
+    let cx = app.on(&txn);
     let user = NewUser {
         email,
         username,
@@ -69,8 +71,8 @@ pub async fn sign_up(app: &AppState, input: SignUp, client: &ClientInfo) -> AppR
     .insert(&txn, now)
     .await
     .map_err(|e| AppError::conflict_on_unique(e, SIGN_UP_TAKEN))?;
-    crate::auth::account_mail::on_sign_up(&txn, app, &user).await?;
-    let signed_in = sessions::start_session(&txn, app, user, client, AuthMethod::Password).await?;
+    crate::auth::account_mail::on_sign_up(cx, &user).await?;
+    let signed_in = sessions::start_session(cx, user, client, AuthMethod::Password).await?;
     txn.commit().await?;
     crate::mail::wake_sender(app);
     Ok(signed_in)
@@ -89,7 +91,7 @@ pub async fn sign_in(
     let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
     password_attempts::check(app, &email, stored_hash, password, client).await?;
     let user = user.ok_or(AppError::InvalidCredentials)?;
-    sessions::start_session(app.db(), app, user, client, AuthMethod::Password).await
+    sessions::start_session(app.on(app.db()), user, client, AuthMethod::Password).await
 }
 
 /// Sets a new password. Needs the current one when the account has one, else (setting a first
@@ -104,25 +106,16 @@ pub async fn change_password(
 ) -> AppResult<SignedIn> {
     let user = &viewer.user;
     reauthenticate(app, viewer, current_password, "currentPassword", client).await?;
-    validate_new_password(
-        new_password.expose_secret(),
-        "newPassword",
-        &[&user.email, &user.username],
-    )?;
-    let hash = app.passwords().hash(new_password).await?;
+    let hash = hash_new_password(app, user, new_password, "newPassword").await?;
 
-    let now = app.now();
     let txn = crate::db::begin_write(app.db()).await?;
-    let user = &lock_for_credential_change(&txn, app, viewer).await?;
-    let mut active: user::ActiveModel = user.clone().into();
-    active.password_hash = Set(Some(hash));
-    active.updated_at = Set(now);
-    let updated = active.update(&txn).await?;
-    sessions::revoke_all_except(&txn, user.id, Some(viewer.session.id), now).await?;
-    crate::auth::account_mail::on_password_changed(&txn, app, &updated).await?;
+    let cx = app.on(&txn);
+    let user = lock_for_credential_change(cx, viewer).await?;
+    let updated = store_new_password(cx, user, hash, Some(viewer.session.id)).await?;
+    let signed_in = sessions::replace_current_token(cx, viewer, updated, client).await?;
     txn.commit().await?;
     crate::mail::wake_sender(app);
-    sessions::replace_current_token(app, viewer, updated, client).await
+    Ok(signed_in)
 }
 
 /// Changes username and/or avatar. An absent field stays; a null avatar clears it; a null

@@ -24,7 +24,7 @@ pub async fn request_sign_in_code(
     let email = normalize_email(email, "email")?;
     count_mail_request(app, client).await?;
     let txn = crate::db::begin_write(app.db()).await?;
-    if outbox::reserve_quota(&txn, app, &email).await?.is_err() {
+    if outbox::reserve_quota(app.on(&txn), &email).await?.is_err() {
         txn.rollback().await?;
         return Ok(());
     }
@@ -73,7 +73,8 @@ pub async fn sign_in_with_code(
             )
         })?,
     };
-    let signed_in = sessions::start_session(&txn, app, user, client, AuthMethod::EmailCode).await?;
+    let signed_in =
+        sessions::start_session(app.on(&txn), user, client, AuthMethod::EmailCode).await?;
     txn.commit().await?;
     Ok(signed_in)
 }

@@ -86,8 +86,9 @@ pub async fn request_email_change(
     count_mail_request(app, client).await?;
     let now = app.now();
     let txn = crate::db::begin_write(app.db()).await?;
-    lock_for_credential_change(&txn, app, viewer).await?;
-    if let Err(retry_after_secs) = outbox::reserve_quota(&txn, app, &new_email).await? {
+    let cx = app.on(&txn);
+    lock_for_credential_change(cx, viewer).await?;
+    if let Err(retry_after_secs) = outbox::reserve_quota(cx, &new_email).await? {
         txn.rollback().await?;
         return Err(AppError::RateLimited { retry_after_secs });
     }
@@ -177,7 +178,7 @@ pub async fn confirm_email_change(
         .filter(password_reset_token::Column::UserId.eq(user.id))
         .exec(&txn)
         .await?;
-    crate::auth::account_mail::on_email_changed(&txn, app, &old_email, &user.email).await?;
+    crate::auth::account_mail::on_email_changed(app.on(&txn), &old_email, &user.email).await?;
     txn.commit().await?;
     mail::wake_sender(app);
     tracing::info!(user_id = %user.id, "email address changed; other sessions revoked");

@@ -28,7 +28,7 @@ pub async fn send_verification_email(
     }
     count_mail_request(app, client).await?;
     let txn = crate::db::begin_write(app.db()).await?;
-    if let Err(retry_after_secs) = outbox::reserve_quota(&txn, app, &user.email).await? {
+    if let Err(retry_after_secs) = outbox::reserve_quota(app.on(&txn), &user.email).await? {
         txn.rollback().await?;
         return Err(AppError::RateLimited { retry_after_secs });
     }

@@ -9,6 +9,7 @@ pub mod email_change;
 pub mod email_codes;
 pub mod email_verification;
 pub mod identity;
+pub mod new_password;
 pub mod oauth;
 pub mod password;
 pub mod password_attempts;

@@ -4,20 +4,21 @@
 use crate::auth::address_proof::{Prover, address_proven};
 use crate::auth::email_codes::count_mail_request;
 use crate::auth::identity::normalize_email;
-use crate::auth::password::validate_new_password;
-use crate::auth::sessions::{self, ClientInfo};
+use crate::auth::new_password::{hash_new_password, store_new_password};
+use crate::auth::sessions::ClientInfo;
 use crate::auth::users;
 use crate::error::{AppError, AppResult};
 use crate::mail::transport::OutgoingMail;
 use crate::mail::{self, messages, outbox};
 use crate::secrets::{constant_time_eq, random_token, sha256_hex};
-use crate::state::AppState;
+use crate::state::{AppState, Ctx};
 use chrono::Duration;
 use futures_util::future::BoxFuture;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use secrecy::{ExposeSecret, SecretString};
 use todoql_entity::email_outbox::MailKind;
+use todoql_entity::email_verification_code::CodeAction;
 use todoql_entity::{email_outbox, email_verification_code, password_reset_token, user};
 use uuid::Uuid;
 
@@ -47,23 +48,21 @@ pub async fn request_password_reset(
 
 /// [`prepare_reset_mail`] as the outbox's job of kind `PasswordResetRequest`.
 pub fn prepare_reset_job<'a>(
-    db: &'a DatabaseConnection,
-    app: &'a AppState,
+    cx: Ctx<'a, DatabaseConnection>,
     job: &'a OutgoingMail,
 ) -> BoxFuture<'a, AppResult<Option<OutgoingMail>>> {
-    Box::pin(prepare_reset_mail(db, app, job))
+    Box::pin(prepare_reset_mail(cx, job))
 }
 
 /// Turns a claimed reset-request job into the reset mail, in one transaction that also stores
 /// the token (a new link replaces the previous one). `None`, and the job is deleted, when the
 /// address has no live account or has had its share of mails this hour.
 pub async fn prepare_reset_mail(
-    db: &DatabaseConnection,
-    app: &AppState,
+    cx: Ctx<'_, DatabaseConnection>,
     job: &OutgoingMail,
 ) -> AppResult<Option<OutgoingMail>> {
-    let now = app.now();
-    let txn = crate::db::begin_write(db).await?;
+    let now = cx.now();
+    let txn = crate::db::begin_write(cx.db()).await?;
     let user = users::live_by_email(&job.to).one(&txn).await?;
     let Some(user) = user else {
         email_outbox::Entity::delete_by_id(job.id)
@@ -72,7 +71,7 @@ pub async fn prepare_reset_mail(
         txn.commit().await?;
         return Ok(None);
     };
-    if outbox::reserve_quota(&txn, app, &job.to).await?.is_err() {
+    if outbox::reserve_quota(cx.on(&txn), &job.to).await?.is_err() {
         email_outbox::Entity::delete_by_id(job.id)
             .exec(&txn)
             .await?;
@@ -95,7 +94,7 @@ pub async fn prepare_reset_mail(
     .insert(&txn)
     .await?;
     let content = messages::password_reset(
-        &app.settings().app_url,
+        &cx.settings().app_url,
         token.expose_secret(),
         RESET_TTL_MINUTES,
     );
@@ -134,12 +133,7 @@ pub async fn reset_password(
                 && constant_time_eq(&reset.token, &presented)
         })
         .ok_or_else(invalid_reset_token)?;
-    validate_new_password(
-        new_password.expose_secret(),
-        "newPassword",
-        &[&user.email, &user.username],
-    )?;
-    let hash = app.passwords().hash(new_password).await?;
+    let hash = hash_new_password(app, &user, new_password, "newPassword").await?;
 
     let now = app.now();
     let txn = crate::db::begin_write(app.db()).await?;
@@ -153,18 +147,13 @@ pub async fn reset_password(
         return Err(invalid_reset_token());
     }
     let user = address_proven(&txn, user, Prover::Elsewhere, now).await?;
-    let mut active: user::ActiveModel = user.into();
-    active.password_hash = Set(Some(hash));
-    active.updated_at = Set(now);
-    let user = active.update(&txn).await?;
-    sessions::revoke_all_except(&txn, user.id, None, now).await?;
+    let user = store_new_password(app.on(&txn), user, hash, None).await?;
     // A pending sign-in code is as good as a password: it goes with the old one.
     email_verification_code::Entity::delete_many()
         .filter(email_verification_code::Column::Email.eq(&user.email))
-        .filter(email_verification_code::Column::Action.eq("sign_in"))
+        .filter(email_verification_code::Column::Action.eq(CodeAction::SignIn))
         .exec(&txn)
         .await?;
-    crate::auth::account_mail::on_password_changed(&txn, app, &user).await?;
     txn.commit().await?;
     mail::wake_sender(app);
     tracing::info!(user_id = %user.id, "password reset; every session revoked");

@@ -18,7 +18,7 @@ use crate::auth::sessions::ClientInfo;
 use crate::auth::users;
 use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::state::{AppState, Ctx};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use secrecy::SecretString;
 use todoql_entity::{session, user};
@@ -71,20 +71,19 @@ pub(crate) fn require_recent_sign_in(app: &AppState, viewer: &Viewer) -> AppResu
 /// revoked. PostgreSQL takes the row lock; SQLite's write transaction excludes every other
 /// writer already.
 pub(crate) async fn lock_for_credential_change<C: ConnectionTrait>(
-    db: &C,
-    app: &AppState,
+    cx: Ctx<'_, C>,
     viewer: &Viewer,
 ) -> AppResult<user::Model> {
     let user = users::live_by_id(viewer.user.id)
         .lock_exclusive()
-        .one(db)
+        .one(cx.db())
         .await?
         .ok_or(AppError::Unauthenticated)?;
     let live = session::Entity::find_by_id(viewer.session.id)
         .filter(session::Column::UserId.eq(user.id))
         .filter(session::Column::RevokedAt.is_null())
-        .filter(session::Column::ExpiresAt.gt(app.now()))
-        .one(db)
+        .filter(session::Column::ExpiresAt.gt(cx.now()))
+        .one(cx.db())
         .await?;
     match live {
         Some(_) => Ok(user),

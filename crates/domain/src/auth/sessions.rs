@@ -10,7 +10,7 @@
 use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::secrets::{constant_time_eq, hmac_token, random_token, sha256_hex};
-use crate::state::AppState;
+use crate::state::{AppState, Ctx, Services};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, Query};
 use sea_orm::{
@@ -177,15 +177,14 @@ fn user_from_row(row: &QueryResult, at: usize) -> Result<user::Model, DbErr> {
 /// password change or the first proof of the address (see `address_proof`) took the password
 /// away therefore gets INVALID_CREDENTIALS, rather than a session that change never saw.
 pub async fn start_session<C: ConnectionTrait>(
-    db: &C,
-    app: &AppState,
+    cx: Ctx<'_, C>,
     user: user::Model,
     client: &ClientInfo,
     method: AuthMethod,
 ) -> AppResult<SignedIn> {
-    let now = app.now();
+    let now = cx.now();
     let refresh_token = random_token();
-    let max_ua = app.settings().max_user_agent_len;
+    let max_ua = cx.settings().max_user_agent_len;
     let user_agent: Option<String> = client
         .user_agent
         .as_ref()
@@ -201,7 +200,7 @@ pub async fn start_session<C: ConnectionTrait>(
         (session::Column::UserAgent, user_agent.into()),
         (
             session::Column::ExpiresAt,
-            (now + app.settings().session_ttl).into(),
+            (now + cx.settings().session_ttl).into(),
         ),
         (session::Column::CreatedAt, now.into()),
         (session::Column::LastUsedAt, now.into()),
@@ -212,14 +211,14 @@ pub async fn start_session<C: ConnectionTrait>(
         ),
     ];
     let insert = insert_if_still_allowed(&values, &user, method)?;
-    let Some(inserted) = db.query_one(&insert).await? else {
+    let Some(inserted) = cx.db().query_one(&insert).await? else {
         return Err(match method {
             AuthMethod::Password => AppError::InvalidCredentials,
             _ => AppError::InvalidToken("Your account changed meanwhile. Sign in again.".into()),
         });
     };
     let session = session::Model::from_query_result(&inserted, "")?;
-    signed_in(app, user, session, refresh_token, now)
+    signed_in(cx.services(), user, session, refresh_token, now)
 }
 
 /// `INSERT INTO sessions (…) SELECT <values> WHERE EXISTS (SELECT 1 FROM users WHERE <user
@@ -255,14 +254,14 @@ fn insert_if_still_allowed(
 }
 
 fn signed_in(
-    app: &AppState,
+    services: &Services,
     user: user::Model,
     session: session::Model,
     refresh_token: String,
     now: DateTime<Utc>,
 ) -> AppResult<SignedIn> {
     let (access_token, access_token_expires_at) =
-        app.access_tokens().issue(user.id, session.id, now)?;
+        services.access_tokens().issue(user.id, session.id, now)?;
     Ok(SignedIn {
         access_token,
         access_token_expires_at,
@@ -288,7 +287,7 @@ pub async fn refresh(app: &AppState, presented: &str, client: &ClientInfo) -> Ap
             return Err(invalid_refresh_token());
         }
         if let Some(rotated) = rotate(app, &session, presented, client, now).await? {
-            return signed_in(app, user, rotated.0, rotated.1, now);
+            return signed_in(app.services(), user, rotated.0, rotated.1, now);
         }
         // A concurrent refresh of the same token won the race: answer like a retry below.
     }
@@ -306,7 +305,7 @@ pub async fn refresh(app: &AppState, presented: &str, client: &ClientInfo) -> Ap
         let successor_is_current =
             constant_time_eq(&sha256_hex(&successor), &session.session_token);
         if within_grace && successor_is_current && is_live(&session, &user, now) {
-            return signed_in(app, user, session, successor, now);
+            return signed_in(app.services(), user, session, successor, now);
         }
         revoke_for_reuse(app, session.id, now).await?;
         return Err(invalid_refresh_token());
@@ -383,16 +382,17 @@ async fn rotate(
     Ok(Some((rotated, successor)))
 }
 
-/// Gives the current session a fresh refresh token (after a password change). The old token
+/// Gives the current session a fresh refresh token (after a password change, in its
+/// transaction). The old token
 /// simply stops working; it is not kept as an ancestor, so a tab still holding it is signed
 /// out of this session without revoking it for everyone.
-pub async fn replace_current_token(
-    app: &AppState,
+pub async fn replace_current_token<C: ConnectionTrait>(
+    cx: Ctx<'_, C>,
     viewer: &Viewer,
     user: user::Model,
     client: &ClientInfo,
 ) -> AppResult<SignedIn> {
-    let now = app.now();
+    let now = cx.now();
     let fresh = random_token();
     session::Entity::update_many()
         .col_expr(
@@ -407,17 +407,17 @@ pub async fn replace_current_token(
         .col_expr(session::Column::LastUsedAt, Expr::value(now))
         .col_expr(
             session::Column::ExpiresAt,
-            Expr::value(now + app.settings().session_ttl),
+            Expr::value(now + cx.settings().session_ttl),
         )
         .col_expr(session::Column::IpAddress, Expr::value(client.ip.clone()))
         .filter(session::Column::Id.eq(viewer.session.id))
-        .exec(app.db())
+        .exec(cx.db())
         .await?;
     let session = session::Entity::find_by_id(viewer.session.id)
-        .one(app.db())
+        .one(cx.db())
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    signed_in(app, user, session, fresh, now)
+    signed_in(cx.services(), user, session, fresh, now)
 }
 
 async fn revoke_for_reuse(app: &AppState, session_id: Uuid, now: DateTime<Utc>) -> AppResult<()> {

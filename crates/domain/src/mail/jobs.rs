@@ -4,7 +4,7 @@
 
 use crate::error::AppResult;
 use crate::mail::transport::OutgoingMail;
-use crate::state::AppState;
+use crate::state::Ctx;
 use futures_util::future::BoxFuture;
 use sea_orm::DatabaseConnection;
 use todoql_entity::email_outbox::MailKind;
@@ -12,8 +12,7 @@ use todoql_entity::email_outbox::MailKind;
 /// Writes a claimed job's mail (and whatever the mail carries, such as a token) in one
 /// transaction; `None` when there is nothing to send, and then the job row is gone.
 pub type PrepareJob = for<'a> fn(
-    &'a DatabaseConnection,
-    &'a AppState,
+    Ctx<'a, DatabaseConnection>,
     &'a OutgoingMail,
 ) -> BoxFuture<'a, AppResult<Option<OutgoingMail>>>;
 

@@ -22,7 +22,7 @@ use crate::mail::jobs::MailJobs;
 use crate::mail::messages::MailContent;
 use crate::mail::transport::{OutgoingMail, Transport};
 use crate::rate_limit::{self, Key};
-use crate::state::AppState;
+use crate::state::Ctx;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::ActiveEnum;
 use sea_orm::sea_query::Expr;
@@ -122,12 +122,11 @@ pub async fn fill_job<C: ConnectionTrait>(
 /// PostgreSQL the counter row stays locked until the transaction ends, so a mail that is
 /// counted but then not queued (rolled back) never lets another one past the limit.
 pub async fn reserve_quota<C: ConnectionTrait>(
-    db: &C,
-    app: &AppState,
+    cx: Ctx<'_, C>,
     email: &str,
 ) -> AppResult<Result<(), u64>> {
     let keys = [Key::MailAddress(email)];
-    match rate_limit::take(db, &app.settings().rate_limits, &keys, app.now()).await {
+    match rate_limit::take(cx.db(), &cx.settings().rate_limits, &keys, cx.now()).await {
         Ok(taken) => {
             taken.keep();
             Ok(Ok(()))
@@ -195,14 +194,13 @@ impl DeliveryReport {
 /// time of `app`'s clock. Safe to run from several instances at once: each mail is claimed by
 /// one sender only.
 pub async fn deliver_due(
-    db: &DatabaseConnection,
-    app: &AppState,
+    cx: Ctx<'_, DatabaseConnection>,
     transport: &dyn Transport,
     policy: &RetryPolicy,
     jobs: &MailJobs,
     batch: u64,
 ) -> AppResult<DeliveryReport> {
-    let now = app.now();
+    let now = cx.now();
     let candidates: Vec<Uuid> = Outbox::find()
         .select_only()
         .column(Column::Id)
@@ -212,15 +210,15 @@ pub async fn deliver_due(
         .order_by_asc(Column::Id)
         .limit(batch)
         .into_tuple()
-        .all(db)
+        .all(cx.db())
         .await?;
     let mut report = DeliveryReport::default();
     for id in candidates {
-        let Some(mut mail) = claim(db, app, id).await? else {
+        let Some(mut mail) = claim(cx, id).await? else {
             continue; // another sender took it
         };
         if let Some(prepare) = jobs.handler(mail.kind) {
-            match prepare(db, app, &mail).await? {
+            match prepare(cx, &mail).await? {
                 Some(prepared) => mail = prepared,
                 None => {
                     report.dropped += 1;
@@ -230,14 +228,14 @@ pub async fn deliver_due(
         }
         match transport.send(&mail).await {
             Ok(()) => {
-                Outbox::delete_by_id(id).exec(db).await?;
+                Outbox::delete_by_id(id).exec(cx.db()).await?;
                 metrics::counter!("todoql_mails_sent_total", "kind" => mail.kind.to_value())
                     .increment(1);
                 tracing::info!(outbox_id = %id, kind = %mail.kind.to_value(), "mail sent");
                 report.sent += 1;
             }
             Err(err) => {
-                if failed(db, app, &mail, err, policy).await? {
+                if failed(cx, &mail, err, policy).await? {
                     report.failed += 1;
                 } else {
                     report.retried += 1;
@@ -255,24 +253,20 @@ fn unlocked(now: DateTime<Utc>) -> Condition {
 }
 
 /// Takes the row for this sender; `None` when another sender holds it or it is gone.
-async fn claim<C: ConnectionTrait>(
-    db: &C,
-    app: &AppState,
-    id: Uuid,
-) -> AppResult<Option<OutgoingMail>> {
-    let now = app.now();
+async fn claim<C: ConnectionTrait>(cx: Ctx<'_, C>, id: Uuid) -> AppResult<Option<OutgoingMail>> {
+    let now = cx.now();
     let claimed = Outbox::update_many()
         .col_expr(Column::LockedUntil, Expr::value(now + LEASE))
         .filter(Column::Id.eq(id))
         .filter(Column::NextAttemptAt.lte(now))
         .filter(unlocked(now))
-        .exec(db)
+        .exec(cx.db())
         .await?;
     if claimed.rows_affected != 1 {
         return Ok(None);
     }
     Ok(Outbox::find_by_id(id)
-        .one(db)
+        .one(cx.db())
         .await?
         .map(|row| OutgoingMail {
             id: row.id,
@@ -286,18 +280,17 @@ async fn claim<C: ConnectionTrait>(
 
 /// Records a failed attempt; true when the mail was given up (and deleted).
 async fn failed<C: ConnectionTrait>(
-    db: &C,
-    app: &AppState,
+    cx: Ctx<'_, C>,
     mail: &OutgoingMail,
     err: crate::mail::transport::SendError,
     policy: &RetryPolicy,
 ) -> AppResult<bool> {
-    let now = app.now();
-    let row = Outbox::find_by_id(mail.id).one(db).await?;
+    let now = cx.now();
+    let row = Outbox::find_by_id(mail.id).one(cx.db()).await?;
     let attempts = row.map_or(1, |r| r.attempts + 1);
     let error: String = err.message.chars().take(MAX_ERROR_CHARS).collect();
     if err.permanent || attempts as u32 >= policy.max_attempts {
-        Outbox::delete_by_id(mail.id).exec(db).await?;
+        Outbox::delete_by_id(mail.id).exec(cx.db()).await?;
         metrics::counter!("todoql_mails_failed_total", "kind" => mail.kind.to_value()).increment(1);
         tracing::error!(
             outbox_id = %mail.id,
@@ -318,7 +311,7 @@ async fn failed<C: ConnectionTrait>(
             Expr::value(Option::<DateTime<Utc>>::None),
         )
         .filter(Column::Id.eq(mail.id))
-        .exec(db)
+        .exec(cx.db())
         .await?;
     metrics::counter!("todoql_mails_retried_total", "kind" => mail.kind.to_value()).increment(1);
     if err.unencrypted {

@@ -57,7 +57,8 @@ async fn deliver_until_stopped(
         loop {
             // A stop interrupts a pass, even mid-SMTP (a hanging server must not hold the
             // shutdown): a claimed mail keeps its row and is sent again once its lease ends.
-            let pass = outbox::deliver_due(db, state, mailer.as_ref(), &policy, &jobs, MAIL_BATCH);
+            let pass =
+                outbox::deliver_due(state.on(db), mailer.as_ref(), &policy, &jobs, MAIL_BATCH);
             let result = tokio::select! {
                 result = pass => result,
                 () = stop_requested(stopped) => return,

@@ -40,7 +40,7 @@ use crate::auth::users::{self, NewUser};
 use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult, is_unique_violation};
 use crate::secrets::{constant_time_eq, random_token, sha256_hex};
-use crate::state::AppState;
+use crate::state::{AppState, Ctx};
 use chrono::Duration;
 use providers::{Exchange, Identity, ProviderTokens};
 use sea_orm::{
@@ -232,16 +232,17 @@ pub async fn complete(
         cipher,
     };
     let txn = crate::db::begin_write(app.db()).await?;
+    let cx = app.on(&txn);
     let (user, outcome) = match pending.user_id {
         Some(owner) => {
             if let Some(viewer) = viewer {
-                lock_for_credential_change(&txn, app, viewer).await?;
+                lock_for_credential_change(cx, viewer).await?;
             }
-            (found.link_to(&txn, app, owner).await?, "linked")
+            (found.link_to(cx, owner).await?, "linked")
         }
-        None => found.sign_in_or_create(&txn, app).await?,
+        None => found.sign_in_or_create(cx).await?,
     };
-    let signed_in = sessions::start_session(&txn, app, user, client, AuthMethod::OAuth).await?;
+    let signed_in = sessions::start_session(cx, user, client, AuthMethod::OAuth).await?;
     txn.commit().await?;
     // A user created here may have a verification mail queued.
     crate::mail::wake_sender(app);
@@ -326,20 +327,19 @@ impl Found<'_> {
     /// Links the identity to `owner` (the user who started the flow signed in).
     async fn link_to<C: ConnectionTrait>(
         &self,
-        db: &C,
-        app: &AppState,
+        cx: Ctx<'_, C>,
         owner: Uuid,
     ) -> AppResult<user::Model> {
         let user = users::live_by_id(owner)
-            .one(db)
+            .one(cx.db())
             .await?
             .ok_or_else(invalid_state)?;
-        match self.find_account(db).await? {
+        match self.find_account(cx.db()).await? {
             Some(existing) if existing.user_id == user.id => {
-                self.update_tokens(db, app, existing).await?;
+                self.update_tokens(cx, existing).await?;
             }
             Some(_) => return Err(self.already_linked_elsewhere()),
-            None => self.insert_account(db, app, &user).await?,
+            None => self.insert_account(cx, &user).await?,
         }
         Ok(user)
     }
@@ -347,17 +347,18 @@ impl Found<'_> {
     /// Signs in the account's user, or links by verified email, or creates a user.
     async fn sign_in_or_create<C: ConnectionTrait>(
         &self,
-        db: &C,
-        app: &AppState,
+        cx: Ctx<'_, C>,
     ) -> AppResult<(user::Model, &'static str)> {
-        if let Some(existing) = self.find_account(db).await? {
-            let owner = users::live_by_id(existing.user_id).one(db).await?;
+        if let Some(existing) = self.find_account(cx.db()).await? {
+            let owner = users::live_by_id(existing.user_id).one(cx.db()).await?;
             if let Some(owner) = owner {
-                self.update_tokens(db, app, existing).await?;
+                self.update_tokens(cx, existing).await?;
                 return Ok((owner, "signed_in"));
             }
             // A leftover of a deleted user: the identity is free again.
-            account::Entity::delete_by_id(existing.id).exec(db).await?;
+            account::Entity::delete_by_id(existing.id)
+                .exec(cx.db())
+                .await?;
         }
 
         let email = self
@@ -376,7 +377,7 @@ impl Found<'_> {
                 )
             })?;
 
-        let local = users::live_by_email(&email).one(db).await?;
+        let local = users::live_by_email(&email).one(cx.db()).await?;
         if let Some(local) = local {
             // Never a takeover path: both sides must vouch for the address.
             if !(self.identity.email_verified && local.email_verified) {
@@ -386,22 +387,21 @@ impl Found<'_> {
                     self.provider_name()
                 )));
             }
-            self.insert_account(db, app, &local).await?;
+            self.insert_account(cx, &local).await?;
             return Ok((local, "linked_by_email"));
         }
 
-        let user = self.create_user(db, app, email).await?;
-        self.insert_account(db, app, &user).await?;
+        let user = self.create_user(cx, email).await?;
+        self.insert_account(cx, &user).await?;
         Ok((user, "created"))
     }
 
     async fn create_user<C: ConnectionTrait>(
         &self,
-        db: &C,
-        app: &AppState,
+        cx: Ctx<'_, C>,
         email: String,
     ) -> AppResult<user::Model> {
-        let now = app.now();
+        let now = cx.now();
         let username = self
             .identity
             .name
@@ -420,7 +420,7 @@ impl Found<'_> {
             password_hash: None,
             email_verified: self.identity.email_verified,
         }
-        .insert(db, now)
+        .insert(cx.db(), now)
         .await
         .map_err(|err| {
             AppError::conflict_on_unique(
@@ -429,26 +429,25 @@ impl Found<'_> {
             )
         })?;
         if !user.email_verified {
-            crate::auth::account_mail::on_sign_up(db, app, &user).await?;
+            crate::auth::account_mail::on_sign_up(cx, &user).await?;
         }
         Ok(user)
     }
 
     async fn insert_account<C: ConnectionTrait>(
         &self,
-        db: &C,
-        app: &AppState,
+        cx: Ctx<'_, C>,
         user: &user::Model,
     ) -> AppResult<()> {
         let other = account::Entity::find()
             .filter(account::Column::UserId.eq(user.id))
             .filter(account::Column::ProviderId.eq(self.provider))
-            .one(db)
+            .one(cx.db())
             .await?;
         if other.is_some() {
             return Err(self.other_account_of_same_provider());
         }
-        let now = app.now();
+        let now = cx.now();
         let tokens = self.tokens;
         let cipher = self.cipher;
         account::ActiveModel {
@@ -474,7 +473,7 @@ impl Found<'_> {
             created_at: Set(now),
             updated_at: Set(now),
         }
-        .insert(db)
+        .insert(cx.db())
         .await
         .map_err(|err| {
             if is_unique_violation(&err) {
@@ -491,8 +490,7 @@ impl Found<'_> {
     /// Stores the fresh tokens; a refresh or ID token the provider did not send again is kept.
     async fn update_tokens<C: ConnectionTrait>(
         &self,
-        db: &C,
-        app: &AppState,
+        cx: Ctx<'_, C>,
         existing: account::Model,
     ) -> AppResult<()> {
         let tokens = self.tokens;
@@ -515,8 +513,8 @@ impl Found<'_> {
         if tokens.scope.is_some() {
             active.scope = Set(tokens.scope.clone());
         }
-        active.updated_at = Set(app.now());
-        active.update(db).await.map_err(|err| match err {
+        active.updated_at = Set(cx.now());
+        active.update(cx.db()).await.map_err(|err| match err {
             // Unlinked meanwhile (e.g. by the first proof of the address): no sign-in through it.
             sea_orm::DbErr::RecordNotUpdated => invalid_state(),
             other => AppError::from(other),
