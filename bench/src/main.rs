@@ -26,6 +26,7 @@
 mod args;
 mod client;
 mod compare;
+mod comparison;
 mod floor;
 mod load;
 mod one_database;
@@ -35,6 +36,7 @@ mod report;
 mod scenarios;
 mod seed;
 mod server;
+mod stats;
 mod workloads;
 
 use anyhow::Context as _;

@@ -3,6 +3,7 @@
 
 use crate::load::{GroupResult, Usage};
 use crate::probe::{self, Machine};
+use crate::stats::median;
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -82,7 +83,7 @@ pub struct DatabaseReport {
     pub seed_s: f64,
     pub phases: Vec<Phase>,
     /// Scenario 7: todoql against its floors.
-    pub comparison: Option<crate::compare::Comparison>,
+    pub comparison: Option<crate::comparison::Comparison>,
 }
 
 impl DatabaseReport {
@@ -112,15 +113,6 @@ impl DatabaseReport {
     fn cold_start_median(&self) -> Option<f64> {
         (!self.cold_start_ms.is_empty()).then(|| median(self.cold_start_ms.clone()))
     }
-}
-
-/// The median (the upper one of an even count); NaN when empty.
-pub fn median(mut values: Vec<f64>) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 /// A target of issue 8 and what was measured against it.
@@ -177,7 +169,7 @@ impl Report {
             .databases
             .iter()
             .filter_map(|d| d.comparison.as_ref())
-            .map(crate::compare::Comparison::errors)
+            .map(crate::comparison::Comparison::errors)
             .sum();
         phases + comparisons
     }
@@ -313,9 +305,9 @@ impl Report {
 
 /// The budgets of issue 19 against the medians of scenario 7.
 fn comparison_budgets(
-    c: &crate::compare::Comparison,
+    c: &crate::comparison::Comparison,
 ) -> Vec<(&'static str, String, String, Option<bool>)> {
-    use crate::compare::Contender;
+    use crate::comparison::Contender;
     use crate::floor::Kind;
     let (Some(floor), Some(todoql)) = (
         c.row(Contender::Floor(Kind::AxumSqlx)),
@@ -511,7 +503,7 @@ pub fn render(report: &Report) -> String {
 }
 
 /// Scenario 7's table: the medians of the rounds.
-fn render_comparison(out: &mut String, database: &str, c: &crate::compare::Comparison) {
+fn render_comparison(out: &mut String, database: &str, c: &crate::comparison::Comparison) {
     let _ = writeln!(out);
     let _ = writeln!(
         out,

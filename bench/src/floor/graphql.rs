@@ -42,7 +42,7 @@ impl Query {
     ) -> async_graphql::Result<TodoConnection> {
         let user: Uuid = user.parse()?;
         let pool = ctx.data_unchecked::<PgPool>();
-        let (total_count, rows) = super::page(pool, user, i64::from(first)).await?;
+        let (total_count, rows) = super::query::page(pool, user, i64::from(first)).await?;
         Ok(TodoConnection {
             total_count,
             nodes: rows

@@ -21,7 +21,7 @@ pub fn router(pool: PgPool) -> Router {
 }
 
 async fn todos(State(pool): State<PgPool>, Json(request): Json<PageRequest>) -> Response {
-    match super::page(&pool, request.user, request.first).await {
+    match super::query::page(&pool, request.user, request.first).await {
         Ok((total, nodes)) => Json(json!({
             "data": { "todos": { "totalCount": total, "nodes": nodes } }
         }))

@@ -34,7 +34,8 @@ pub fn random_code() -> String {
     }
 }
 
-/// Lowercase hex SHA-256 of `secret`: how every token and code is stored.
+/// Lowercase hex SHA-256 of `secret`: how every token and code is stored (and how persisted
+/// queries are named).
 pub fn sha256_hex(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
     hex(&digest)

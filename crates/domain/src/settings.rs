@@ -30,34 +30,50 @@ pub struct RateLimits {
     pub code_guesses_per_ip: Limit,
 }
 
+impl RateLimits {
+    /// The documented defaults: the counts are the server's option defaults, the windows are
+    /// fixed (15 minutes for sign-ins, an hour for mails and codes).
+    pub const DEFAULT: RateLimits = RateLimits {
+        failed_sign_ins_per_email: Limit {
+            max: 10,
+            window: Duration::minutes(15),
+        },
+        failed_sign_ins_per_ip: Limit {
+            max: 100,
+            window: Duration::minutes(15),
+        },
+        mails_per_address: Limit {
+            max: 5,
+            window: Duration::hours(1),
+        },
+        mails_per_ip: Limit {
+            max: 30,
+            window: Duration::hours(1),
+        },
+        code_guesses_per_address: Limit {
+            max: 10,
+            window: Duration::hours(1),
+        },
+        code_guesses_per_ip: Limit {
+            max: 60,
+            window: Duration::hours(1),
+        },
+    };
+}
+
+impl Limit {
+    /// The same window with another count.
+    pub const fn with_max(self, max: u32) -> Limit {
+        Limit {
+            max,
+            window: self.window,
+        }
+    }
+}
+
 impl Default for RateLimits {
     fn default() -> Self {
-        Self {
-            failed_sign_ins_per_email: Limit {
-                max: 10,
-                window: Duration::minutes(15),
-            },
-            failed_sign_ins_per_ip: Limit {
-                max: 100,
-                window: Duration::minutes(15),
-            },
-            mails_per_address: Limit {
-                max: 5,
-                window: Duration::hours(1),
-            },
-            mails_per_ip: Limit {
-                max: 30,
-                window: Duration::hours(1),
-            },
-            code_guesses_per_address: Limit {
-                max: 10,
-                window: Duration::hours(1),
-            },
-            code_guesses_per_ip: Limit {
-                max: 60,
-                window: Duration::hours(1),
-            },
-        }
+        Self::DEFAULT
     }
 }
 

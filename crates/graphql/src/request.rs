@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use secrecy::SecretString;
-use todoql_domain::auth::sessions;
+use todoql_domain::auth::sessions::{self, ClientInfo};
 use todoql_domain::auth::viewer::Viewer;
 use todoql_domain::{AppError, AppState};
 use tokio::sync::OnceCell;
@@ -44,6 +44,15 @@ pub fn state<'a>(ctx: &async_graphql::Context<'a>) -> &'a AppState {
 /// The request's client, for recording on new sessions and for rate limits.
 pub fn client<'a>(ctx: &async_graphql::Context<'a>) -> &'a RequestContext {
     ctx.data_unchecked::<RequestContext>()
+}
+
+/// The client as the domain records it on sessions and counts it in rate limits.
+pub fn client_info(ctx: &async_graphql::Context<'_>) -> ClientInfo {
+    let request = client(ctx);
+    ClientInfo {
+        ip: request.client_ip.clone(),
+        user_agent: request.user_agent.clone(),
+    }
 }
 
 /// The caller, when the request carries a valid access token of a live session. The check

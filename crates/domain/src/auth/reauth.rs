@@ -14,7 +14,7 @@
 //! a link is a way into the account that outlives the token.
 
 use crate::auth::password_attempts;
-use crate::auth::sessions::ClientInfo;
+use crate::auth::sessions::{self, ClientInfo};
 use crate::auth::users;
 use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult};
@@ -81,8 +81,7 @@ pub(crate) async fn lock_for_credential_change<C: ConnectionTrait>(
         .ok_or(AppError::Unauthenticated)?;
     let live = session::Entity::find_by_id(viewer.session.id)
         .filter(session::Column::UserId.eq(user.id))
-        .filter(session::Column::RevokedAt.is_null())
-        .filter(session::Column::ExpiresAt.gt(cx.now()))
+        .filter(sessions::live(cx.now()))
         .one(cx.db())
         .await?;
     match live {

@@ -14,7 +14,7 @@ use crate::state::{AppState, Ctx, Services};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityName,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityName,
     EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QueryResult, Set,
     Statement,
 };
@@ -107,8 +107,8 @@ pub async fn load_live_session(
     }))
 }
 
-/// `SELECT <session columns>, <user columns> … WHERE id, user_id, expires_at > now` with
-/// the placeholders of `backend`.
+/// `SELECT <session columns>, <user columns> … WHERE id, user_id` and the session [`live`]
+/// and its user not deleted, with the placeholders of `backend`.
 fn live_session_sql(backend: DatabaseBackend) -> &'static str {
     static POSTGRES: OnceLock<String> = OnceLock::new();
     static OTHER: OnceLock<String> = OnceLock::new();
@@ -324,6 +324,16 @@ fn invalid_refresh_token() -> AppError {
     AppError::InvalidToken("This refresh token is invalid, expired or revoked.".into())
 }
 
+/// A live session: not revoked and not yet expired at `now`. This is the one definition; the
+/// in-memory check below and the session check's SQL (`live_session_sql`, written out for
+/// speed and held to these two conditions by a test) say the same.
+pub fn live(now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(session::Column::RevokedAt.is_null())
+        .add(session::Column::ExpiresAt.gt(now))
+}
+
+/// [`live`] for a session in memory, with its user live too.
 fn is_live(session: &session::Model, user: &user::Model, now: DateTime<Utc>) -> bool {
     session.revoked_at.is_none() && session.expires_at > now && user.deleted_at.is_none()
 }
@@ -438,8 +448,7 @@ async fn revoke_for_reuse(app: &AppState, session_id: Uuid, now: DateTime<Utc>) 
 pub async fn list_active(app: &AppState, user_id: Uuid) -> AppResult<Vec<session::Model>> {
     Ok(session::Entity::find()
         .filter(session::Column::UserId.eq(user_id))
-        .filter(session::Column::RevokedAt.is_null())
-        .filter(session::Column::ExpiresAt.gt(app.now()))
+        .filter(live(app.now()))
         .order_by_desc(session::Column::CreatedAt)
         .order_by_desc(session::Column::Id)
         .all(app.db())
@@ -490,8 +499,7 @@ pub async fn revoke_all_except<C: ConnectionTrait>(
     let mut update = session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(now))
         .filter(session::Column::UserId.eq(user_id))
-        .filter(session::Column::RevokedAt.is_null())
-        .filter(session::Column::ExpiresAt.gt(now));
+        .filter(live(now));
     if let Some(keep) = keep {
         update = update.filter(session::Column::Id.ne(keep));
     }

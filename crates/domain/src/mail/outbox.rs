@@ -147,13 +147,19 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
 }
 
+impl RetryPolicy {
+    /// The documented defaults: 10 s after the first failure, doubling up to an hour apart,
+    /// 10 attempts. The server's options change the first delay and the attempts.
+    pub const DEFAULT: RetryPolicy = RetryPolicy {
+        base: Duration::seconds(10),
+        max_delay: Duration::hours(1),
+        max_attempts: 10,
+    };
+}
+
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self {
-            base: Duration::seconds(10),
-            max_delay: Duration::hours(1),
-            max_attempts: 10,
-        }
+        Self::DEFAULT
     }
 }
 

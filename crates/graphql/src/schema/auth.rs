@@ -1,6 +1,7 @@
 //! Queries and mutations of password accounts and sessions.
 
 use crate::error::Result;
+use crate::request::client_info;
 use crate::request::state;
 use crate::request::{self, require_viewer};
 use crate::schema::account_types::{AuthConfig, AuthPayload, Session, User};
@@ -8,15 +9,7 @@ use crate::schema::args::{parse_id, patch};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use secrecy::SecretString;
 use todoql_domain::auth::accounts::{self, SignUp};
-use todoql_domain::auth::sessions::{self, ClientInfo};
-
-pub(crate) fn client_info(ctx: &Context<'_>) -> ClientInfo {
-    let request = request::client(ctx);
-    ClientInfo {
-        ip: request.client_ip.clone(),
-        user_agent: request.user_agent.clone(),
-    }
-}
+use todoql_domain::auth::sessions::{self};
 
 /// Account and session queries.
 #[derive(Default)]

@@ -2,10 +2,10 @@
 //! change of address.
 
 use crate::error::Result;
+use crate::request::client_info;
 use crate::request::state;
 use crate::request::{self, optional_viewer, require_viewer};
 use crate::schema::account_types::{AuthPayload, User};
-use crate::schema::auth::client_info;
 use async_graphql::{Context, InputObject, Object};
 use secrecy::SecretString;
 use todoql_domain::auth::email_change::{self, ChangeProof};

@@ -1,12 +1,12 @@
 //! Mutations of OAuth sign-in and account linking.
 
 use crate::error::Result;
+use crate::request::client_info;
 use crate::request::state;
 use crate::request::{self, optional_viewer, require_viewer};
 use crate::schema::account_types::AuthPayload;
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use todoql_domain::auth::oauth::{self, Callback, Start};
-use todoql_domain::auth::sessions::ClientInfo;
 
 /// Where to send the browser to sign in with a provider.
 #[derive(SimpleObject)]
@@ -30,14 +30,6 @@ pub struct CompleteOAuthInput {
     state: String,
     /// The verifier whose S256 challenge was given to startOAuth.
     code_verifier: String,
-}
-
-fn client_info(ctx: &Context<'_>) -> ClientInfo {
-    let request = request::client(ctx);
-    ClientInfo {
-        ip: request.client_ip.clone(),
-        user_agent: request.user_agent.clone(),
-    }
 }
 
 /// OAuth mutations.

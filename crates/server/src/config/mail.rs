@@ -38,7 +38,7 @@ pub struct MailConfig {
     pub mail_retry_base: Duration,
 
     /// Attempts to deliver one mail before giving up on it (it is then deleted, with an error log).
-    #[arg(long, env = "TODOQL_MAIL_MAX_ATTEMPTS", default_value = "10", value_parser = parse::positive, global = true, display_order = 9)]
+    #[arg(long, env = "TODOQL_MAIL_MAX_ATTEMPTS", default_value_t = RetryPolicy::DEFAULT.max_attempts, value_parser = parse::positive, global = true, display_order = 9)]
     pub mail_max_attempts: u32,
 }
 
@@ -59,11 +59,11 @@ impl MailConfig {
 
     /// When a refused mail is tried again, and how often.
     pub fn retry_policy(&self) -> RetryPolicy {
+        let default = RetryPolicy::DEFAULT;
         RetryPolicy {
-            base: chrono::Duration::from_std(self.mail_retry_base)
-                .unwrap_or(chrono::Duration::seconds(10)),
-            max_delay: chrono::Duration::hours(1),
+            base: chrono::Duration::from_std(self.mail_retry_base).unwrap_or(default.base),
             max_attempts: self.mail_max_attempts,
+            ..default
         }
     }
 }

@@ -22,9 +22,9 @@
 
 use async_graphql::{Request, ServerError};
 use lru::LruCache;
-use sha2::{Digest, Sha256};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
+use todoql_domain::secrets::sha256_hex;
 use todoql_graphql::schema::cost::{Analyzed, CostAnalyzer};
 
 /// Most documents kept.
@@ -116,16 +116,6 @@ fn persisted(request: &Request) -> Persisted {
         }
         _ => Persisted::Bad("extensions.persistedQuery.sha256Hash must be 64 hexadecimal digits."),
     }
-}
-
-fn sha256_hex(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
-    let mut hex = String::with_capacity(64);
-    for byte in digest {
-        use std::fmt::Write as _;
-        let _ = write!(hex, "{byte:02x}");
-    }
-    hex
 }
 
 impl Documents {
