@@ -13,17 +13,23 @@ pub struct User {
     pub id: String,
     pub email: Option<String>,
     pub username: Option<String>,
+    pub avatar: Option<String>,
     pub email_verified: Option<bool>,
     pub has_password: Option<bool>,
     pub linked_accounts: Option<Vec<LinkedAccount>>,
 }
 
 impl User {
+    /// `linkedAccounts`, failing the test when the query did not select it.
+    pub fn linked_accounts(&self) -> &[LinkedAccount] {
+        self.linked_accounts
+            .as_deref()
+            .expect("the query selects linkedAccounts")
+    }
+
     /// The providers of `linkedAccounts`, in the order the server lists them.
     pub fn providers(&self) -> Vec<&str> {
-        self.linked_accounts
-            .as_ref()
-            .expect("the query selects linkedAccounts")
+        self.linked_accounts()
             .iter()
             .map(|account| account.provider.as_str())
             .collect()
