@@ -86,3 +86,57 @@ impl AuthPayload {
         self.user.as_ref().expect("the query selects user")
     }
 }
+
+/// A `Todo` as the `TodoFields` fragment of todos.rs selects it; timestamps as the server wrote
+/// them.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Todo {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub due_date: Option<String>,
+    pub is_completed: bool,
+    pub completed_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A Relay connection (`todos`, `deletedTodos`) as the lists' queries select it: the total,
+/// the edges with their nodes, the `nodes` shortcut (ids) and the page info.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connection<N> {
+    pub total_count: u64,
+    pub edges: Vec<Edge<N>>,
+    pub nodes: Vec<IdOnly>,
+    pub page_info: PageInfo,
+}
+
+impl<N> Connection<N> {
+    /// The ids of the `nodes` shortcut, in order.
+    pub fn node_ids(&self) -> Vec<&str> {
+        self.nodes.iter().map(|node| node.id.as_str()).collect()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Edge<N> {
+    pub cursor: String,
+    pub node: N,
+}
+
+/// A node of which the query selects only the id.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IdOnly {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}
