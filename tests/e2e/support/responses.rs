@@ -87,6 +87,16 @@ impl AuthPayload {
     }
 }
 
+/// `authConfig`: the sign-in methods the server offers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthConfig {
+    pub password_sign_in: Option<bool>,
+    pub email_code_sign_in: Option<bool>,
+    pub oauth_providers: Option<Vec<String>>,
+    pub require_verified_email: Option<bool>,
+}
+
 /// A `Todo` as the `TodoFields` fragment of todos.rs selects it; timestamps as the server wrote
 /// them.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
