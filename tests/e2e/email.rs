@@ -49,8 +49,16 @@ async fn password_sign_in(app: &TestApp, email: &str, password: &str) -> Gql {
     .await
 }
 
-async fn me(app: &TestApp, token: &str) -> Value {
-    app.graphql_as(token, ME, json!({})).await.data()["me"].clone()
+/// `me` for `token`: `None` once the token signs nobody in.
+async fn viewer(app: &TestApp, token: &str) -> Option<User> {
+    app.graphql_as(token, ME, json!({})).await.root_as("me")
+}
+
+/// `me` for `token`, which must still sign its user in.
+async fn me(app: &TestApp, token: &str) -> User {
+    viewer(app, token)
+        .await
+        .expect("the token still signs its user in")
 }
 
 /// A different well-formed code than `code`.
@@ -166,7 +174,10 @@ async fn a_mail_queued_while_smtp_is_down_arrives_once_it_is_back() {
     )
     .await
     .data();
-    assert_eq!(me(&app, &user.access_token).await["emailVerified"], true);
+    assert_eq!(
+        me(&app, &user.access_token).await.email_verified,
+        Some(true)
+    );
     wait_until("the outbox is empty", move || async move {
         a.outbox_to("ada@example.com").await.is_empty()
     })
@@ -281,19 +292,18 @@ async fn verify_email_with_the_code_works_signed_out() {
 
     let response = verify(&app, json!({ "email": " ADA@example.com ", "code": code })).await;
 
-    let verified = &response.data()["verifyEmail"];
-    assert_eq!(verified["id"], user.id.as_str());
-    assert_eq!(verified["emailVerified"], true);
+    let verified: User = response.root_as("verifyEmail");
+    assert_eq!(verified.id, user.id);
+    assert_eq!(verified.email_verified, Some(true));
     // Signed out, the proof came from outside the account: its sessions are gone (see
     // pre_hijacking.rs), and a code sign-in finds the address verified.
     request_code(&app, "ada@example.com").await.data();
     let code = sink.next_mail_to("ada@example.com").await.code().unwrap();
-    let signed_in =
-        sign_in_with_code(&app, json!({ "email": "ada@example.com", "code": code })).await;
-    assert_eq!(
-        signed_in.data()["signInWithCode"]["user"]["emailVerified"],
-        true
-    );
+    let signed_in: AuthPayload =
+        sign_in_with_code(&app, json!({ "email": "ada@example.com", "code": code }))
+            .await
+            .root_as("signInWithCode");
+    assert_eq!(signed_in.user().email_verified, Some(true));
 }
 
 #[tokio::test]
@@ -313,8 +323,12 @@ async fn verify_email_with_the_link_token_works_signed_in() {
         )
         .await;
 
-    assert_eq!(response.data()["verifyEmail"]["emailVerified"], true);
-    assert_eq!(me(&app, &user.access_token).await["emailVerified"], true);
+    let verified: User = response.root_as("verifyEmail");
+    assert_eq!(verified.email_verified, Some(true));
+    assert_eq!(
+        me(&app, &user.access_token).await.email_verified,
+        Some(true)
+    );
 }
 
 #[tokio::test]
@@ -348,7 +362,10 @@ async fn verify_email_needs_exactly_one_of_email_and_code_or_token() {
             .assert_error("BAD_USER_INPUT", Some(field));
     }
     // None of that used the code up or counted as a guess.
-    assert_eq!(me(&app, &user.access_token).await["emailVerified"], false);
+    assert_eq!(
+        me(&app, &user.access_token).await.email_verified,
+        Some(false)
+    );
     verify(&app, json!({ "email": "ada@example.com", "code": code }))
         .await
         .data();
@@ -557,14 +574,14 @@ async fn sign_in_with_code_creates_the_account_on_first_use() {
     )
     .await;
 
-    let payload = &response.data()["signInWithCode"];
-    assert_eq!(payload["user"]["email"], "new.person@example.com");
-    assert_eq!(payload["user"]["emailVerified"], true);
-    assert_eq!(payload["user"]["hasPassword"], false);
-    assert_eq!(payload["user"]["username"], "new.person");
-    assert_eq!(payload["session"]["current"], true);
-    let token = payload["accessToken"].as_str().unwrap();
-    assert_eq!(me(&app, token).await["id"], payload["user"]["id"]);
+    let payload: AuthPayload = response.root_as("signInWithCode");
+    let user = payload.user();
+    assert_eq!(user.email.as_deref(), Some("new.person@example.com"));
+    assert_eq!(user.email_verified, Some(true));
+    assert_eq!(user.has_password, Some(false));
+    assert_eq!(user.username.as_deref(), Some("new.person"));
+    assert_eq!(payload.session().current, Some(true));
+    assert_eq!(me(&app, &payload.access_token).await.id, user.id);
 
     // The next sign-in by code finds the same account.
     request_code(&app, "new.person@example.com").await.data();
@@ -572,11 +589,10 @@ async fn sign_in_with_code_creates_the_account_on_first_use() {
         .next_mail_to("new.person@example.com")
         .await
         .token("sign-in");
-    let again = sign_in_with_code(&app, json!({ "token": token })).await;
-    assert_eq!(
-        again.data()["signInWithCode"]["user"]["id"],
-        payload["user"]["id"]
-    );
+    let again: AuthPayload = sign_in_with_code(&app, json!({ "token": token }))
+        .await
+        .root_as("signInWithCode");
+    assert_eq!(again.user().id, user.id);
 }
 
 #[tokio::test]
@@ -588,14 +604,14 @@ async fn sign_in_with_the_link_signs_in_an_existing_user_and_verifies_the_addres
 
     let response = sign_in_with_code(&app, json!({ "token": token })).await;
 
-    let payload = &response.data()["signInWithCode"];
-    assert_eq!(payload["user"]["id"], user.id.as_str());
-    assert_eq!(payload["user"]["emailVerified"], true);
+    let payload: AuthPayload = response.root_as("signInWithCode");
+    assert_eq!(payload.user().id, user.id);
+    assert_eq!(payload.user().email_verified, Some(true));
     // The first proof of the address came from outside the account: the password set before
     // it is gone (see pre_hijacking.rs).
-    assert_eq!(payload["user"]["hasPassword"], false);
+    assert_eq!(payload.user().has_password, Some(false));
     let refreshed = app
-        .graphql(REFRESH, json!({ "token": payload["refreshToken"] }))
+        .graphql(REFRESH, json!({ "token": payload.refresh_token() }))
         .await;
     assert!(refreshed.data()["refreshSession"]["accessToken"].is_string());
 }
@@ -691,10 +707,7 @@ async fn reset_password_sets_the_password_revokes_every_session_and_sends_a_noti
     let (app, sink) = spawn_mail_app(&[]).await;
     let first = signed_up(&app, &sink, "ada@example.com").await;
     let second = password_sign_in(&app, "ada@example.com", PASSWORD).await;
-    let second_token = second.data()["signIn"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let second_token = second.root_as::<AuthPayload>("signIn").access_token;
     request_reset(&app, "ada@example.com").await.data();
     let token = sink
         .next_mail_to("ada@example.com")
@@ -709,8 +722,8 @@ async fn reset_password_sets_the_password_revokes_every_session_and_sends_a_noti
         .await;
 
     assert_eq!(reset.data()["resetPassword"], true);
-    assert!(me(&app, &first.access_token).await.is_null());
-    assert!(me(&app, &second_token).await.is_null());
+    assert!(viewer(&app, &first.access_token).await.is_none());
+    assert!(viewer(&app, &second_token).await.is_none());
     app.graphql(REFRESH, json!({ "token": first.refresh_token }))
         .await
         .assert_error("INVALID_TOKEN", None);
@@ -855,10 +868,7 @@ async fn email_change_by_code_moves_the_account_and_notifies_the_old_address() {
     let (app, sink) = spawn_mail_app(&[]).await;
     let user = signed_up(&app, &sink, "old@example.com").await;
     let other = password_sign_in(&app, "old@example.com", PASSWORD).await;
-    let other_token = other.data()["signIn"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other_token = other.root_as::<AuthPayload>("signIn").access_token;
 
     let requested = app
         .graphql_as(
@@ -873,8 +883,8 @@ async fn email_change_by_code_moves_the_account_and_notifies_the_old_address() {
     assert!(mail.link("confirm-email").is_some());
     assert_no_mail_for(&app, &sink, "old@example.com").await;
     assert_eq!(
-        me(&app, &user.access_token).await["email"],
-        "old@example.com"
+        me(&app, &user.access_token).await.email.as_deref(),
+        Some("old@example.com")
     );
 
     let confirmed = app
@@ -885,15 +895,15 @@ async fn email_change_by_code_moves_the_account_and_notifies_the_old_address() {
         )
         .await;
 
-    let confirmed = &confirmed.data()["confirmEmailChange"];
-    assert_eq!(confirmed["email"], "new@example.com");
-    assert_eq!(confirmed["emailVerified"], true);
+    let confirmed: User = confirmed.root_as("confirmEmailChange");
+    assert_eq!(confirmed.email.as_deref(), Some("new@example.com"));
+    assert_eq!(confirmed.email_verified, Some(true));
     assert_eq!(
-        me(&app, &user.access_token).await["email"],
-        "new@example.com"
+        me(&app, &user.access_token).await.email.as_deref(),
+        Some("new@example.com")
     );
     assert!(
-        me(&app, &other_token).await.is_null(),
+        viewer(&app, &other_token).await.is_none(),
         "other sessions are revoked"
     );
     let notice = sink.next_mail_to("old@example.com").await;
@@ -931,16 +941,11 @@ async fn email_change_by_link_works_signed_out() {
         .graphql(CONFIRM_CHANGE, json!({ "input": { "token": token } }))
         .await;
 
-    assert_eq!(
-        confirmed.data()["confirmEmailChange"]["email"],
-        "new@example.com"
-    );
-    assert_eq!(
-        confirmed.data()["confirmEmailChange"]["id"],
-        user.id.as_str()
-    );
+    let confirmed: User = confirmed.root_as("confirmEmailChange");
+    assert_eq!(confirmed.email.as_deref(), Some("new@example.com"));
+    assert_eq!(confirmed.id, user.id);
     assert!(
-        me(&app, &user.access_token).await.is_null(),
+        viewer(&app, &user.access_token).await.is_none(),
         "no session confirmed it: all revoked"
     );
     sink.next_mail_to("old@example.com").await;
@@ -975,10 +980,9 @@ async fn email_change_needs_the_current_password_when_the_account_has_one() {
     let code = sink.next_mail_to("nopass@example.com").await.code();
     let signed_in =
         sign_in_with_code(&app, json!({ "email": "nopass@example.com", "code": code })).await;
-    let token = signed_in.data()["signInWithCode"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = signed_in
+        .root_as::<AuthPayload>("signInWithCode")
+        .access_token;
     let requested = app
         .graphql_as(
             &token,
@@ -1041,8 +1045,8 @@ async fn email_change_conflict_is_checked_again_at_confirmation() {
 
     confirmed.assert_error("CONFLICT", None);
     assert_eq!(
-        me(&app, &user.access_token).await["email"],
-        "ada@example.com"
+        me(&app, &user.access_token).await.email.as_deref(),
+        Some("ada@example.com")
     );
     // The refusal did not use the code up: once the rival moves away, it works.
     app.graphql_as(
@@ -1067,8 +1071,11 @@ async fn email_change_conflict_is_checked_again_at_confirmation() {
         )
         .await;
     assert_eq!(
-        confirmed.data()["confirmEmailChange"]["email"],
-        "wanted@example.com"
+        confirmed
+            .root_as::<User>("confirmEmailChange")
+            .email
+            .as_deref(),
+        Some("wanted@example.com")
     );
 }
 
@@ -1103,8 +1110,8 @@ async fn confirm_email_change_needs_exactly_one_of_code_or_token_and_a_code_need
         .await
         .assert_error("UNAUTHENTICATED", None);
     assert_eq!(
-        me(&app, &user.access_token).await["email"],
-        "ada@example.com"
+        me(&app, &user.access_token).await.email.as_deref(),
+        Some("ada@example.com")
     );
 }
 
@@ -1132,12 +1139,12 @@ async fn another_user_cannot_confirm_my_email_change_with_my_code() {
 
     stolen.assert_error("INVALID_TOKEN", None);
     assert_eq!(
-        me(&app, &eve.access_token).await["email"],
-        "eve@example.com"
+        me(&app, &eve.access_token).await.email.as_deref(),
+        Some("eve@example.com")
     );
     assert_eq!(
-        me(&app, &ada.access_token).await["email"],
-        "ada@example.com"
+        me(&app, &ada.access_token).await.email.as_deref(),
+        Some("ada@example.com")
     );
 }
 
@@ -1365,10 +1372,8 @@ async fn the_log_transport_prints_each_mail_with_its_code_and_link_and_says_so_a
             json!({ "input": { "email": "dev@example.com", "code": code } }),
         )
         .await;
-    assert_eq!(
-        signed_in.data()["signInWithCode"]["user"]["email"],
-        "dev@example.com"
-    );
+    let signed_in: AuthPayload = signed_in.root_as("signInWithCode");
+    assert_eq!(signed_in.user().email.as_deref(), Some("dev@example.com"));
 }
 
 #[tokio::test]
@@ -1622,7 +1627,10 @@ async fn deleting_an_account_keeps_another_users_pending_change_to_its_address()
         )
         .await;
     assert_eq!(
-        confirmed.data()["confirmEmailChange"]["email"],
-        "wanted@example.com"
+        confirmed
+            .root_as::<User>("confirmEmailChange")
+            .email
+            .as_deref(),
+        Some("wanted@example.com")
     );
 }

@@ -16,8 +16,9 @@ async fn auth_config_answers_on_a_fresh_server() {
             json!({}),
         )
         .await;
-    assert_eq!(response.data()["authConfig"]["passwordSignIn"], true);
-    assert_eq!(response.data()["authConfig"]["requireVerifiedEmail"], true);
+    let config: AuthConfig = response.root_as("authConfig");
+    assert_eq!(config.password_sign_in, Some(true));
+    assert_eq!(config.require_verified_email, Some(true));
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 //! for client tests.
 
 use crate::support::*;
+use serde::Deserialize;
 use serde_json::json;
 use todoql_server::config::Config;
 
@@ -102,8 +103,16 @@ async fn graphiql_opens_with_the_tour_and_the_authorization_header_to_fill_in() 
         .graphql_as("PASTE_ACCESS_TOKEN_HERE", tour_query, json!({}))
         .await;
     assert!(answer.body.get("errors").is_none(), "{}", answer.body);
-    assert_eq!(answer.data()["authConfig"]["passwordSignIn"], true);
-    assert!(answer.data()["me"].is_null());
+    /// The tour's `query Tour`: the sign-in methods and the viewer.
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Tour {
+        auth_config: AuthConfig,
+        me: Option<User>,
+    }
+    let answer: Tour = answer.data_as();
+    assert_eq!(answer.auth_config.password_sign_in, Some(true));
+    assert!(answer.me.is_none(), "the placeholder token signs nobody in");
 }
 
 #[tokio::test]
@@ -246,23 +255,26 @@ async fn access_tokens_live_as_long_as_access_token_ttl_says() {
         )
         .await;
 
-    assert_eq!(fresh.data()["me"]["id"], user.id.as_str());
-    assert!(expired.data()["me"].is_null(), "{}", expired.body);
-    let payload = &refreshed.data()["refreshSession"];
-    let token = payload["accessToken"].as_str().unwrap();
+    // The viewer's id, `None` when the token signs nobody in.
+    let viewer = |answer: &Gql| answer.root_as::<Option<User>>("me").map(|me| me.id);
+    assert_eq!(viewer(&fresh), Some(user.id.clone()));
+    assert_eq!(viewer(&expired), None, "{}", expired.body);
+    let payload: AuthPayload = refreshed.root_as("refreshSession");
+    let token = payload.access_token.as_str();
     let claims = jwt_claims(token);
     assert_eq!(
         claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
         5
     );
-    let expires_at: chrono::DateTime<chrono::Utc> = payload["accessTokenExpiresAt"]
-        .as_str()
-        .unwrap()
+    let expires_at: chrono::DateTime<chrono::Utc> = payload
+        .access_token_expires_at
+        .as_deref()
+        .expect("accessTokenExpiresAt")
         .parse()
         .unwrap();
     assert_eq!(expires_at.timestamp(), claims["exp"].as_i64().unwrap());
     let again = app.graphql_as(token, me, json!({})).await;
-    assert_eq!(again.data()["me"]["id"], user.id.as_str());
+    assert_eq!(viewer(&again), Some(user.id.clone()));
 }
 
 /// The claims of a JWT, read without checking the signature.

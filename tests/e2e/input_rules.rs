@@ -261,12 +261,12 @@ async fn a_title_holds_one_line_while_a_description_may_hold_tabs_and_line_break
         json!({ "title": "  milk \n", "description": description }),
     )
     .await;
-    let todo = &created.data()["createTodo"];
+    let todo: Todo = created.root_as("createTodo");
     assert_eq!(
-        todo["title"], "milk",
+        todo.title, "milk",
         "surrounding whitespace is still trimmed"
     );
-    assert_eq!(todo["description"], description);
+    assert_eq!(todo.description.as_deref(), Some(description));
 
     let update = format!(
         "mutation($id: ID!, $input: UpdateTodoInput!) {{ updateTodo(id: $id, input: $input) {{ ...TodoFields }} }} {TODO_FIELDS}"
@@ -275,7 +275,7 @@ async fn a_title_holds_one_line_while_a_description_may_hold_tabs_and_line_break
         .graphql_as(
             &user.access_token,
             &update,
-            json!({ "id": todo["id"], "input": { "title": "milk\nand bread" } }),
+            json!({ "id": todo.id, "input": { "title": "milk\nand bread" } }),
         )
         .await;
     moved.assert_error("BAD_USER_INPUT", Some("title"));
@@ -283,7 +283,7 @@ async fn a_title_holds_one_line_while_a_description_may_hold_tabs_and_line_break
         .graphql_as(
             &user.access_token,
             &update,
-            json!({ "id": todo["id"], "input": { "description": "a\nb\u{0}" } }),
+            json!({ "id": todo.id, "input": { "description": "a\nb\u{0}" } }),
         )
         .await;
     described.assert_error("BAD_USER_INPUT", Some("description"));

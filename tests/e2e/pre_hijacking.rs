@@ -42,13 +42,18 @@ async fn attacker_signs_up(app: &TestApp, sink: &SmtpSink) -> Attacker {
             json!({ "input": { "email": VICTIM, "password": ATTACKER_PASSWORD } }),
         )
         .await;
-    let payload = &response.data()["signUp"];
     // The verification mail goes to the victim's mailbox.
     sink.next_mail_to(VICTIM).await;
-    Attacker {
-        id: payload["user"]["id"].as_str().unwrap().to_owned(),
-        access_token: payload["accessToken"].as_str().unwrap().to_owned(),
-        refresh_token: payload["refreshToken"].as_str().unwrap().to_owned(),
+    Attacker::from(response.root_as::<AuthPayload>("signUp"))
+}
+
+impl From<AuthPayload> for Attacker {
+    fn from(signed_up: AuthPayload) -> Attacker {
+        Attacker {
+            id: signed_up.user().id.clone(),
+            refresh_token: signed_up.refresh_token().to_owned(),
+            access_token: signed_up.access_token,
+        }
     }
 }
 
@@ -60,12 +65,20 @@ async fn password_sign_in(app: &TestApp, email: &str, password: &str) -> Gql {
     .await
 }
 
-async fn me(app: &TestApp, token: &str) -> Value {
-    app.graphql_as(token, ME, json!({})).await.data()["me"].clone()
+/// `me` for `token`: `None` once the token signs nobody in.
+async fn viewer(app: &TestApp, token: &str) -> Option<User> {
+    app.graphql_as(token, ME, json!({})).await.root_as("me")
+}
+
+/// `me` for `token`, which must still sign its user in.
+async fn me(app: &TestApp, token: &str) -> User {
+    viewer(app, token)
+        .await
+        .expect("the token still signs its user in")
 }
 
 /// The victim asks for a sign-in code and signs in with it.
-async fn victim_signs_in_with_a_code(app: &TestApp, sink: &SmtpSink) -> Value {
+async fn victim_signs_in_with_a_code(app: &TestApp, sink: &SmtpSink) -> AuthPayload {
     app.graphql(REQUEST_CODE, json!({ "email": VICTIM }))
         .await
         .data();
@@ -76,7 +89,7 @@ async fn victim_signs_in_with_a_code(app: &TestApp, sink: &SmtpSink) -> Value {
             json!({ "input": { "email": VICTIM, "code": code } }),
         )
         .await;
-    response.data()["signInWithCode"].clone()
+    response.root_as("signInWithCode")
 }
 
 /// Everything the attacker held is dead: their password, their session's access and refresh
@@ -85,9 +98,8 @@ async fn assert_attacker_is_out(app: &TestApp, attacker: &Attacker) {
     password_sign_in(app, VICTIM, ATTACKER_PASSWORD)
         .await
         .assert_error("INVALID_CREDENTIALS", None);
-    assert_eq!(
-        me(app, &attacker.access_token).await,
-        Value::Null,
+    assert!(
+        viewer(app, &attacker.access_token).await.is_none(),
         "the attacker's session still works"
     );
     app.graphql(REFRESH, json!({ "token": attacker.refresh_token }))
@@ -104,16 +116,14 @@ async fn a_password_set_before_the_owner_signs_in_with_a_code_dies_with_its_sess
 
     let victim = victim_signs_in_with_a_code(&app, &sink).await;
 
-    assert_eq!(
-        victim["user"]["id"],
-        attacker.id.as_str(),
-        "the same account"
-    );
-    assert_eq!(victim["user"]["emailVerified"], true);
-    assert_eq!(victim["user"]["hasPassword"], false);
+    assert_eq!(victim.user().id, attacker.id, "the same account");
+    assert_eq!(victim.user().email_verified, Some(true));
+    assert_eq!(victim.user().has_password, Some(false));
     assert_attacker_is_out(&app, &attacker).await;
-    let victim_token = victim["accessToken"].as_str().unwrap();
-    assert_eq!(me(&app, victim_token).await["email"], VICTIM);
+    assert_eq!(
+        me(&app, &victim.access_token).await.email.as_deref(),
+        Some(VICTIM)
+    );
 }
 
 #[tokio::test]
@@ -125,14 +135,12 @@ async fn a_password_set_before_the_owner_signs_in_with_the_link_dies_with_its_se
         .data();
     let token = sink.next_mail_to(VICTIM).await.token("sign-in");
 
-    let victim = app
+    let victim: AuthPayload = app
         .graphql(SIGN_IN_WITH_CODE, json!({ "input": { "token": token } }))
-        .await;
+        .await
+        .root_as("signInWithCode");
 
-    assert_eq!(
-        victim.data()["signInWithCode"]["user"]["hasPassword"],
-        false
-    );
+    assert_eq!(victim.user().has_password, Some(false));
     assert_attacker_is_out(&app, &attacker).await;
 }
 
@@ -145,25 +153,21 @@ async fn a_password_set_before_the_owner_verifies_by_link_signed_out_dies_with_i
             json!({ "input": { "email": VICTIM, "password": ATTACKER_PASSWORD } }),
         )
         .await;
-    let payload = &response.data()["signUp"];
-    let attacker = Attacker {
-        id: payload["user"]["id"].as_str().unwrap().to_owned(),
-        access_token: payload["accessToken"].as_str().unwrap().to_owned(),
-        refresh_token: payload["refreshToken"].as_str().unwrap().to_owned(),
-    };
+    let attacker = Attacker::from(response.root_as::<AuthPayload>("signUp"));
     // The victim finds the verification mail and clicks its link, not signed in.
     let token = sink.next_mail_to(VICTIM).await.token("verify-email");
 
-    let verified = app
+    let verified: User = app
         .graphql(VERIFY, json!({ "input": { "token": token } }))
-        .await;
+        .await
+        .root_as("verifyEmail");
 
-    assert_eq!(verified.data()["verifyEmail"]["emailVerified"], true);
-    assert_eq!(verified.data()["verifyEmail"]["hasPassword"], false);
+    assert_eq!(verified.email_verified, Some(true));
+    assert_eq!(verified.has_password, Some(false));
     assert_attacker_is_out(&app, &attacker).await;
     // The owner gets in by what the address proves.
     let victim = victim_signs_in_with_a_code(&app, &sink).await;
-    assert_eq!(victim["user"]["id"], attacker.id.as_str());
+    assert_eq!(victim.user().id, attacker.id);
 }
 
 #[tokio::test]
@@ -172,10 +176,7 @@ async fn the_owner_who_verifies_in_the_session_that_set_the_password_keeps_it() 
     let owner = app.sign_up("ada@example.com").await;
     // The same person also signed in on a second device before verifying.
     let phone = password_sign_in(&app, "ada@example.com", PASSWORD).await;
-    let phone_token = phone.data()["signIn"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let phone_token = phone.root_as::<AuthPayload>("signIn").access_token;
     let code = sink.next_mail_to("ada@example.com").await.code().unwrap();
 
     let verified = app
@@ -186,13 +187,19 @@ async fn the_owner_who_verifies_in_the_session_that_set_the_password_keeps_it() 
         )
         .await;
 
-    assert_eq!(verified.data()["verifyEmail"]["hasPassword"], true);
-    assert_eq!(me(&app, &owner.access_token).await["emailVerified"], true);
+    assert_eq!(
+        verified.root_as::<User>("verifyEmail").has_password,
+        Some(true)
+    );
+    assert_eq!(
+        me(&app, &owner.access_token).await.email_verified,
+        Some(true)
+    );
     password_sign_in(&app, "ada@example.com", PASSWORD)
         .await
         .data();
     // Every other session ends; the device signs in again.
-    assert_eq!(me(&app, &phone_token).await, Value::Null);
+    assert!(viewer(&app, &phone_token).await.is_none());
 }
 
 #[tokio::test]
@@ -215,7 +222,7 @@ async fn the_owner_who_verifies_by_link_in_their_own_session_keeps_the_password(
     password_sign_in(&app, "ada@example.com", PASSWORD)
         .await
         .data();
-    assert_eq!(me(&app, &owner.access_token).await["hasPassword"], true);
+    assert_eq!(me(&app, &owner.access_token).await.has_password, Some(true));
 }
 
 #[tokio::test]
@@ -259,13 +266,11 @@ async fn a_verified_account_keeps_its_password_and_sessions_when_signing_in_by_c
         )
         .await;
 
+    let signed_in: AuthPayload = signed_in.root_as("signInWithCode");
+    assert_eq!(signed_in.user().has_password, Some(true));
     assert_eq!(
-        signed_in.data()["signInWithCode"]["user"]["hasPassword"],
-        true
-    );
-    assert_eq!(
-        me(&app, &owner.access_token).await["email"],
-        "ada@example.com"
+        me(&app, &owner.access_token).await.email.as_deref(),
+        Some("ada@example.com")
     );
     password_sign_in(&app, "ada@example.com", PASSWORD)
         .await
@@ -299,8 +304,10 @@ async fn a_change_of_address_asked_before_the_owner_verifies_cannot_be_confirmed
     app.graphql(CONFIRM_CHANGE, json!({ "input": { "token": move_token } }))
         .await
         .assert_error("INVALID_TOKEN", None);
-    let victim_token = victim["accessToken"].as_str().unwrap();
-    assert_eq!(me(&app, victim_token).await["email"], VICTIM);
+    assert_eq!(
+        me(&app, &victim.access_token).await.email.as_deref(),
+        Some(VICTIM)
+    );
 }
 
 #[tokio::test]
@@ -325,7 +332,10 @@ async fn a_reset_by_the_owner_drops_a_change_of_address_asked_before_it() {
         .assert_error("INVALID_TOKEN", None);
     assert_attacker_is_out(&app, &attacker).await;
     let owner = password_sign_in(&app, VICTIM, "the owner's own passphrase 1").await;
-    assert_eq!(owner.data()["signIn"]["user"]["id"], attacker.id.as_str());
+    assert_eq!(
+        owner.root_as::<AuthPayload>("signIn").user().id,
+        attacker.id
+    );
 }
 
 #[tokio::test]
@@ -396,14 +406,8 @@ async fn an_account_created_by_an_unverified_provider_email_loses_that_link_when
     // The attacker's provider account claims the victim's address without vouching for it.
     let attacker_identity = || FakeUser::unverified("attacker-sub", VICTIM);
     let created = corp_flow(&app, &corp, attacker_identity(), None).await;
-    let attacker_token = created.data()["completeOAuth"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(
-        created.data()["completeOAuth"]["user"]["emailVerified"],
-        false
-    );
+    let created: AuthPayload = created.root_as("completeOAuth");
+    assert_eq!(created.user().email_verified, Some(false));
     sink.next_mail_to(VICTIM).await; // its verification mail
     // The victim finds the address taken…
     app.graphql(
@@ -416,8 +420,8 @@ async fn an_account_created_by_an_unverified_provider_email_loses_that_link_when
     // …and gets in with an emailed code, as the message says.
     let victim = victim_signs_in_with_a_code(&app, &sink).await;
 
-    assert_eq!(victim["user"]["linkedAccounts"], json!([]));
-    assert_eq!(me(&app, &attacker_token).await, Value::Null);
+    assert!(victim.user().linked_accounts().is_empty());
+    assert!(viewer(&app, &created.access_token).await.is_none());
     // The attacker's provider identity no longer leads into the account.
     let again = corp_flow(&app, &corp, attacker_identity(), None).await;
     again.assert_error("CONFLICT", None);
@@ -448,8 +452,8 @@ async fn a_provider_linked_before_the_owner_resets_the_password_is_unlinked() {
     .data();
 
     let owner = password_sign_in(&app, VICTIM, "the owner's own passphrase 1").await;
-    let owner_token = owner.data()["signIn"]["accessToken"].as_str().unwrap();
-    assert_eq!(me(&app, owner_token).await["linkedAccounts"], json!([]));
+    let owner_token = owner.root_as::<AuthPayload>("signIn").access_token;
+    assert!(me(&app, &owner_token).await.linked_accounts().is_empty());
     // The attacker's provider account now signs in to an account of its own, not the victim's.
     let back = corp_flow(
         &app,
@@ -459,8 +463,8 @@ async fn a_provider_linked_before_the_owner_resets_the_password_is_unlinked() {
     )
     .await;
     assert_ne!(
-        back.data()["completeOAuth"]["user"]["id"],
-        attacker.id.as_str()
+        back.root_as::<AuthPayload>("completeOAuth").user().id,
+        attacker.id
     );
 }
 
@@ -520,10 +524,7 @@ async fn an_attacker_signing_in_again_and_again_while_the_owner_proves_the_addre
             json!({ "input": { "email": VICTIM, "code": code } }),
         )
         .await;
-    let victim_token = victim.data()["signInWithCode"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let victim_token = victim.root_as::<AuthPayload>("signInWithCode").access_token;
     let at_proof = attempts.load(Ordering::SeqCst);
     wait_until("every loop tried again after the proof", || async {
         attempts.load(Ordering::SeqCst) >= at_proof + 8
@@ -540,12 +541,11 @@ async fn an_attacker_signing_in_again_and_again_while_the_owner_proves_the_addre
         "the attacker signed in before the proof"
     );
     for token in &tokens {
-        assert_eq!(
-            me(&app, token).await,
-            Value::Null,
+        assert!(
+            viewer(&app, token).await.is_none(),
             "an attacker session survived"
         );
     }
     assert_attacker_is_out(&app, &attacker).await;
-    assert_eq!(me(&app, &victim_token).await["email"], VICTIM);
+    assert_eq!(me(&app, &victim_token).await.email.as_deref(), Some(VICTIM));
 }

@@ -20,14 +20,14 @@ const REFRESH: &str =
 const START: &str = "mutation($p: String!, $r: String!, $c: String!) { startOAuth(provider: $p, redirectUri: $r, codeChallenge: $c) { authorizationUrl } }";
 const COMPLETE: &str = "mutation($input: CompleteOAuthInput!) { completeOAuth(input: $input) { accessToken user { id linkedAccounts { provider } } } }";
 /// The sessions' recorded methods.
-const METHODS: &str = "{ sessions { current authenticationMethods } }";
+const METHODS: &str = "{ sessions { id current authenticationMethods } }";
 
 const KEY_HEX: &str = "8f2c0d4e6a1b3c5d7e9f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f";
 const CALLBACK: &str = "http://localhost:3000/oauth/callback";
 const NEW_PASSWORD: &str = "a brand new passphrase 2026";
 
 /// A code sign-in of `email` (creating the account, without a password, on first use).
-async fn code_sign_in(app: &TestApp, sink: &SmtpSink, email: &str) -> Value {
+async fn code_sign_in(app: &TestApp, sink: &SmtpSink, email: &str) -> AuthPayload {
     app.graphql(REQUEST_CODE, json!({ "email": email }))
         .await
         .data();
@@ -37,12 +37,7 @@ async fn code_sign_in(app: &TestApp, sink: &SmtpSink, email: &str) -> Value {
         json!({ "input": { "email": email, "code": code } }),
     )
     .await
-    .data()["signInWithCode"]
-        .clone()
-}
-
-fn token(payload: &Value) -> String {
-    payload["accessToken"].as_str().unwrap().to_owned()
+    .root_as("signInWithCode")
 }
 
 fn assert_reauthentication_required(response: &Gql, max_age: u64) {
@@ -67,7 +62,7 @@ async fn a_stolen_token_of_a_passwordless_account_cannot_set_a_password_once_the
 
     let refused = app
         .graphql_as(
-            &token(&signed_in),
+            &signed_in.access_token,
             CHANGE_PASSWORD,
             set_password(NEW_PASSWORD),
         )
@@ -81,12 +76,12 @@ async fn a_stolen_token_of_a_passwordless_account_cannot_set_a_password_once_the
     );
     // A refresh does not make the sign-in recent.
     let refreshed = app
-        .graphql(REFRESH, json!({ "token": signed_in["refreshToken"] }))
+        .graphql(REFRESH, json!({ "token": signed_in.refresh_token() }))
         .await;
-    let refreshed = &refreshed.data()["refreshSession"];
+    let refreshed: AuthPayload = refreshed.root_as("refreshSession");
     assert_reauthentication_required(
         &app.graphql_as(
-            &token(refreshed),
+            &refreshed.access_token,
             CHANGE_PASSWORD,
             set_password(NEW_PASSWORD),
         )
@@ -96,9 +91,13 @@ async fn a_stolen_token_of_a_passwordless_account_cannot_set_a_password_once_the
 
     // A fresh sign-in may.
     let fresh = code_sign_in(&app, &sink, "ada@example.com").await;
-    app.graphql_as(&token(&fresh), CHANGE_PASSWORD, set_password(NEW_PASSWORD))
-        .await
-        .data();
+    app.graphql_as(
+        &fresh.access_token,
+        CHANGE_PASSWORD,
+        set_password(NEW_PASSWORD),
+    )
+    .await
+    .data();
 }
 
 #[tokio::test]
@@ -108,7 +107,7 @@ async fn a_passwordless_account_sets_a_password_within_the_max_age() {
     app.clock.advance(Duration::seconds(590));
 
     app.graphql_as(
-        &token(&signed_in),
+        &signed_in.access_token,
         CHANGE_PASSWORD,
         set_password(NEW_PASSWORD),
     )
@@ -124,12 +123,14 @@ async fn a_stale_session_without_password_cannot_move_the_account_to_another_add
     let change = json!({ "input": { "newEmail": "thief@evil.example" } });
 
     let refused = app
-        .graphql_as(&token(&signed_in), REQUEST_CHANGE, change.clone())
+        .graphql_as(&signed_in.access_token, REQUEST_CHANGE, change.clone())
         .await;
 
     assert_reauthentication_required(&refused, 600);
     let fresh = code_sign_in(&app, &sink, "ada@example.com").await;
-    let allowed = app.graphql_as(&token(&fresh), REQUEST_CHANGE, change).await;
+    let allowed = app
+        .graphql_as(&fresh.access_token, REQUEST_CHANGE, change)
+        .await;
     assert_eq!(allowed.data()["requestEmailChange"], true);
 }
 
@@ -165,7 +166,7 @@ async fn the_max_age_is_configurable() {
 
     assert_reauthentication_required(
         &app.graphql_as(
-            &token(&signed_in),
+            &signed_in.access_token,
             CHANGE_PASSWORD,
             set_password(NEW_PASSWORD),
         )
@@ -175,17 +176,24 @@ async fn the_max_age_is_configurable() {
 }
 
 /// The recorded methods of the session that `token` belongs to, and of every live one.
-async fn methods(app: &TestApp, token: &str) -> (Value, Vec<Value>) {
-    let sessions = app.graphql_as(token, METHODS, json!({})).await;
-    let mut current = Value::Null;
-    let mut all = Vec::new();
-    for session in sessions.data()["sessions"].as_array().unwrap() {
-        if session["current"] == true {
-            current = session["authenticationMethods"].clone();
-        }
-        all.push(session["authenticationMethods"].clone());
-    }
-    all.sort_by_key(|m| m.to_string());
+async fn methods(app: &TestApp, token: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let sessions: Vec<Session> = app
+        .graphql_as(token, METHODS, json!({}))
+        .await
+        .root_as("sessions");
+    let methods = |session: &Session| {
+        session
+            .authentication_methods
+            .clone()
+            .expect("the query selects authenticationMethods")
+    };
+    let current = sessions
+        .iter()
+        .find(|session| session.current == Some(true))
+        .map(methods)
+        .expect("the token's own session is listed");
+    let mut all: Vec<_> = sessions.iter().map(methods).collect();
+    all.sort();
     (current, all)
 }
 
@@ -193,12 +201,9 @@ async fn methods(app: &TestApp, token: &str) -> (Value, Vec<Value>) {
 async fn sessions_record_how_they_signed_in_and_keep_it_across_refreshes() {
     let (app, sink) = spawn_mail_app(&[]).await;
     let by_code = code_sign_in(&app, &sink, "ada@example.com").await;
-    assert_eq!(
-        methods(&app, &token(&by_code)).await.0,
-        json!(["EMAIL_CODE"])
-    );
+    assert_eq!(methods(&app, &by_code.access_token).await.0, ["EMAIL_CODE"]);
     app.graphql_as(
-        &token(&by_code),
+        &by_code.access_token,
         CHANGE_PASSWORD,
         set_password(NEW_PASSWORD),
     )
@@ -210,19 +215,20 @@ async fn sessions_record_how_they_signed_in_and_keep_it_across_refreshes() {
             json!({ "input": { "email": "ada@example.com", "password": NEW_PASSWORD } }),
         )
         .await;
-    let by_password = &by_password.data()["signIn"];
+    let by_password: AuthPayload = by_password.root_as("signIn");
     assert_eq!(
-        methods(&app, &token(by_password)).await.0,
-        json!(["PASSWORD"])
+        methods(&app, &by_password.access_token).await.0,
+        ["PASSWORD"]
     );
 
     app.clock.advance(Duration::minutes(20));
     let refreshed = app
-        .graphql(REFRESH, json!({ "token": by_password["refreshToken"] }))
+        .graphql(REFRESH, json!({ "token": by_password.refresh_token() }))
         .await;
-    let (current, all) = methods(&app, &token(&refreshed.data()["refreshSession"])).await;
-    assert_eq!(current, json!(["PASSWORD"]));
-    assert_eq!(all, [json!(["EMAIL_CODE"]), json!(["PASSWORD"])]);
+    let refreshed: AuthPayload = refreshed.root_as("refreshSession");
+    let (current, all) = methods(&app, &refreshed.access_token).await;
+    assert_eq!(current, ["PASSWORD"]);
+    assert_eq!(all, [["EMAIL_CODE"], ["PASSWORD"]]);
 }
 
 // --- linking a provider ---------------------------------------------------------------------
@@ -289,7 +295,7 @@ async fn linking_a_provider_needs_a_recent_sign_in_even_with_a_password() {
             json!({ "input": { "email": "ada@example.com", "password": PASSWORD } }),
         )
         .await;
-    let fresh = token(&fresh.data()["signIn"]);
+    let fresh = fresh.root_as::<AuthPayload>("signIn").access_token;
     let started = start(&app, Some(&fresh)).await;
     let linked = finish(
         &app,
@@ -300,8 +306,11 @@ async fn linking_a_provider_needs_a_recent_sign_in_even_with_a_password() {
     )
     .await;
     assert_eq!(
-        linked.data()["completeOAuth"]["user"]["linkedAccounts"],
-        json!([{ "provider": "corp" }])
+        linked
+            .root_as::<AuthPayload>("completeOAuth")
+            .user()
+            .providers(),
+        ["corp"]
     );
 }
 
@@ -309,7 +318,7 @@ async fn linking_a_provider_needs_a_recent_sign_in_even_with_a_password() {
 async fn a_link_completed_after_the_sign_in_went_stale_is_refused() {
     let (app, sink, corp) = oauth_app(&["--reauth-max-age", "60"]).await;
     let signed_in = code_sign_in(&app, &sink, "ada@example.com").await;
-    let started = start(&app, Some(&token(&signed_in))).await;
+    let started = start(&app, Some(&signed_in.access_token)).await;
     app.clock.advance(Duration::seconds(61));
 
     let refused = finish(
@@ -317,7 +326,7 @@ async fn a_link_completed_after_the_sign_in_went_stale_is_refused() {
         &corp,
         &started,
         FakeUser::verified("corp-1", "ada@corp.example"),
-        Some(&token(&signed_in)),
+        Some(&signed_in.access_token),
     )
     .await;
 
@@ -344,6 +353,6 @@ async fn an_oauth_sign_in_records_its_method() {
         None,
     )
     .await;
-    let token = token(&signed_in.data()["completeOAuth"]);
-    assert_eq!(methods(&app, &token).await.0, json!(["OAUTH"]));
+    let signed_in: AuthPayload = signed_in.root_as("completeOAuth");
+    assert_eq!(methods(&app, &signed_in.access_token).await.0, ["OAUTH"]);
 }

@@ -30,50 +30,8 @@ pub const LIST_TODOS: &str =
     }
 }";
 
-/// A todo as [`TODO_FIELDS`] selects it; timestamps as the server wrote them.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Todo {
-    pub id: String,
-    pub title: String,
-    pub description: Option<String>,
-    pub due_date: Option<String>,
-    pub is_completed: bool,
-    pub completed_at: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
 /// `todos` as [`LIST_TODOS`] selects it.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TodoPage {
-    total_count: u64,
-    edges: Vec<TodoEdge>,
-    nodes: Vec<IdOnly>,
-    page_info: PageInfo,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct TodoEdge {
-    cursor: String,
-    node: Todo,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct IdOnly {
-    #[allow(dead_code)] // read for its presence: every node has an id
-    id: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PageInfo {
-    has_next_page: bool,
-    has_previous_page: bool,
-    start_cursor: Option<String>,
-    end_cursor: Option<String>,
-}
+type TodoPage = Connection<Todo>;
 
 /// Runs `query` (which uses `...TodoFields`) as `user`.
 pub async fn todo_op(app: &TestApp, user: &TestUser, query: &str, variables: Value) -> Gql {

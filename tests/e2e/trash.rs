@@ -5,6 +5,7 @@ use crate::todos::*;
 use chrono::{Duration, Utc};
 use futures_util::future::join_all;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use todoql_entity::deleted_todo_log;
 use uuid::Uuid;
@@ -20,7 +21,22 @@ const DELETED_TODOS: &str =
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
 } }";
 
-async fn delete_todo(app: &TestApp, user: &TestUser, id: &Value) -> Gql {
+/// A trash entry as the `DeletedFields` fragment selects it: the todo as it was, and when it
+/// went.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeletedTodo {
+    #[serde(flatten)]
+    todo: Todo,
+    deleted_at: String,
+    restorable_until: String,
+}
+
+/// `deletedTodos` as [`DELETED_TODOS`] selects it.
+type TrashPage = Connection<DeletedTodo>;
+
+/// deleteTodo of `id` (a JSON string, or a text), as `user`.
+async fn delete_todo(app: &TestApp, user: &TestUser, id: impl Serialize) -> Gql {
     app.graphql_as(
         &user.access_token,
         &format!("{DELETE_TODO} {DELETED_FIELDS}"),
@@ -29,7 +45,7 @@ async fn delete_todo(app: &TestApp, user: &TestUser, id: &Value) -> Gql {
     .await
 }
 
-async fn restore_todo(app: &TestApp, user: &TestUser, id: &Value) -> Gql {
+async fn restore_todo(app: &TestApp, user: &TestUser, id: impl Serialize) -> Gql {
     todo_op(app, user, RESTORE_TODO, json!({ "id": id })).await
 }
 
@@ -49,56 +65,43 @@ async fn log_entries(app: &TestApp) -> u64 {
         .unwrap()
 }
 
-fn listed_ids(connection: &Value) -> Vec<String> {
-    connection["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["id"].as_str().unwrap().to_owned())
-        .collect()
+/// The trash as `user` sees it with these variables.
+async fn trash(app: &TestApp, user: &TestUser, variables: Value) -> TrashPage {
+    deleted_todos(app, user, variables)
+        .await
+        .root_as("deletedTodos")
 }
 
 #[tokio::test]
 async fn delete_todo_moves_the_todo_to_the_trash_under_the_same_id() {
     let app = spawn_app().await;
     let user = todo_user(&app, "ada@example.com").await;
-    let todo = create_todo(
+    let todo: Todo = create_todo(
         &app,
         &user,
         json!({ "title": "old", "description": "d", "dueDate": at(&app, Duration::days(1)) }),
     )
     .await
-    .data()["createTodo"]
-        .clone();
+    .root_as("createTodo");
     app.clock.advance(Duration::minutes(1));
     let deleted_at = app.state.now();
 
-    let deleted = delete_todo(&app, &user, &todo["id"]).await;
+    let deleted = delete_todo(&app, &user, &todo.id).await;
 
-    let entry = &deleted.data()["deleteTodo"];
-    for field in [
-        "id",
-        "title",
-        "description",
-        "dueDate",
-        "isCompleted",
-        "completedAt",
-        "createdAt",
-        "updatedAt",
-    ] {
-        assert_eq!(entry[field], todo[field], "{field}");
-    }
-    assert!(time(&entry["deletedAt"]) >= deleted_at);
+    // Every field of the todo, as it was.
+    let entry: DeletedTodo = deleted.root_as("deleteTodo");
+    assert_eq!(entry.todo, todo);
+    assert!(parse_time(&entry.deleted_at) >= deleted_at);
     assert_eq!(
-        time(&entry["restorableUntil"]),
-        time(&entry["deletedAt"]) + Duration::days(30)
+        parse_time(&entry.restorable_until),
+        parse_time(&entry.deleted_at) + Duration::days(30)
     );
-    let gone = todo_op(&app, &user, GET_TODO, json!({ "id": todo["id"] })).await;
+    let gone = todo_op(&app, &user, GET_TODO, json!({ "id": todo.id })).await;
     assert_eq!(gone.data()["todo"], Value::Null);
     assert_eq!(todo_rows(&app).await, 0);
-    let trash = deleted_todos(&app, &user, json!({})).await;
-    assert_eq!(&trash.data()["deletedTodos"]["edges"][0]["node"], entry);
-    assert_eq!(trash.data()["deletedTodos"]["totalCount"], 1);
+    let trash = trash(&app, &user, json!({})).await;
+    assert_eq!(trash.edges[0].node, entry);
+    assert_eq!(trash.total_count, 1);
 }
 
 #[tokio::test]
@@ -143,30 +146,28 @@ async fn twenty_parallel_deletions_of_one_todo_succeed_exactly_once() {
 async fn restore_brings_the_todo_back_with_its_original_id_and_fields() {
     let app = spawn_app().await;
     let user = todo_user(&app, "ada@example.com").await;
-    let todo = create_todo(&app, &user, json!({ "title": "pay rent", "description": "by transfer", "dueDate": at(&app, Duration::hours(1)) }))
+    let todo: Todo = create_todo(&app, &user, json!({ "title": "pay rent", "description": "by transfer", "dueDate": at(&app, Duration::hours(1)) }))
         .await
-        .data()["createTodo"]
-        .clone();
-    let done = todo_op(
+        .root_as("createTodo");
+    let done: Todo = todo_op(
         &app,
         &user,
         SET_COMPLETED,
-        json!({ "id": todo["id"], "completed": true }),
+        json!({ "id": todo.id, "completed": true }),
     )
-    .await;
-    let done = done.data()["setTodoCompleted"].clone();
-    delete_todo(&app, &user, &todo["id"]).await.data();
+    .await
+    .root_as("setTodoCompleted");
+    delete_todo(&app, &user, &todo.id).await.data();
     // Ten days later the due date is in the past; it comes back as it was.
     let user = later(&app, &user, Duration::days(10)).await;
 
-    let restored = restore_todo(&app, &user, &todo["id"]).await;
+    let restored = restore_todo(&app, &user, &todo.id).await;
 
-    assert_eq!(restored.data()["restoreTodo"], done);
-    let fetched = todo_op(&app, &user, GET_TODO, json!({ "id": todo["id"] })).await;
-    assert_eq!(fetched.data()["todo"], done);
+    assert_eq!(restored.root_as::<Todo>("restoreTodo"), done);
+    let fetched = todo_op(&app, &user, GET_TODO, json!({ "id": todo.id })).await;
+    assert_eq!(fetched.root_as::<Todo>("todo"), done);
     assert_eq!(log_entries(&app).await, 0);
-    let trash = deleted_todos(&app, &user, json!({})).await;
-    assert_eq!(trash.data()["deletedTodos"]["totalCount"], 0);
+    assert_eq!(trash(&app, &user, json!({})).await.total_count, 0);
 }
 
 #[tokio::test]
@@ -212,12 +213,9 @@ async fn a_deleted_todo_is_restorable_for_30_days_and_not_after() {
     restore_todo(&app, &user, &lost["id"])
         .await
         .assert_error("NOT_FOUND", None);
-    let trash = deleted_todos(&app, &user, json!({})).await;
-    assert_eq!(
-        listed_ids(&trash.data()["deletedTodos"]),
-        [kept["id"].as_str().unwrap()]
-    );
-    assert_eq!(trash.data()["deletedTodos"]["totalCount"], 1);
+    let trash = trash(&app, &user, json!({})).await;
+    assert_eq!(trash.node_ids(), [kept["id"].as_str().unwrap()]);
+    assert_eq!(trash.total_count, 1);
     restore_todo(&app, &user, &kept["id"]).await.data();
 }
 
@@ -276,8 +274,8 @@ async fn another_users_trash_is_invisible_and_cannot_be_restored() {
     let todo = new_todo(&app, &owner, "mine").await;
     delete_todo(&app, &owner, &todo["id"]).await.data();
 
-    let theirs = deleted_todos(&app, &intruder, json!({})).await;
-    assert_eq!(theirs.data()["deletedTodos"]["totalCount"], 0);
+    let theirs = trash(&app, &intruder, json!({})).await;
+    assert_eq!(theirs.total_count, 0);
     restore_todo(&app, &intruder, &todo["id"])
         .await
         .assert_error("NOT_FOUND", None);
@@ -322,31 +320,27 @@ async fn deleted_todos_lists_newest_deletion_first_across_pages() {
     let mut seen = Vec::new();
     let mut after = Value::Null;
     loop {
-        let page = deleted_todos(&app, &user, json!({ "first": 2, "after": after })).await;
-        let connection = page.data()["deletedTodos"].clone();
-        assert_eq!(connection["totalCount"], 7);
-        assert_eq!(connection["pageInfo"]["hasPreviousPage"], !after.is_null());
-        seen.extend(listed_ids(&connection));
-        if connection["pageInfo"]["hasNextPage"] == false {
+        let page = trash(&app, &user, json!({ "first": 2, "after": after })).await;
+        assert_eq!(page.total_count, 7);
+        assert_eq!(page.page_info.has_previous_page, !after.is_null());
+        seen.extend(page.node_ids().into_iter().map(str::to_owned));
+        if !page.page_info.has_next_page {
             break;
         }
-        after = connection["pageInfo"]["endCursor"].clone();
+        after = json!(page.page_info.end_cursor);
     }
 
-    let everything = deleted_todos(&app, &user, json!({ "first": 100 })).await;
-    let nodes = everything.data()["deletedTodos"]["edges"]
-        .as_array()
-        .unwrap()
-        .clone();
-    let deleted_ats: Vec<_> = nodes
+    let everything = trash(&app, &user, json!({ "first": 100 })).await;
+    let deleted_ats: Vec<_> = everything
+        .edges
         .iter()
-        .map(|e| time(&e["node"]["deletedAt"]))
+        .map(|e| parse_time(&e.node.deleted_at))
         .collect();
     assert!(
         deleted_ats.windows(2).all(|w| w[0] >= w[1]),
         "newest deletion first: {deleted_ats:?}"
     );
-    assert_eq!(seen, listed_ids(&everything.data()["deletedTodos"]));
+    assert_eq!(seen, everything.node_ids());
     let mut unique = seen.clone();
     unique.sort();
     unique.dedup();
@@ -376,9 +370,9 @@ async fn the_trash_with_its_total_count_takes_two_statements_including_the_sessi
         delete_todo(&app, &user, &todo["id"]).await.data();
     }
     app.take_statement_count();
-    let page = deleted_todos(&app, &user, json!({ "first": 20 })).await;
+    let page = trash(&app, &user, json!({ "first": 20 })).await;
     let statements = app.take_statement_count();
-    assert_eq!(page.data()["deletedTodos"]["totalCount"], 25);
+    assert_eq!(page.total_count, 25);
     assert!(statements <= 2, "{statements} statements");
 }
 

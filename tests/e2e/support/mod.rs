@@ -11,6 +11,7 @@ mod gql;
 mod metrics;
 mod mime;
 mod process;
+mod responses;
 mod smtp;
 mod wait;
 
@@ -21,6 +22,7 @@ pub use database::TestDb;
 pub use gql::Gql;
 pub use metrics::metric_value;
 pub use process::{ServerProcess, free_port, todoql_bin};
+pub use responses::{AuthConfig, AuthPayload, Connection, PageInfo, Session, Todo, User};
 pub use smtp::{SmtpSink, spawn_mail_app};
 /// The SHA-256 of a text in lowercase hex, as the server stores tokens and as Automatic
 /// Persisted Queries name documents.
