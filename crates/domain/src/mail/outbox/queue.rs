@@ -47,23 +47,13 @@ pub async fn enqueue_job<C: ConnectionTrait>(
     to: &str,
     kind: MailKind,
 ) -> AppResult<()> {
-    email_outbox::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        to: Set(to.to_owned()),
-        subject: Set(String::new()),
-        text: Set(String::new()),
-        html: Set(String::new()),
-        kind: Set(kind),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        locked_until: Set(None),
-        sent_at: Set(None),
-        last_error: Set(None),
-        created_at: Set(now),
-    }
-    .insert(db)
-    .await?;
-    Ok(())
+    let empty = MailContent {
+        kind,
+        subject: String::new(),
+        text: String::new(),
+        html: String::new(),
+    };
+    enqueue(db, now, to, empty).await
 }
 
 /// Fills a claimed job with its mail (the sender keeps its claim).
