@@ -1,12 +1,12 @@
-//! One Relay connection for every list: `edges`, `nodes`, `pageInfo` and `totalCount` over a
-//! page of the domain ([`Page`]).
+//! One Relay connection for every list: `edges`, `nodes` and `pageInfo` over a page of the
+//! domain ([`Page`]), then the fields the list adds (such as a lazy [`total_count`]).
 //!
-//! What differs from list to list is only words: the type names, and the descriptions of the
-//! edge and of `totalCount`. async-graphql takes a field's description from a doc comment, one
-//! per Rust definition, so a generic type cannot describe a field differently per
-//! instantiation: each list therefore brings its own edge type and its own `totalCount`
-//! object (flattened into the connection), both plain declarations, while everything that
-//! computes lives here once. async-graphql's own `connection` types cannot be used: they
+//! What differs from list to list is words, and the fields a list adds after `pageInfo`: the
+//! type names, the descriptions of the edge and of `totalCount`. async-graphql takes a field's
+//! description from a doc comment, one per Rust definition, so a generic type cannot describe
+//! a field differently per instantiation: each list therefore brings its own edge type and its
+//! own object of added fields (flattened into the connection), both plain declarations, while
+//! everything else lives here once. async-graphql's own `connection` types cannot be used: they
 //! describe their fields and `PageInfo` in words of their own, which would change the schema.
 
 use crate::error::Result;
@@ -25,9 +25,10 @@ pub trait ConnectionNode: OutputType + Sized {
     type Row: Clone + Send + Sync;
     /// A node and its cursor, described in the list's words.
     type Edge: OutputType;
-    /// The object that answers `totalCount` (with its description); flattened into the
-    /// connection, so its own name never reaches the schema.
-    type Total: ObjectType;
+    /// The fields the list adds after `pageInfo` (`totalCount`, in the list's words), flattened
+    /// into the connection, so that this object's own name never reaches the schema. A list
+    /// that adds none: `async_graphql::connection::EmptyFields`.
+    type ListFields: ObjectType;
 
     /// The node showing `row`.
     fn from_row(row: Self::Row) -> Self;
@@ -38,16 +39,16 @@ pub trait ConnectionNode: OutputType + Sized {
 /// One page of a list of `N` (Relay connection spec).
 pub struct Connection<N: ConnectionNode> {
     page: Page<N::Row>,
-    total: N::Total,
+    list_fields: N::ListFields,
     node: PhantomData<N>,
 }
 
 impl<N: ConnectionNode> Connection<N> {
-    /// The connection of `page`, whose `totalCount` `total` answers.
-    pub fn new(page: Page<N::Row>, total: N::Total) -> Self {
+    /// The connection of `page`, followed by `list_fields`.
+    pub fn new(page: Page<N::Row>, list_fields: N::ListFields) -> Self {
         Self {
             page,
-            total,
+            list_fields,
             node: PhantomData,
         }
     }
@@ -79,8 +80,8 @@ impl<N: ConnectionNode> Connection<N> {
     }
 
     #[graphql(flatten)]
-    async fn total(&self) -> &N::Total {
-        &self.total
+    async fn list_fields(&self) -> &N::ListFields {
+        &self.list_fields
     }
 }
 

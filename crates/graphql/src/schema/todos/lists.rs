@@ -1,6 +1,6 @@
 //! What the todo list and the trash add to the generic
 //! [`Connection`](crate::schema::connection::Connection): their type names, their
-//! edges and their `totalCount`, each in the list's own words.
+//! edges and the fields they add (`totalCount`), each in the list's own words.
 
 use crate::error::Result;
 use crate::request::state;
@@ -15,7 +15,7 @@ impl ConnectionNode for Todo {
     const CONNECTION_NAME: &'static str = "TodoConnection";
     type Row = todo::Model;
     type Edge = TodoEdge;
-    type Total = TodoTotal;
+    type ListFields = TodoListFields;
 
     fn from_row(row: todo::Model) -> Self {
         Todo::from(row)
@@ -34,8 +34,8 @@ pub struct TodoEdge {
     pub node: Todo,
 }
 
-/// The `totalCount` of a page of todos.
-pub struct TodoTotal {
+/// What the todo list adds to its connection.
+pub struct TodoListFields {
     /// The count fetched with the page, when the query selected it.
     pub fetched: Option<u64>,
     /// Whose todos.
@@ -45,7 +45,7 @@ pub struct TodoTotal {
 }
 
 #[Object]
-impl TodoTotal {
+impl TodoListFields {
     /// How many todos match the filter, across all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i32> {
         total_count(
@@ -60,7 +60,7 @@ impl ConnectionNode for DeletedTodo {
     const CONNECTION_NAME: &'static str = "DeletedTodoConnection";
     type Row = deleted_todo_log::Model;
     type Edge = DeletedTodoEdge;
-    type Total = TrashTotal;
+    type ListFields = TrashFields;
 
     fn from_row(row: deleted_todo_log::Model) -> Self {
         DeletedTodo::from(row)
@@ -79,8 +79,8 @@ pub struct DeletedTodoEdge {
     pub node: DeletedTodo,
 }
 
-/// The `totalCount` of a page of the trash.
-pub struct TrashTotal {
+/// What the trash adds to its connection.
+pub struct TrashFields {
     /// The count fetched with the page, when the query selected it.
     pub fetched: Option<u64>,
     /// Whose trash.
@@ -88,7 +88,7 @@ pub struct TrashTotal {
 }
 
 #[Object]
-impl TrashTotal {
+impl TrashFields {
     /// How many deleted todos the trash lists, across all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i32> {
         total_count(self.fetched, trash::count(state(ctx), self.owner)).await

@@ -5,7 +5,7 @@ use crate::request::{require_verified_viewer, state};
 use crate::schema::args::parse_id;
 use crate::schema::connection::Connection;
 use crate::schema::todos::inputs::{TodoFilter, TodoOrder, ordering};
-use crate::schema::todos::lists::{TodoTotal, TrashTotal};
+use crate::schema::todos::lists::{TodoListFields, TrashFields};
 use crate::schema::todos::types::{DeletedTodo, Todo};
 use async_graphql::{Context, ID, Object};
 use todoql_domain::todos::page::PageRequest;
@@ -47,12 +47,12 @@ impl TodoQuery {
         let filter: todos::TodoFilter = filter.unwrap_or_default().into();
         let with_count = ctx.look_ahead().field("totalCount").exists();
         let page = todos::list(state(ctx), viewer.user.id, &filter, &request, with_count).await?;
-        let total = TodoTotal {
+        let list_fields = TodoListFields {
             fetched: page.total_count,
             owner: viewer.user.id,
             filter,
         };
-        Ok(Connection::new(page, total))
+        Ok(Connection::new(page, list_fields))
     }
 
     /// The caller's todos deleted in the last 30 days, newest deletion first.
@@ -70,10 +70,10 @@ impl TodoQuery {
         )?;
         let with_count = ctx.look_ahead().field("totalCount").exists();
         let page = trash::list(state(ctx), viewer.user.id, &request, with_count).await?;
-        let total = TrashTotal {
+        let list_fields = TrashFields {
             fetched: page.total_count,
             owner: viewer.user.id,
         };
-        Ok(Connection::new(page, total))
+        Ok(Connection::new(page, list_fields))
     }
 }
