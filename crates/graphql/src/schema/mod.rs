@@ -3,7 +3,6 @@
 pub mod account_types;
 pub mod args;
 pub mod auth;
-pub mod connection;
 pub mod cost;
 pub mod depth;
 pub mod email;
