@@ -6,6 +6,7 @@ Instructions do not depend on what else the machine is doing, so two binaries ca
 on a busy machine. Prints numbers; asserts nothing.
 
 Usage: scripts/instructions-per-request.py [--requests N] BINARY [BINARY ...]
+TODOQL_KEEP_CALLGRIND=DIR keeps the callgrind dumps there (for callgrind_annotate).
 Needs valgrind and a PostgreSQL at TODOQL_BENCH_POSTGRES (default
 postgres://postgres@127.0.0.1:5432/postgres); creates and drops a scratch database per binary.
 """
@@ -44,7 +45,8 @@ def measure(binary, requests, warmup):
     name = f"todoql_instr_{uuid.uuid4().hex[:12]}"
     psql(f'CREATE DATABASE "{name}"')
     url = ADMIN.rsplit("/", 1)[0] + "/" + name
-    out = tempfile.mkdtemp()
+    out = os.environ.get("TODOQL_KEEP_CALLGRIND") or tempfile.mkdtemp()
+    os.makedirs(out, exist_ok=True)
     port = free_port()
     env = {"PATH": os.environ["PATH"], "DATABASE_URL": url, "TODOQL_LISTEN": f"127.0.0.1:{port}",
            "TODOQL_JWT_SECRET": "measure-secret-measure-secret-measure!", "TODOQL_LOG": "warn",
