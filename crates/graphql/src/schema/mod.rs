@@ -3,6 +3,7 @@
 pub mod account_types;
 pub mod args;
 pub mod auth;
+pub mod connection;
 pub mod cost;
 pub mod depth;
 pub mod email;

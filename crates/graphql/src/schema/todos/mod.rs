@@ -1,0 +1,13 @@
+//! Queries and mutations of todos and the trash, and their GraphQL types.
+//!
+//! Every operation needs a signed-in caller with a verified email (unless the server is
+//! configured otherwise): UNAUTHENTICATED / EMAIL_NOT_VERIFIED.
+
+pub mod inputs;
+pub mod lists;
+pub mod mutations;
+pub mod queries;
+pub mod types;
+
+pub use mutations::TodoMutation;
+pub use queries::TodoQuery;
