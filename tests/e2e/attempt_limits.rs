@@ -9,8 +9,6 @@ const SIGN_IN: &str =
     "mutation($input: SignInInput!) { signIn(input: $input) { accessToken user { id } } }";
 const CHANGE_PASSWORD: &str =
     "mutation($input: ChangePasswordInput!) { changePassword(input: $input) { accessToken } }";
-const REQUEST_CODE: &str = "mutation($email: String!) { requestSignInCode(email: $email) }";
-const REQUEST_RESET: &str = "mutation($email: String!) { requestPasswordReset(email: $email) }";
 const SIGN_IN_WITH_CODE: &str = "mutation($input: SignInWithCodeInput!) { signInWithCode(input: $input) { accessToken user { id } } }";
 
 /// The default failed sign-ins per address (TODOQL_SIGNIN_FAILURES_PER_EMAIL).

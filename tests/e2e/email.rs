@@ -9,12 +9,7 @@ const ME: &str = "{ me { id email username emailVerified hasPassword } }";
 const SEND_VERIFICATION: &str = "mutation { sendVerificationEmail }";
 const VERIFY: &str =
     "mutation($input: VerifyEmailInput!) { verifyEmail(input: $input) { id email emailVerified } }";
-const REQUEST_CODE: &str = "mutation($email: String!) { requestSignInCode(email: $email) }";
 const SIGN_IN_WITH_CODE: &str = "mutation($input: SignInWithCodeInput!) { signInWithCode(input: $input) { accessToken accessTokenExpiresAt refreshToken session { id current } user { id email username emailVerified hasPassword } } }";
-const REQUEST_RESET: &str = "mutation($email: String!) { requestPasswordReset(email: $email) }";
-const RESET: &str = "mutation($input: ResetPasswordInput!) { resetPassword(input: $input) }";
-const REQUEST_CHANGE: &str =
-    "mutation($input: RequestEmailChangeInput!) { requestEmailChange(input: $input) }";
 const CONFIRM_CHANGE: &str = "mutation($input: ConfirmEmailChangeInput!) { confirmEmailChange(input: $input) { id email emailVerified } }";
 const SIGN_IN: &str = "mutation($input: SignInInput!) { signIn(input: $input) { accessToken refreshToken session { id current } user { id email } } }";
 const REFRESH: &str =

@@ -8,8 +8,6 @@ use serde_json::json;
 use todoql_domain::auth::oauth::{EncryptionKey, TokenCipher, purpose};
 use todoql_entity::{account, oauth_state};
 
-const KEY_HEX: &str = "8f2c0d4e6a1b3c5d7e9f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f";
-const CALLBACK: &str = "http://localhost:3000/oauth/callback";
 const OTHER_CALLBACK: &str = "https://app.example/oauth/callback";
 
 const START: &str = "mutation($p: String!, $r: String!, $c: String!) { startOAuth(provider: $p, redirectUri: $r, codeChallenge: $c) { authorizationUrl state } }";

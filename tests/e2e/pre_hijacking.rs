@@ -14,19 +14,11 @@ const SIGN_IN: &str = "mutation($input: SignInInput!) { signIn(input: $input) { 
 const REFRESH: &str =
     "mutation($token: String!) { refreshSession(refreshToken: $token) { accessToken } }";
 const VERIFY: &str = "mutation($input: VerifyEmailInput!) { verifyEmail(input: $input) { id emailVerified hasPassword } }";
-const REQUEST_CODE: &str = "mutation($email: String!) { requestSignInCode(email: $email) }";
 const SIGN_IN_WITH_CODE: &str = "mutation($input: SignInWithCodeInput!) { signInWithCode(input: $input) { accessToken refreshToken user { id emailVerified hasPassword linkedAccounts { provider } } } }";
-const REQUEST_RESET: &str = "mutation($email: String!) { requestPasswordReset(email: $email) }";
-const RESET: &str = "mutation($input: ResetPasswordInput!) { resetPassword(input: $input) }";
-const REQUEST_CHANGE: &str =
-    "mutation($input: RequestEmailChangeInput!) { requestEmailChange(input: $input) }";
 const CONFIRM_CHANGE: &str =
     "mutation($input: ConfirmEmailChangeInput!) { confirmEmailChange(input: $input) { email } }";
 const START: &str = "mutation($p: String!, $r: String!, $c: String!) { startOAuth(provider: $p, redirectUri: $r, codeChallenge: $c) { authorizationUrl } }";
 const COMPLETE: &str = "mutation($input: CompleteOAuthInput!) { completeOAuth(input: $input) { accessToken user { id email emailVerified } } }";
-
-const KEY_HEX: &str = "8f2c0d4e6a1b3c5d7e9f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f";
-const CALLBACK: &str = "http://localhost:3000/oauth/callback";
 
 /// Someone who signed up with the victim's address and a password of their own.
 struct Attacker {

@@ -9,9 +9,6 @@ use serde_json::{Value, json};
 
 const CHANGE_PASSWORD: &str =
     "mutation($input: ChangePasswordInput!) { changePassword(input: $input) { accessToken } }";
-const REQUEST_CHANGE: &str =
-    "mutation($input: RequestEmailChangeInput!) { requestEmailChange(input: $input) }";
-const REQUEST_CODE: &str = "mutation($email: String!) { requestSignInCode(email: $email) }";
 const SIGN_IN_WITH_CODE: &str = "mutation($input: SignInWithCodeInput!) { signInWithCode(input: $input) { accessToken refreshToken } }";
 const SIGN_IN: &str =
     "mutation($input: SignInInput!) { signIn(input: $input) { accessToken refreshToken } }";
@@ -22,8 +19,6 @@ const COMPLETE: &str = "mutation($input: CompleteOAuthInput!) { completeOAuth(in
 /// The sessions' recorded methods.
 const METHODS: &str = "{ sessions { id current authenticationMethods } }";
 
-const KEY_HEX: &str = "8f2c0d4e6a1b3c5d7e9f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f";
-const CALLBACK: &str = "http://localhost:3000/oauth/callback";
 const NEW_PASSWORD: &str = "a brand new passphrase 2026";
 
 /// A code sign-in of `email` (creating the account, without a password, on first use).

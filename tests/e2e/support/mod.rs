@@ -10,6 +10,7 @@ mod database;
 mod gql;
 mod metrics;
 mod mime;
+mod operations;
 mod process;
 mod responses;
 mod smtp;
@@ -21,6 +22,7 @@ pub use app::{
 pub use database::TestDb;
 pub use gql::Gql;
 pub use metrics::metric_value;
+pub use operations::{CALLBACK, KEY_HEX, REQUEST_CHANGE, REQUEST_CODE, REQUEST_RESET, RESET};
 pub use process::{ServerProcess, free_port, todoql_bin};
 pub use responses::{AuthConfig, AuthPayload, Connection, PageInfo, Session, Todo, User};
 pub use smtp::{SmtpSink, spawn_mail_app};
