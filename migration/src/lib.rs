@@ -11,6 +11,7 @@ mod m20261123_000003_email_outbox;
 mod m20261123_000007_one_account_per_provider;
 mod m20261125_000100_oauth_browser_challenge;
 mod m20261125_000200_session_authentication;
+mod m20261126_000300_security_events;
 
 /// The ordered list of todoql's migrations.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_one_account_per_provider::Migration),
             Box::new(m20261125_000100_oauth_browser_challenge::Migration),
             Box::new(m20261125_000200_session_authentication::Migration),
+            Box::new(m20261126_000300_security_events::Migration),
         ]
     }
 }
@@ -44,6 +46,7 @@ mod tests {
         "rate_limit_counters",
         "refresh_token_history",
         "seaql_migrations",
+        "security_events",
         "sessions",
         "todos",
         "users",

@@ -1107,15 +1107,21 @@ async fn failed_sign_ins_per_ip_are_limited_across_addresses() {
 }
 
 #[tokio::test]
-async fn a_sign_in_costs_at_most_four_statements() {
+async fn a_sign_in_costs_at_most_four_statements_on_postgres_and_five_on_sqlite() {
     let app = spawn_app().await;
     app.sign_up("ada@example.com").await;
     app.take_statement_count();
     let response = sign_in(&app, "ada@example.com", PASSWORD).await;
     assert!(response.body.get("errors").is_none());
     // The user, the attempt counted before the hash (one upsert for address and IP), its
-    // unit given back on success, the session.
-    assert!(app.take_statement_count() <= 4);
+    // unit given back on success, the session with its SIGNED_IN event: one statement on
+    // PostgreSQL (a data-modifying WITH); SQLite writes the event in a statement of its own.
+    let limit = match app.state.db().get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => 4,
+        _ => 5,
+    };
+    let statements = app.take_statement_count();
+    assert!(statements <= limit, "{statements} statements");
 }
 
 #[tokio::test]

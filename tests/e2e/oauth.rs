@@ -1509,3 +1509,98 @@ fn a_complete_oauth_configuration_starts() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+// --- security log --------------------------------------------------------------------------
+
+/// The caller's security events as (type, method, provider), newest first.
+async fn log_of(world: &World, token: &str) -> Vec<(String, Option<String>, Option<String>)> {
+    let response = world
+        .app
+        .graphql_as(
+            token,
+            "{ securityEvents(first: 100) { nodes { type method provider } } }",
+            json!({}),
+        )
+        .await;
+    response.data()["securityEvents"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let text = |name: &str| e[name].as_str().map(str::to_owned);
+            (text("type").unwrap(), text("method"), text("provider"))
+        })
+        .collect()
+}
+
+fn event(
+    kind: &str,
+    method: Option<&str>,
+    provider: Option<&str>,
+) -> (String, Option<String>, Option<String>) {
+    (
+        kind.to_owned(),
+        method.map(str::to_owned),
+        provider.map(str::to_owned),
+    )
+}
+
+#[tokio::test]
+async fn oauth_sign_up_sign_in_link_and_unlink_are_in_the_security_log_with_their_provider() {
+    let world = world().await;
+    let created = world
+        .sign_in("corp", FakeUser::verified("c-1", "ada@example.com"), None)
+        .await;
+    let token = payload(&created).access_token;
+    let url = started(&world.start("github", Some(&token)).await).authorization_url;
+    world
+        .github
+        .set_user(FakeUser::verified("4242", "ada@example.com"));
+    let back = world.github.authorize(&url).await;
+    world
+        .complete("github", &back.code, &back.state, Some(&token))
+        .await
+        .data();
+    world
+        .app
+        .graphql_as(&token, UNLINK, json!({ "p": "github" }))
+        .await
+        .data();
+    let signed_in = world
+        .sign_in("corp", FakeUser::verified("c-1", "ada@example.com"), None)
+        .await;
+    let token = payload(&signed_in).access_token;
+
+    let log = log_of(&world, &token).await;
+
+    assert_eq!(
+        log,
+        [
+            event("SIGNED_IN", Some("OAUTH"), Some("corp")),
+            event("OAUTH_UNLINKED", None, Some("github")),
+            event("SIGNED_IN", Some("OAUTH"), Some("github")),
+            event("OAUTH_LINKED", None, Some("github")),
+            event("SIGNED_IN", Some("OAUTH"), Some("corp")),
+            event("SIGNED_UP", Some("OAUTH"), Some("corp")),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_link_by_verified_email_is_recorded_as_oauth_linked() {
+    let world = world().await;
+    let local = world.app.sign_up("ada@example.com").await;
+    world.app.mark_verified(&local.id).await;
+    let response = world
+        .sign_in("google", FakeUser::verified("g-1", "ada@example.com"), None)
+        .await;
+    let token = payload(&response).access_token;
+    let log = log_of(&world, &token).await;
+    assert_eq!(
+        log[..2],
+        [
+            event("SIGNED_IN", Some("OAUTH"), Some("google")),
+            event("OAUTH_LINKED", None, Some("google")),
+        ]
+    );
+}

@@ -1,5 +1,5 @@
 //! The clean-up pass: old trash, expired sessions, codes, tokens, OAuth states, rate-limit
-//! windows, and users soft-deleted long ago. Every step is an idempotent DELETE by a time
+//! windows, security events past their retention, and users soft-deleted long ago. Every step is an idempotent DELETE by a time
 //! cutoff, so several instances may run it at once.
 
 use crate::error::AppResult;
@@ -7,7 +7,8 @@ use crate::state::AppState;
 use chrono::Duration;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use todoql_entity::{
-    deleted_todo_log, email_verification_code, oauth_state, password_reset_token, session, user,
+    deleted_todo_log, email_verification_code, oauth_state, password_reset_token, security_event,
+    session, user,
 };
 
 /// What one pass removed.
@@ -25,6 +26,8 @@ pub struct PurgeReport {
     pub oauth_states: u64,
     /// Finished rate-limit windows.
     pub rate_limit_counters: u64,
+    /// Security events older than the configured retention (90 days by default).
+    pub security_events: u64,
     /// Users soft-deleted more than 30 days ago.
     pub users: u64,
 }
@@ -68,6 +71,11 @@ pub async fn purge(app: &AppState) -> AppResult<PurgeReport> {
             .await?
             .rows_affected,
         rate_limit_counters: crate::rate_limit::purge(db, now - Duration::days(1)).await?,
+        security_events: security_event::Entity::delete_many()
+            .filter(security_event::Column::CreatedAt.lt(now - app.settings().audit_retention))
+            .exec(db)
+            .await?
+            .rows_affected,
         users: user::Entity::delete_many()
             .filter(
                 user::Column::DeletedAt

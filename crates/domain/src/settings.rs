@@ -77,6 +77,9 @@ impl Default for RateLimits {
     }
 }
 
+/// Days a security event is kept by default (`TODOQL_AUDIT_RETENTION_DAYS`).
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 90;
+
 /// Everything the domain needs to know that is not in the database.
 #[derive(Debug)]
 pub struct Settings {
@@ -107,6 +110,8 @@ pub struct Settings {
     pub max_user_agent_len: usize,
     /// OAuth providers, redirect URIs and the key for provider tokens at rest (default: off).
     pub oauth: crate::auth::oauth::OAuthSettings,
+    /// How long security events are kept; the purge drops older ones.
+    pub audit_retention: Duration,
 }
 
 impl Settings {
@@ -128,6 +133,7 @@ impl Settings {
                 .unwrap_or(2),
             max_user_agent_len: 512,
             oauth: Default::default(),
+            audit_retention: Duration::days(i64::from(DEFAULT_AUDIT_RETENTION_DAYS)),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod oauth_state;
 pub mod password_reset_token;
 pub mod rate_limit_counter;
 pub mod refresh_token_history;
+pub mod security_event;
 pub mod session;
 pub mod todo;
 pub mod user;
@@ -24,6 +25,7 @@ pub mod prelude {
     pub use crate::password_reset_token::Entity as PasswordResetToken;
     pub use crate::rate_limit_counter::Entity as RateLimitCounter;
     pub use crate::refresh_token_history::Entity as RefreshTokenHistory;
+    pub use crate::security_event::Entity as SecurityEvent;
     pub use crate::session::Entity as Session;
     pub use crate::todo::Entity as Todo;
     pub use crate::user::Entity as User;

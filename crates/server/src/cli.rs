@@ -1,4 +1,4 @@
-//! The subcommands: serve, migrate, schema, purge.
+//! The subcommands: serve, migrate, schema, purge, audit.
 
 use crate::config::{Cli, Command, Config, MigrateAction};
 use anyhow::Context as _;
@@ -16,6 +16,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Purge => purge(&cli.config).await,
+        Command::Audit(args) => crate::audit::print(&cli.config, args).await,
     }
 }
 

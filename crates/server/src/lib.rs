@@ -2,6 +2,7 @@
 //! Thin by design: it wires things together and holds no business rule.
 
 pub mod app;
+pub mod audit;
 pub mod background;
 pub mod cli;
 pub mod config;

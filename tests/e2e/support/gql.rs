@@ -13,7 +13,7 @@ pub struct Gql {
 }
 
 impl Gql {
-    pub(super) async fn from(response: reqwest::Response) -> Gql {
+    pub async fn from(response: reqwest::Response) -> Gql {
         let status = response.status().as_u16();
         let text = response.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text }));

@@ -13,13 +13,14 @@ use crate::auth::users::{self, NewUser};
 use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::patch::Patch;
+use crate::security_log::{self, Event, EventType};
 use crate::state::AppState;
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use secrecy::{ExposeSecret, SecretString};
 use todoql_entity::{
-    account, deleted_todo_log, email_verification_code, oauth_state, password_reset_token, session,
-    todo, user,
+    account, deleted_todo_log, email_verification_code, oauth_state, password_reset_token,
+    security_event, session, todo, user,
 };
 
 /// What sign-up needs.
@@ -72,6 +73,8 @@ pub async fn sign_up(app: &AppState, input: SignUp, client: &ClientInfo) -> AppR
     .await
     .map_err(|e| AppError::conflict_on_unique(e, SIGN_UP_TAKEN))?;
     crate::auth::account_mail::on_sign_up(cx, &user).await?;
+    let event = Event::sign_in(EventType::SignedUp, AuthMethod::Password, None);
+    security_log::record(cx, user.id, event, client).await?;
     let signed_in = sessions::start_session(cx, user, client, AuthMethod::Password).await?;
     txn.commit().await?;
     crate::mail::wake_sender(app);
@@ -89,9 +92,14 @@ pub async fn sign_in(
     let email = normalize_email(email, "email")?;
     let user = users::live_by_email(&email).one(app.db()).await?;
     let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    password_attempts::check(app, &email, stored_hash, password, client).await?;
+    let checked = password_attempts::check(app, &email, stored_hash, password, client).await;
+    if let Err(AppError::InvalidCredentials) = checked {
+        let (known, failed) = (user.as_ref().map(|u| u.id), EventType::SignInFailed);
+        security_log::record_failure(app, known, &email, failed, AuthMethod::Password, client);
+    }
+    checked?;
     let user = user.ok_or(AppError::InvalidCredentials)?;
-    sessions::start_session(app.on(app.db()), user, client, AuthMethod::Password).await
+    sessions::start_session_alone(app, user, client, AuthMethod::Password).await
 }
 
 /// Sets a new password. Needs the current one when the account has one, else (setting a first
@@ -111,7 +119,9 @@ pub async fn change_password(
     let txn = crate::db::begin_write(app.db()).await?;
     let cx = app.on(&txn);
     let user = lock_for_credential_change(cx, viewer).await?;
-    let updated = store_new_password(cx, user, hash, Some(viewer.session.id)).await?;
+    let updated = store_new_password(cx, user, hash, Some(viewer.session.id), client).await?;
+    let event = Event::about(EventType::PasswordChanged, Some(viewer.session.id));
+    security_log::record(cx, updated.id, event, client).await?;
     let signed_in = sessions::replace_current_token(cx, viewer, updated, client).await?;
     txn.commit().await?;
     crate::mail::wake_sender(app);
@@ -214,6 +224,11 @@ async fn purge_user_data<C: ConnectionTrait>(db: &C, user: &user::Model) -> AppR
         .await?;
     oauth_state::Entity::delete_many()
         .filter(oauth_state::Column::UserId.eq(user.id))
+        .exec(db)
+        .await?;
+    // The user's security log goes with the account (the row stays, soft-deleted).
+    security_event::Entity::delete_many()
+        .filter(security_event::Column::UserId.eq(user.id))
         .exec(db)
         .await?;
     Ok(())

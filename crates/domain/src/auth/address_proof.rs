@@ -26,9 +26,11 @@
 //! victim knowingly signing in with a password someone else chose and then verifying in that
 //! session; the password then stays, as the victim accepted it.
 
-use crate::auth::sessions;
+use crate::auth::client::ClientInfo;
+use crate::auth::session_revocation;
 use crate::error::{AppError, AppResult};
-use chrono::{DateTime, Utc};
+use crate::security_log::{self, Event, EventType};
+use crate::state::Ctx;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use todoql_entity::email_verification_code::CodeAction;
@@ -44,15 +46,16 @@ pub(crate) enum Prover {
     Elsewhere,
 }
 
-/// Records, inside the transaction of a proof, that `user`'s address is proven. The first
-/// proof drops what was set before it (see the module docs); later proofs change nothing.
-/// Returns the user as it is now.
+/// Records, inside the transaction of a proof, that `user`'s address is proven (EMAIL_VERIFIED,
+/// caused by `client`). The first proof drops what was set before it (see the module docs);
+/// later proofs change nothing. Returns the user as it is now.
 pub(crate) async fn address_proven<C: ConnectionTrait>(
-    db: &C,
+    cx: Ctx<'_, C>,
     user: user::Model,
     prover: Prover,
-    now: DateTime<Utc>,
+    client: &ClientInfo,
 ) -> AppResult<user::Model> {
+    let (db, now) = (cx.db(), cx.now());
     if user.email_verified {
         return Ok(user);
     }
@@ -83,7 +86,9 @@ pub(crate) async fn address_proven<C: ConnectionTrait>(
         if keep.is_none() {
             drop_what_the_prover_never_held(db, user.id).await?;
         }
-        sessions::revoke_all_except(db, user.id, keep, now).await?;
+        session_revocation::revoke_all_except(cx, user.id, keep, client).await?;
+        let event = Event::about(EventType::EmailVerified, keep);
+        security_log::record(cx, user.id, event, client).await?;
         tracing::info!(
             user_id = %user.id,
             credentials_kept = keep.is_some(),

@@ -11,7 +11,10 @@ use crate::auth::users;
 use crate::auth::users::NewUser;
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, messages, outbox};
-use crate::state::AppState;
+use crate::security_log::{self, Event, EventType};
+use crate::state::{AppState, Ctx};
+use sea_orm::ConnectionTrait;
+use todoql_entity::user;
 
 /// Queues a sign-in code for any well-formed address, account or not: the same work and the
 /// same answer either way. Past the per-address mail limit it quietly sends nothing; past the
@@ -51,30 +54,60 @@ pub async fn sign_in_with_code(
     proof: Proof,
     client: &ClientInfo,
 ) -> AppResult<SignedIn> {
-    let row = check_proof(app, CodeAction::SignIn, &proof, client).await?;
+    let row = match check_proof(app, CodeAction::SignIn, &proof, client).await {
+        Ok(row) => row,
+        Err(err) => {
+            // A wrong code for an address names it; a link token names no one.
+            if let (Proof::Code { email, .. }, AppError::InvalidToken(_)) = (&proof, &err) {
+                let failed = EventType::SignInFailed;
+                security_log::record_failure(
+                    app,
+                    None,
+                    email,
+                    failed,
+                    AuthMethod::EmailCode,
+                    client,
+                );
+            }
+            return Err(err);
+        }
+    };
     let now = app.now();
     let txn = crate::db::begin_write(app.db()).await?;
     consume(&txn, &row, now).await?;
     let user = match users::live_by_email(&row.email).one(&txn).await? {
-        Some(user) => address_proven(&txn, user, Prover::Elsewhere, now).await?,
-        None => NewUser {
-            email: row.email.clone(),
-            username: username_from_email(&row.email),
-            avatar: None,
-            password_hash: None,
-            email_verified: true,
-        }
-        .insert(&txn, now)
-        .await
-        .map_err(|e| {
-            AppError::conflict_on_unique(
-                e,
-                "The account was created by another request just now; sign in again.",
-            )
-        })?,
+        Some(user) => address_proven(app.on(&txn), user, Prover::Elsewhere, client).await?,
+        None => new_account(app.on(&txn), &row.email, client).await?,
     };
     let signed_in =
         sessions::start_session(app.on(&txn), user, client, AuthMethod::EmailCode).await?;
     txn.commit().await?;
     Ok(signed_in)
+}
+
+/// The account a first code sign-in creates (SIGNED_UP): verified, without password, named
+/// after the address.
+async fn new_account<C: ConnectionTrait>(
+    cx: Ctx<'_, C>,
+    email: &str,
+    client: &ClientInfo,
+) -> AppResult<user::Model> {
+    let user = NewUser {
+        email: email.to_owned(),
+        username: username_from_email(email),
+        avatar: None,
+        password_hash: None,
+        email_verified: true,
+    }
+    .insert(cx.db(), cx.now())
+    .await
+    .map_err(|e| {
+        AppError::conflict_on_unique(
+            e,
+            "The account was created by another request just now; sign in again.",
+        )
+    })?;
+    let event = Event::sign_in(EventType::SignedUp, AuthMethod::EmailCode, None);
+    security_log::record(cx, user.id, event, client).await?;
+    Ok(user)
 }

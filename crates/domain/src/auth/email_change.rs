@@ -1,14 +1,16 @@
 //! Moving an account to a new address: a code and link go to the NEW address only; the
 //! address changes when one of them comes back; the OLD address gets a notice.
 
+use crate::auth::client::ClientInfo;
 use crate::auth::email_codes::{self, CodeAction, Owner, count_mail_request, validate_code};
 use crate::auth::identity::normalize_email;
 use crate::auth::reauth::{lock_for_credential_change, reauthenticate};
-use crate::auth::sessions::{self, ClientInfo};
+use crate::auth::session_revocation;
 use crate::auth::users;
 use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, messages, outbox};
+use crate::security_log::{self, Event, EventType};
 use crate::state::AppState;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use secrecy::SecretString;
@@ -168,7 +170,7 @@ pub async fn confirm_email_change(
     let keep = viewer
         .filter(|v| v.user.id == user.id)
         .map(|v| v.session.id);
-    sessions::revoke_all_except(&txn, user.id, keep, now).await?;
+    session_revocation::revoke_all_except(app.on(&txn), user.id, keep, client).await?;
     email_verification_code::Entity::delete_many()
         .filter(email_verification_code::Column::Email.eq(&old_email))
         .filter(email_verification_code::Column::Action.ne(CodeAction::ChangeEmail))
@@ -179,6 +181,8 @@ pub async fn confirm_email_change(
         .exec(&txn)
         .await?;
     crate::auth::account_mail::on_email_changed(app.on(&txn), &old_email, &user.email).await?;
+    let event = Event::about(EventType::EmailChanged, keep);
+    security_log::record(app.on(&txn), user.id, event, client).await?;
     txn.commit().await?;
     mail::wake_sender(app);
     tracing::info!(user_id = %user.id, "email address changed; other sessions revoked");

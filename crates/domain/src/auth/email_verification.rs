@@ -76,7 +76,7 @@ pub async fn verify_email(
         Some(viewer) if viewer.user.id == user.id => Prover::OwnSession(viewer.session.id),
         _ => Prover::Elsewhere,
     };
-    let user = address_proven(&txn, user, prover, now).await?;
+    let user = address_proven(app.on(&txn), user, prover, client).await?;
     txn.commit().await?;
     Ok(user)
 }

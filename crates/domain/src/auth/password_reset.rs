@@ -11,6 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::mail::transport::OutgoingMail;
 use crate::mail::{self, messages, outbox};
 use crate::secrets::{constant_time_eq, random_token, sha256_hex};
+use crate::security_log::{self, Event, EventType};
 use crate::state::{AppState, Ctx};
 use chrono::Duration;
 use futures_util::future::BoxFuture;
@@ -117,6 +118,7 @@ pub async fn reset_password(
     app: &AppState,
     token: &SecretString,
     new_password: SecretString,
+    client: &ClientInfo,
 ) -> AppResult<()> {
     let now = app.now();
     let presented = sha256_hex(token.expose_secret());
@@ -146,14 +148,22 @@ pub async fn reset_password(
     if used.rows_affected != 1 {
         return Err(invalid_reset_token());
     }
-    let user = address_proven(&txn, user, Prover::Elsewhere, now).await?;
-    let user = store_new_password(app.on(&txn), user, hash, None).await?;
+    let cx = app.on(&txn);
+    let user = address_proven(cx, user, Prover::Elsewhere, client).await?;
+    let user = store_new_password(cx, user, hash, None, client).await?;
     // A pending sign-in code is as good as a password: it goes with the old one.
     email_verification_code::Entity::delete_many()
         .filter(email_verification_code::Column::Email.eq(&user.email))
         .filter(email_verification_code::Column::Action.eq(CodeAction::SignIn))
         .exec(&txn)
         .await?;
+    security_log::record(
+        cx,
+        user.id,
+        Event::about(EventType::PasswordReset, None),
+        client,
+    )
+    .await?;
     txn.commit().await?;
     mail::wake_sender(app);
     tracing::info!(user_id = %user.id, "password reset; every session revoked");

@@ -10,6 +10,7 @@
 use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::secrets::{constant_time_eq, hmac_token, random_token, sha256_hex};
+use crate::security_log::{self, Event, EventType};
 use crate::state::{AppState, Ctx, Services};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, Query};
@@ -23,37 +24,7 @@ use std::sync::OnceLock;
 use todoql_entity::{refresh_token_history, session, user};
 use uuid::Uuid;
 
-/// Where a sign-in comes from, recorded on its session.
-#[derive(Debug, Clone, Default)]
-pub struct ClientInfo {
-    /// Client IP address.
-    pub ip: Option<String>,
-    /// User agent (truncated before storage).
-    pub user_agent: Option<String>,
-}
-
-/// How a session signed in: recorded on it at sign-in (`sessions.authentication_methods`) and
-/// shown as `Session.authenticationMethods`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthMethod {
-    /// Email and password (signUp, signIn).
-    Password,
-    /// An emailed code or link (signInWithCode).
-    EmailCode,
-    /// An OAuth / OpenID Connect provider (completeOAuth).
-    OAuth,
-}
-
-impl AuthMethod {
-    /// The stored and shown name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMethod::Password => "PASSWORD",
-            AuthMethod::EmailCode => "EMAIL_CODE",
-            AuthMethod::OAuth => "OAUTH",
-        }
-    }
-}
+pub use crate::auth::client::{AuthMethod, ClientInfo};
 
 /// The methods stored on a session, in order (an empty column, from before they were
 /// recorded, gives none).
@@ -182,6 +153,17 @@ pub async fn start_session<C: ConnectionTrait>(
     client: &ClientInfo,
     method: AuthMethod,
 ) -> AppResult<SignedIn> {
+    start_session_via(cx, user, client, method, None).await
+}
+
+/// [`start_session`] through the OAuth `provider` when there is one (recorded on the event).
+pub async fn start_session_via<C: ConnectionTrait>(
+    cx: Ctx<'_, C>,
+    user: user::Model,
+    client: &ClientInfo,
+    method: AuthMethod,
+    provider: Option<&str>,
+) -> AppResult<SignedIn> {
     let now = cx.now();
     let refresh_token = random_token();
     let max_ua = cx.settings().max_user_agent_len;
@@ -189,8 +171,9 @@ pub async fn start_session<C: ConnectionTrait>(
         .user_agent
         .as_ref()
         .map(|ua| ua.chars().take(max_ua).collect());
+    let session_id = Uuid::now_v7();
     let values = [
-        (session::Column::Id, Uuid::now_v7().into()),
+        (session::Column::Id, session_id.into()),
         (session::Column::UserId, user.id.into()),
         (
             session::Column::SessionToken,
@@ -211,14 +194,51 @@ pub async fn start_session<C: ConnectionTrait>(
         ),
     ];
     let insert = insert_if_still_allowed(&values, &user, method)?;
-    let Some(inserted) = cx.db().query_one(&insert).await? else {
+    let mut event = Event::sign_in(EventType::SignedIn, method, Some(session_id));
+    event.provider = provider.map(str::to_owned);
+    let event = security_log::event_row(cx, user.id, event, client);
+    let inserted = match cx.db().get_database_backend() {
+        // One statement writes the session and its SIGNED_IN event: no round trip more than
+        // the session alone, and atomic even outside a transaction.
+        DatabaseBackend::Postgres => {
+            let statement = security_log::with_event(insert, &event, DatabaseBackend::Postgres);
+            cx.db().query_one_raw(statement).await?
+        }
+        // SQLite cannot write inside a WITH; the caller's transaction holds both statements.
+        _ => match cx.db().query_one(&insert).await? {
+            Some(row) => {
+                security_log::insert_row(cx, &event).await?;
+                Some(row)
+            }
+            None => None,
+        },
+    };
+    let Some(inserted) = inserted else {
         return Err(match method {
             AuthMethod::Password => AppError::InvalidCredentials,
             _ => AppError::InvalidToken("Your account changed meanwhile. Sign in again.".into()),
         });
     };
+    security_log::logged(&event);
     let session = session::Model::from_query_result(&inserted, "")?;
     signed_in(cx.services(), user, session, refresh_token, now)
+}
+
+/// [`start_session`] for a sign-in with no transaction of its own (password sign-in): on
+/// PostgreSQL its one statement needs none; SQLite writes the session and its event in one.
+pub async fn start_session_alone(
+    app: &AppState,
+    user: user::Model,
+    client: &ClientInfo,
+    method: AuthMethod,
+) -> AppResult<SignedIn> {
+    if app.db().get_database_backend() == DatabaseBackend::Postgres {
+        return start_session(app.on(app.db()), user, client, method).await;
+    }
+    let txn = crate::db::begin_write(app.db()).await?;
+    let signed_in = start_session(app.on(&txn), user, client, method).await?;
+    txn.commit().await?;
+    Ok(signed_in)
 }
 
 /// `INSERT INTO sessions (…) SELECT <values> WHERE EXISTS (SELECT 1 FROM users WHERE <user
@@ -307,7 +327,7 @@ pub async fn refresh(app: &AppState, presented: &str, client: &ClientInfo) -> Ap
         if within_grace && successor_is_current && is_live(&session, &user, now) {
             return signed_in(app.services(), user, session, successor, now);
         }
-        revoke_for_reuse(app, session.id, now).await?;
+        revoke_for_reuse(app, session.id, client).await?;
         return Err(invalid_refresh_token());
     }
 
@@ -315,9 +335,45 @@ pub async fn refresh(app: &AppState, presented: &str, client: &ClientInfo) -> Ap
         .one(app.db())
         .await?
     {
-        revoke_for_reuse(app, ancestor.session_id, now).await?;
+        revoke_for_reuse(app, ancestor.session_id, client).await?;
     }
     Err(invalid_refresh_token())
+}
+
+/// Revokes a session whose refresh token was presented again (stolen, or a client that kept
+/// an old one): REFRESH_TOKEN_REUSED and SESSION_REVOKED, once, by whoever revokes it first.
+async fn revoke_for_reuse(app: &AppState, session_id: Uuid, client: &ClientInfo) -> AppResult<()> {
+    let now = app.now();
+    let txn = crate::db::begin_write(app.db()).await?;
+    let revoked = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(now))
+        .filter(session::Column::Id.eq(session_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec_with_returning(&txn)
+        .await?;
+    let Some(session) = revoked.into_iter().next() else {
+        return Ok(());
+    };
+    let cx = app.on(&txn);
+    let about = Some(session.id);
+    security_log::record(
+        cx,
+        session.user_id,
+        Event::about(EventType::RefreshTokenReused, about),
+        client,
+    )
+    .await?;
+    security_log::record(
+        cx,
+        session.user_id,
+        Event::about(EventType::SessionRevoked, about),
+        client,
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::warn!(%session_id, "refresh token reuse detected; session revoked");
+    metrics::counter!("todoql_refresh_token_reuse_total").increment(1);
+    Ok(())
 }
 
 fn invalid_refresh_token() -> AppError {
@@ -430,20 +486,6 @@ pub async fn replace_current_token<C: ConnectionTrait>(
     signed_in(cx.services(), user, session, fresh, now)
 }
 
-async fn revoke_for_reuse(app: &AppState, session_id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
-    let revoked = session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, Expr::value(now))
-        .filter(session::Column::Id.eq(session_id))
-        .filter(session::Column::RevokedAt.is_null())
-        .exec(app.db())
-        .await?;
-    if revoked.rows_affected > 0 {
-        tracing::warn!(%session_id, "refresh token reuse detected; session revoked");
-        metrics::counter!("todoql_refresh_token_reuse_total").increment(1);
-    }
-    Ok(())
-}
-
 /// The user's active sessions, newest first.
 pub async fn list_active(app: &AppState, user_id: Uuid) -> AppResult<Vec<session::Model>> {
     Ok(session::Entity::find()
@@ -453,22 +495,6 @@ pub async fn list_active(app: &AppState, user_id: Uuid) -> AppResult<Vec<session
         .order_by_desc(session::Column::Id)
         .all(app.db())
         .await?)
-}
-
-/// Revokes one of the viewer's sessions. Another user's session is NOT_FOUND, like a missing
-/// one, and nothing changes.
-pub async fn revoke(app: &AppState, viewer: &Viewer, session_id: Uuid) -> AppResult<()> {
-    let revoked = session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, Expr::value(app.now()))
-        .filter(session::Column::Id.eq(session_id))
-        .filter(session::Column::UserId.eq(viewer.user.id))
-        .filter(session::Column::RevokedAt.is_null())
-        .exec(app.db())
-        .await?;
-    if revoked.rows_affected == 0 {
-        return Err(AppError::NotFound("No such session.".into()));
-    }
-    Ok(())
 }
 
 /// The viewer of an access token: `None` without a token, or when the token is invalid or
@@ -482,28 +508,6 @@ pub async fn viewer_of_access_token(
         return Ok(None);
     };
     load_live_session(app, claims.sub, claims.sid).await
-}
-
-/// Revokes every live session of the viewer's user except the viewer's own; returns how many.
-pub async fn revoke_others(app: &AppState, viewer: &Viewer) -> AppResult<u64> {
-    revoke_all_except(app.db(), viewer.user.id, Some(viewer.session.id), app.now()).await
-}
-
-/// Revokes every live session of `user_id` except `keep`; returns how many.
-pub async fn revoke_all_except<C: ConnectionTrait>(
-    db: &C,
-    user_id: Uuid,
-    keep: Option<Uuid>,
-    now: DateTime<Utc>,
-) -> AppResult<u64> {
-    let mut update = session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, Expr::value(now))
-        .filter(session::Column::UserId.eq(user_id))
-        .filter(live(now));
-    if let Some(keep) = keep {
-        update = update.filter(session::Column::Id.ne(keep));
-    }
-    Ok(update.exec(db).await?.rows_affected)
 }
 
 #[cfg(test)]

@@ -9,17 +9,15 @@
 //! - completedAt is set when a todo is completed and cleared when it is reopened; updatedAt
 //!   moves forward on every change.
 
-pub mod cursor;
-pub mod page;
 pub mod row;
 pub mod trash;
 
 use crate::error::{AppError, AppResult};
+use crate::paging::cursor::{Cursor, KeyValue, Ordering, SortKey};
+use crate::paging::page::{Keyset, Page, PageRequest};
 use crate::patch::Patch;
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
-use cursor::{Cursor, KeyValue, Ordering, SortKey};
-use page::{Keyset, Page, PageRequest};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseBackend, EntityTrait, IntoActiveModel, QueryFilter,

@@ -3,9 +3,9 @@
 //! listed nor restorable, and the purge removes them (see [`crate::maintenance`]).
 
 use crate::error::{AppError, AppResult};
+use crate::paging::cursor::{Cursor, KeyValue, Ordering, SortKey};
+use crate::paging::page::{Keyset, Page, PageRequest};
 use crate::state::AppState;
-use crate::todos::cursor::{Cursor, KeyValue, Ordering, SortKey};
-use crate::todos::page::{Keyset, Page, PageRequest};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Condition;
 use sea_orm::{
@@ -32,7 +32,7 @@ pub fn restorable_until(deleted_at: DateTime<Utc>) -> DateTime<Utc> {
 /// The only ordering of the trash: newest deletion first.
 pub const TRASH_ORDERING: Ordering = Ordering {
     key: SortKey::DeletedAt,
-    direction: crate::todos::cursor::Direction::Desc,
+    direction: crate::paging::cursor::Direction::Desc,
 };
 
 /// Moves `owner`'s todo `id` to the trash: the copy and the removal happen in one

@@ -9,7 +9,7 @@ use crate::schema::args::{parse_id, patch};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use secrecy::SecretString;
 use todoql_domain::auth::accounts::{self, SignUp};
-use todoql_domain::auth::sessions::{self};
+use todoql_domain::auth::{session_revocation, sessions};
 
 /// Account and session queries.
 #[derive(Default)]
@@ -142,7 +142,7 @@ impl AuthMutation {
     /// Revoke the current session.
     async fn sign_out(&self, ctx: &Context<'_>) -> Result<bool> {
         let viewer = require_viewer(ctx).await?;
-        sessions::revoke(state(ctx), viewer, viewer.session.id).await?;
+        session_revocation::sign_out(state(ctx), viewer, &client_info(ctx)).await?;
         Ok(true)
     }
 
@@ -150,14 +150,15 @@ impl AuthMutation {
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let viewer = require_viewer(ctx).await?;
         let session_id = parse_id(&id, "id")?;
-        sessions::revoke(state(ctx), viewer, session_id).await?;
+        session_revocation::revoke(state(ctx), viewer, session_id, &client_info(ctx)).await?;
         Ok(true)
     }
 
     /// Revoke every session of the caller except the current one; returns how many were revoked.
     async fn revoke_other_sessions(&self, ctx: &Context<'_>) -> Result<i32> {
         let viewer = require_viewer(ctx).await?;
-        let revoked = sessions::revoke_others(state(ctx), viewer).await?;
+        let revoked =
+            session_revocation::revoke_others(state(ctx), viewer, &client_info(ctx)).await?;
         Ok(i32::try_from(revoked).unwrap_or(i32::MAX))
     }
 

@@ -20,7 +20,7 @@ use futures_util::future::BoxFuture;
 use std::borrow::Cow;
 use std::future::Future;
 use todoql_domain::AppResult;
-use todoql_domain::todos::page::Page;
+use todoql_domain::paging::page::Page;
 
 /// A GraphQL type listed through a [`Connection`].
 pub trait ConnectionNode: OutputType + Sized {

@@ -127,6 +127,7 @@ impl EmailMutation {
             state(ctx),
             &SecretString::from(input.token),
             SecretString::from(input.new_password),
+            &client_info(ctx),
         )
         .await?;
         Ok(true)

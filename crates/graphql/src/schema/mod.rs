@@ -12,6 +12,7 @@ pub mod input_check;
 mod input_check_tests;
 pub mod oauth;
 pub mod scalars;
+pub mod security_log;
 pub mod suggestions;
 pub mod todos;
 
@@ -22,7 +23,11 @@ use todoql_domain::state::AppState;
 
 /// Every query.
 #[derive(MergedObject, Default)]
-pub struct Query(auth::AuthQuery, todos::TodoQuery);
+pub struct Query(
+    auth::AuthQuery,
+    todos::TodoQuery,
+    security_log::SecurityLogQuery,
+);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]

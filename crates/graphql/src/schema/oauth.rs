@@ -92,7 +92,7 @@ impl OAuthMutation {
     /// CONFLICT when it would leave the user without any way to sign in.
     async fn unlink_account(&self, ctx: &Context<'_>, provider: String) -> Result<bool> {
         let viewer = require_viewer(ctx).await?;
-        oauth::unlink(state(ctx), viewer, &provider).await?;
+        oauth::unlink(state(ctx), viewer, &provider, &client_info(ctx)).await?;
         Ok(true)
     }
 }

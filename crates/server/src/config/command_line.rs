@@ -29,8 +29,42 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL). Needs no database.
     Schema,
-    /// Run one clean-up pass (expired sessions, codes, tokens, old trash, deleted users).
+    /// Run one clean-up pass (expired sessions, codes, tokens, old trash, old security
+    /// events, deleted users).
     Purge,
+    /// Print an account's security events as JSON lines, oldest first.
+    Audit(AuditArgs),
+}
+
+/// Which security events `todoql audit` prints.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AuditArgs {
+    /// The account's email address.
+    #[arg(long)]
+    pub email: String,
+    /// Only events at or after this instant (RFC 3339, e.g. 2026-11-01T00:00:00Z).
+    #[arg(long, value_parser = parse_instant)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only these types, comma-separated (e.g. SIGNED_IN,SIGN_IN_FAILED).
+    #[arg(long, value_delimiter = ',', value_parser = parse_event_type)]
+    pub types: Option<Vec<todoql_entity::security_event::SecurityEventType>>,
+}
+
+fn parse_instant(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|at| at.with_timezone(&chrono::Utc))
+        .map_err(|_| "expected an RFC 3339 instant such as 2026-11-01T00:00:00Z".to_owned())
+}
+
+fn parse_event_type(
+    text: &str,
+) -> Result<todoql_entity::security_event::SecurityEventType, String> {
+    use sea_orm::{ActiveEnum, Iterable};
+    use todoql_entity::security_event::SecurityEventType;
+    SecurityEventType::try_from_value(&text.trim().to_ascii_uppercase()).map_err(|_| {
+        let known: Vec<String> = SecurityEventType::iter().map(|t| t.to_value()).collect();
+        format!("unknown event type; one of {}", known.join(", "))
+    })
 }
 
 /// Migration actions.

@@ -4,12 +4,17 @@ use super::parse;
 use clap::Args;
 use std::time::Duration;
 
-/// The periodic purge (expired sessions, codes and tokens, old trash, deleted users).
+/// The periodic purge (expired sessions, codes and tokens, old trash, old security events,
+/// deleted users).
 #[derive(Debug, Clone, Args)]
 pub struct MaintenanceConfig {
     /// How often the background purge runs, in seconds (0: never).
     #[arg(long, env = "TODOQL_PURGE_INTERVAL", default_value = "3600", value_parser = parse::seconds, global = true, display_order = 24)]
     pub purge_interval: Duration,
+
+    /// Days a security event is kept; the purge drops older ones.
+    #[arg(long, env = "TODOQL_AUDIT_RETENTION_DAYS", default_value_t = todoql_domain::settings::DEFAULT_AUDIT_RETENTION_DAYS, value_parser = clap::value_parser!(u32).range(1..=36500), global = true, display_order = 25)]
+    pub audit_retention_days: u32,
 }
 
 impl MaintenanceConfig {

@@ -28,7 +28,7 @@ mod sessions;
 #[cfg(test)]
 mod tests;
 
-pub use command_line::{Cli, Command, MigrateAction, parse_or_exit};
+pub use command_line::{AuditArgs, Cli, Command, MigrateAction, parse_or_exit};
 pub use database::DatabaseConfig;
 pub use http::HttpConfig;
 pub use logging::{LogConfig, LogFormat};

@@ -50,6 +50,8 @@ impl Config {
         settings.app_url = self.mail.app_url.clone();
         settings.rate_limits = self.rate_limits.settings();
         settings.oauth = self.oauth.settings();
+        settings.audit_retention =
+            chrono::Duration::days(i64::from(self.maintenance.audit_retention_days));
         settings
     }
 }

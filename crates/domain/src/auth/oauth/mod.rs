@@ -40,6 +40,7 @@ use crate::auth::users::{self, NewUser};
 use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult, is_unique_violation};
 use crate::secrets::{constant_time_eq, random_token, sha256_hex};
+use crate::security_log::{self, Event, EventType};
 use crate::state::{AppState, Ctx};
 use chrono::Duration;
 use providers::{Exchange, Identity, ProviderTokens};
@@ -238,11 +239,21 @@ pub async fn complete(
             if let Some(viewer) = viewer {
                 lock_for_credential_change(cx, viewer).await?;
             }
-            (found.link_to(cx, owner).await?, "linked")
+            found.link_to(cx, owner).await?
         }
         None => found.sign_in_or_create(cx).await?,
     };
-    let signed_in = sessions::start_session(cx, user, client, AuthMethod::OAuth).await?;
+    let name = provider.settings.name.as_str();
+    let recorded = match outcome {
+        "created" => Some(Event::sign_in(EventType::SignedUp, AuthMethod::OAuth, None)),
+        "linked" | "linked_by_email" => Some(Event::about(EventType::OauthLinked, None)),
+        _ => None,
+    };
+    if let Some(event) = recorded {
+        security_log::record(cx, user.id, event.by_provider(name), client).await?;
+    }
+    let signed_in =
+        sessions::start_session_via(cx, user, client, AuthMethod::OAuth, Some(name)).await?;
     txn.commit().await?;
     // A user created here may have a verification mail queued.
     crate::mail::wake_sender(app);
@@ -324,12 +335,13 @@ impl Found<'_> {
             .await?)
     }
 
-    /// Links the identity to `owner` (the user who started the flow signed in).
+    /// Links the identity to `owner` (the user who started the flow signed in): "linked", or
+    /// "already_linked" when it was (its tokens are renewed).
     async fn link_to<C: ConnectionTrait>(
         &self,
         cx: Ctx<'_, C>,
         owner: Uuid,
-    ) -> AppResult<user::Model> {
+    ) -> AppResult<(user::Model, &'static str)> {
         let user = users::live_by_id(owner)
             .one(cx.db())
             .await?
@@ -337,11 +349,14 @@ impl Found<'_> {
         match self.find_account(cx.db()).await? {
             Some(existing) if existing.user_id == user.id => {
                 self.update_tokens(cx, existing).await?;
+                Ok((user, "already_linked"))
             }
-            Some(_) => return Err(self.already_linked_elsewhere()),
-            None => self.insert_account(cx, &user).await?,
+            Some(_) => Err(self.already_linked_elsewhere()),
+            None => {
+                self.insert_account(cx, &user).await?;
+                Ok((user, "linked"))
+            }
         }
-        Ok(user)
     }
 
     /// Signs in the account's user, or links by verified email, or creates a user.
@@ -546,7 +561,12 @@ pub async fn linked_accounts(app: &AppState, user_id: Uuid) -> AppResult<Vec<acc
 /// Unlinks the viewer's account of `provider`, unless it is their last way to sign in: they
 /// keep one when they have a password, another linked account of a configured provider, or a
 /// verified email address (sign-in by emailed code).
-pub async fn unlink(app: &AppState, viewer: &Viewer, provider: &str) -> AppResult<()> {
+pub async fn unlink(
+    app: &AppState,
+    viewer: &Viewer,
+    provider: &str,
+    client: &ClientInfo,
+) -> AppResult<()> {
     let oauth = app.oauth();
     let name = provider_key(provider);
     let txn = crate::db::begin_write(app.db()).await?;
@@ -580,6 +600,8 @@ pub async fn unlink(app: &AppState, viewer: &Viewer, provider: &str) -> AppResul
         )));
     }
     account::Entity::delete_by_id(target.id).exec(&txn).await?;
+    let event = Event::about(EventType::OauthUnlinked, Some(viewer.session.id)).by_provider(&name);
+    security_log::record(app.on(&txn), user.id, event, client).await?;
     txn.commit().await?;
     tracing::info!(user_id = %user.id, provider = %name, "OAuth account unlinked");
     Ok(())

@@ -32,7 +32,7 @@ pub const DEFAULT_PAGE_SIZE: u64 = 20;
 pub const CONNECTION_COST: u64 = 20;
 /// Largest page size counted: the resolvers refuse a larger `first` (BAD_USER_INPUT) before
 /// reading anything, so counting it higher would only hide that clearer error.
-pub const MAX_PAGE_SIZE: u64 = todoql_domain::todos::page::MAX_PAGE_SIZE as u64;
+pub const MAX_PAGE_SIZE: u64 = todoql_domain::paging::page::MAX_PAGE_SIZE as u64;
 /// Deepest nesting of selection sets and fragment spreads the walk follows (its recursion
 /// bound; async-graphql refuses deeper than 32 later anyway).
 pub const MAX_WALK_DEPTH: usize = 64;

@@ -2,8 +2,8 @@
 
 use crate::schema::scalars::DateTime;
 use async_graphql::{Enum, InputObject, MaybeUndefined};
+use todoql_domain::paging::cursor::{Direction, Ordering, SortKey};
 use todoql_domain::todos;
-use todoql_domain::todos::cursor::{Direction, Ordering, SortKey};
 
 /// What todos can be sorted by.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]

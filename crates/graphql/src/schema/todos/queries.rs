@@ -8,7 +8,7 @@ use crate::schema::todos::inputs::{TodoFilter, TodoOrder, ordering};
 use crate::schema::todos::lists::{TodoListFields, TrashFields};
 use crate::schema::todos::types::{DeletedTodo, Todo};
 use async_graphql::{Context, ID, Object};
-use todoql_domain::todos::page::PageRequest;
+use todoql_domain::paging::page::PageRequest;
 use todoql_domain::todos::{self, trash};
 
 /// Page size when `first` is absent or null.

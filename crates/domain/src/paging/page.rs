@@ -10,7 +10,7 @@
 //! Rows without a key (todos without a due date) come last in both directions, ordered by id.
 
 use crate::error::{AppError, AppResult};
-use crate::todos::cursor::{Cursor, Direction, KeyValue, Ordering};
+use crate::paging::cursor::{Cursor, Direction, KeyValue, Ordering};
 use sea_orm::sea_query::{
     Alias, Asterisk, Condition, Expr, ExprTrait, JoinType, NullOrdering, Order, Query,
     SelectStatement, UnionType, Value,
@@ -317,7 +317,7 @@ impl<E: EntityTrait> Keyset<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::todos::cursor::SortKey;
+    use crate::paging::cursor::SortKey;
     use sea_orm::ColumnTrait;
     use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
     use todoql_entity::todo;

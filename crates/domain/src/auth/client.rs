@@ -1,0 +1,34 @@
+//! Who is asking and how they proved it: the client of a request (recorded on sessions and
+//! security events) and the ways to sign in.
+
+/// Where a sign-in comes from, recorded on its session.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    /// Client IP address.
+    pub ip: Option<String>,
+    /// User agent (truncated before storage).
+    pub user_agent: Option<String>,
+}
+
+/// How a session signed in: recorded on it at sign-in (`sessions.authentication_methods`) and
+/// shown as `Session.authenticationMethods`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// Email and password (signUp, signIn).
+    Password,
+    /// An emailed code or link (signInWithCode).
+    EmailCode,
+    /// An OAuth / OpenID Connect provider (completeOAuth).
+    OAuth,
+}
+
+impl AuthMethod {
+    /// The stored and shown name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Password => "PASSWORD",
+            AuthMethod::EmailCode => "EMAIL_CODE",
+            AuthMethod::OAuth => "OAUTH",
+        }
+    }
+}
