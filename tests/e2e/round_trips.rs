@@ -41,7 +41,10 @@ async fn app_behind_counter() -> Option<(TestApp, WireCounter)> {
     let pool = todoql_server::db::connect(&args(&counter.url).database)
         .await
         .expect("connect through the wire counter");
-    let app = TestApp::spawn_on_connection(db, args(&counter.url.clone()), pool).await;
+    // The background tasks with pools of their own (the mail sender polls every second) go
+    // straight to the database: only requests cross the counter.
+    let direct = args(&db.url);
+    let app = TestApp::spawn_on_connection(db, direct, pool).await;
     Some((app, counter))
 }
 
@@ -149,4 +152,33 @@ async fn a_pool_connection_killed_while_idle_is_replaced_before_a_request_uses_i
     settle(&app, &counter).await;
     let wire = counter.take();
     assert!(wire.connections >= 1, "no new connection: {wire:?}");
+}
+
+/// A password sign-in on the wire, its SIGNED_IN security event included: the event is written
+/// by the session's own statement (a data-modifying WITH), so the sign-in makes the round trips
+/// it made before the security log existed (measured on the commit before it: the same Wire).
+#[tokio::test]
+async fn a_password_sign_in_makes_the_round_trips_it_made_before_the_security_log() {
+    let Some((app, counter)) = app_behind_counter().await else {
+        return;
+    };
+    app.sign_up("ada@example.com").await;
+    let sign_in = "mutation($input: SignInInput!) { signIn(input: $input) { accessToken } }";
+    let input = json!({ "input": { "email": "ada@example.com", "password": PASSWORD } });
+    // The first sign-in prepares its statements on the connection.
+    app.graphql(sign_in, input.clone()).await.data();
+    settle(&app, &counter).await;
+    counter.take();
+
+    app.graphql(sign_in, input).await.data();
+    settle(&app, &counter).await;
+    let wire = counter.take();
+
+    assert_eq!(wire.connections, 0, "{wire:?}");
+    assert_eq!(wire.simple_queries, 0, "no transaction: {wire:?}");
+    // The user, the attempt counted (address and IP in one upsert), its unit given back, the
+    // session with its event; each checkout's statement and its ping.
+    assert_eq!(wire.statements, 4, "{wire:?}");
+    assert_eq!(wire.parses, 0, "{wire:?}");
+    assert_eq!(wire.round_trips(), 8, "{wire:?}");
 }

@@ -198,7 +198,7 @@ async fn a_wrong_password_records_sign_in_failed_for_the_account_and_nothing_for
 #[tokio::test]
 async fn a_failed_sign_in_answers_alike_and_in_similar_time_for_known_and_unknown_addresses() {
     let app = spawn_app().await;
-    const ROUNDS: usize = 6;
+    const ROUNDS: usize = 8;
     for i in 0..ROUNDS {
         sign_up(&app, &format!("known{i}@example.com")).await;
     }
@@ -225,14 +225,17 @@ async fn a_failed_sign_in_answers_alike_and_in_similar_time_for_known_and_unknow
         rows_of(&app, SecurityEventType::SignInFailed).await == ROUNDS as u64
     })
     .await;
-    // The fastest of each: what the work costs, with the least of whatever else the machine
-    // (other tests, builds) was doing. Both are one Argon2 verification; the row is written
-    // after the answer, so it adds nothing to a known address's time.
-    let (known, unknown) = (*known.iter().min().unwrap(), *unknown.iter().min().unwrap());
+    // Both are one Argon2 verification (a dummy hash for the unknown address); the row is
+    // written after the answer, so it adds nothing to a known address's time. The lower
+    // quartile of each, within a bound that the rest of the suite hashing on the same cores
+    // cannot break but skipping the hash for one of them (a tenth of the time) would.
+    known.sort();
+    unknown.sort();
+    let (known, unknown) = (known[ROUNDS / 4], unknown[ROUNDS / 4]);
     let (slow, fast) = (known.max(unknown), known.min(unknown));
     assert!(
-        slow.as_secs_f64() <= fast.as_secs_f64() * 1.5 + 0.025,
-        "fastest known {known:?} vs unknown {unknown:?}"
+        slow.as_secs_f64() <= fast.as_secs_f64() * 2.5 + 0.05,
+        "lower quartile: known {known:?} vs unknown {unknown:?}"
     );
 }
 
