@@ -103,6 +103,44 @@ async fn sign_in(app: &TestApp, email: &str, password: &str) -> Gql {
     .await
 }
 
+/// A fresh access token of `email` (a new password sign-in).
+async fn access_token(app: &TestApp, email: &str, password: &str) -> String {
+    let response = sign_in(app, email, password).await;
+    response.data()["signIn"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A second session of `email` (a password sign-in).
+async fn another_session(app: &TestApp, email: &str) -> TestUser {
+    let response = sign_in(app, email, PASSWORD).await;
+    TestUser::from_payload(&response.data()["signIn"], email)
+}
+
+/// Asks for a sign-in code for `email` and reads it from the mail.
+async fn mailed_code(app: &TestApp, sink: &SmtpSink, email: &str) -> String {
+    call(app, None, REQUEST_CODE, json!({ "email": email }))
+        .await
+        .data();
+    sink.next_mail_to(email).await.code().unwrap()
+}
+
+/// A code that is not `code`.
+fn wrong_code(code: &str) -> &'static str {
+    if code == "000000" { "111111" } else { "000000" }
+}
+
+async fn sign_in_with_code(app: &TestApp, email: &str, code: &str) -> Gql {
+    call(
+        app,
+        None,
+        SIGN_IN_WITH_CODE,
+        json!({ "input": { "email": email, "code": code } }),
+    )
+    .await
+}
+
 /// How many rows of `kind` the table holds, all users.
 async fn rows_of(app: &TestApp, kind: SecurityEventType) -> u64 {
     security_event::Entity::find()
@@ -263,64 +301,27 @@ async fn a_rate_limited_sign_in_is_not_recorded() {
 #[tokio::test]
 async fn code_sign_up_sign_in_and_a_wrong_code_are_recorded_with_method_email_code() {
     let (app, sink) = spawn_mail_app(&[]).await;
-    call(
-        &app,
-        None,
-        REQUEST_CODE,
-        json!({ "email": "ada@example.com" }),
-    )
-    .await
-    .data();
-    let code = sink.next_mail_to("ada@example.com").await.code().unwrap();
-    let wrong = if code == "000000" { "111111" } else { "000000" };
-    let refused = call(
-        &app,
-        None,
-        SIGN_IN_WITH_CODE,
-        json!({ "input": { "email": "ada@example.com", "code": wrong } }),
-    )
-    .await;
-    refused.assert_error("INVALID_TOKEN", None);
+    let code = mailed_code(&app, &sink, "ada@example.com").await;
+    sign_in_with_code(&app, "ada@example.com", wrong_code(&code))
+        .await
+        .assert_error("INVALID_TOKEN", None);
     // No account yet: a wrong code for it records nothing.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(rows_of(&app, SecurityEventType::SignInFailed).await, 0);
 
-    let signed_in = call(
-        &app,
-        None,
-        SIGN_IN_WITH_CODE,
-        json!({ "input": { "email": "ada@example.com", "code": code } }),
-    )
-    .await;
-    let token = signed_in.data()["signInWithCode"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let signed_in = sign_in_with_code(&app, "ada@example.com", &code).await;
+    let signed_in = TestUser::from_payload(&signed_in.data()["signInWithCode"], "ada@example.com");
     // Now a wrong code names an account.
-    call(
-        &app,
-        None,
-        REQUEST_CODE,
-        json!({ "email": "ada@example.com" }),
-    )
-    .await
-    .data();
-    let next = sink.next_mail_to("ada@example.com").await.code().unwrap();
-    let wrong = if next == "000000" { "111111" } else { "000000" };
-    call(
-        &app,
-        None,
-        SIGN_IN_WITH_CODE,
-        json!({ "input": { "email": "ada@example.com", "code": wrong } }),
-    )
-    .await
-    .assert_error("INVALID_TOKEN", None);
+    let next = mailed_code(&app, &sink, "ada@example.com").await;
+    sign_in_with_code(&app, "ada@example.com", wrong_code(&next))
+        .await
+        .assert_error("INVALID_TOKEN", None);
     wait_until("the wrong code is recorded", || async {
         rows_of(&app, SecurityEventType::SignInFailed).await == 1
     })
     .await;
 
-    let log = events(&app, &token).await;
+    let log = events(&app, &signed_in.access_token).await;
     assert_eq!(
         kinds(&log),
         ["SIGN_IN_FAILED", "SIGNED_IN", "SIGNED_UP"],
@@ -333,7 +334,7 @@ async fn code_sign_up_sign_in_and_a_wrong_code_are_recorded_with_method_email_co
     );
     assert_eq!(
         log[1].session_id.as_deref(),
-        signed_in.data()["signInWithCode"]["session"]["id"].as_str()
+        Some(signed_in.session_id.as_str())
     );
 }
 
@@ -343,11 +344,7 @@ async fn sign_out_revoke_and_revoke_others_record_each_session_once() {
     let user = sign_up(&app, "ada@example.com").await;
     let mut others = Vec::new();
     for _ in 0..3 {
-        let other = sign_in(&app, "ada@example.com", PASSWORD).await;
-        others.push(TestUser::from_payload(
-            &other.data()["signIn"],
-            "ada@example.com",
-        ));
+        others.push(another_session(&app, "ada@example.com").await);
     }
     call(
         &app,
@@ -389,11 +386,7 @@ async fn sign_out_revoke_and_revoke_others_record_each_session_once() {
     call(&app, Some(&user.access_token), SIGN_OUT, json!({}))
         .await
         .data();
-    let again = sign_in(&app, "ada@example.com", PASSWORD).await;
-    let token = again.data()["signIn"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = access_token(&app, "ada@example.com", PASSWORD).await;
     let log = events(&app, &token).await;
     let signed_out: Vec<&Event> = log.iter().filter(|e| e.kind == "SIGNED_OUT").collect();
     assert_eq!(signed_out.len(), 1, "{log:#?}");
@@ -408,8 +401,7 @@ async fn sign_out_revoke_and_revoke_others_record_each_session_once() {
 async fn concurrent_revocations_of_one_session_record_it_once() {
     let app = spawn_app().await;
     let user = sign_up(&app, "ada@example.com").await;
-    let other = sign_in(&app, "ada@example.com", PASSWORD).await;
-    let other = TestUser::from_payload(&other.data()["signIn"], "ada@example.com");
+    let other = another_session(&app, "ada@example.com").await;
     let vars = json!({ "id": other.session_id });
     let attempts = (0..6).map(|_| call(&app, Some(&user.access_token), REVOKE, vars.clone()));
     let answers = futures_util::future::join_all(attempts).await;
@@ -439,11 +431,7 @@ async fn a_reused_refresh_token_records_reuse_and_revocation_once() {
         replay.assert_error("INVALID_TOKEN", None);
     }
 
-    let again = sign_in(&app, "ada@example.com", PASSWORD).await;
-    let token = again.data()["signIn"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = access_token(&app, "ada@example.com", PASSWORD).await;
     let log = events(&app, &token).await;
     let reuse: Vec<&Event> = log
         .iter()
@@ -465,8 +453,7 @@ async fn a_reused_refresh_token_records_reuse_and_revocation_once() {
 async fn a_password_change_records_the_change_and_each_revoked_session_and_a_wrong_one_nothing() {
     let app = spawn_app().await;
     let user = sign_up(&app, "ada@example.com").await;
-    let other = sign_in(&app, "ada@example.com", PASSWORD).await;
-    let other = TestUser::from_payload(&other.data()["signIn"], "ada@example.com");
+    let other = another_session(&app, "ada@example.com").await;
 
     call(
         &app,
@@ -540,11 +527,7 @@ async fn a_reset_records_the_reset_the_first_proof_and_every_revoked_session() {
     .await
     .assert_error("INVALID_TOKEN", None);
 
-    let again = sign_in(&app, "ada@example.com", "a brand new passphrase 2026").await;
-    let access = again.data()["signIn"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let access = access_token(&app, "ada@example.com", "a brand new passphrase 2026").await;
     let log = events(&app, &access).await;
     assert_eq!(
         kinds(&log),
@@ -592,8 +575,7 @@ async fn an_address_change_records_email_changed_and_the_other_sessions_revoked(
     let (app, sink) = spawn_mail_app(&[]).await;
     let user = sign_up(&app, "ada@example.com").await;
     app.mark_verified(&user.id).await;
-    let other = sign_in(&app, "ada@example.com", PASSWORD).await;
-    let other = TestUser::from_payload(&other.data()["signIn"], "ada@example.com");
+    let other = another_session(&app, "ada@example.com").await;
     call(
         &app,
         Some(&user.access_token),
@@ -746,11 +728,7 @@ async fn the_purge_drops_events_past_the_retention_and_keeps_the_rest() {
     let report = todoql_domain::maintenance::purge(&app.state).await.unwrap();
 
     assert_eq!(report.security_events, 2, "{report:?}");
-    let now = sign_in(&app, "ada@example.com", PASSWORD).await;
-    let token = now.data()["signIn"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = access_token(&app, "ada@example.com", PASSWORD).await;
     let log = events(&app, &token).await;
     assert_eq!(kinds(&log), ["SIGNED_IN", "SIGNED_IN"], "{log:#?}");
     assert_eq!(
