@@ -949,3 +949,26 @@ async fn todoql_audit_prints_an_accounts_events_as_json_lines_while_the_server_r
     assert_eq!(ghost["known_account"], false);
     assert!(ghost["user_id"].is_null(), "{ghost}");
 }
+
+#[tokio::test]
+async fn a_stolen_refresh_token_replayed_on_two_instances_at_once_is_recorded_once() {
+    let first = spawn_app().await;
+    let second = first.spawn_beside(&[]).await;
+    let user = sign_up(&first, "ada@example.com").await;
+    call(&first, None, REFRESH, json!({ "t": user.refresh_token }))
+        .await
+        .data();
+    first.clock.advance(Duration::seconds(11));
+    let replay = json!({ "t": user.refresh_token });
+    let (a, b) = tokio::join!(
+        call(&first, None, REFRESH, replay.clone()),
+        call(&second, None, REFRESH, replay.clone()),
+    );
+    a.assert_error("INVALID_TOKEN", None);
+    b.assert_error("INVALID_TOKEN", None);
+    assert_eq!(
+        rows_of(&first, SecurityEventType::RefreshTokenReused).await,
+        1
+    );
+    assert_eq!(rows_of(&first, SecurityEventType::SessionRevoked).await, 1);
+}
