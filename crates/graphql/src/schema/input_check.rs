@@ -240,6 +240,28 @@ impl Walk<'_> {
                 let input = ty
                     .map(MetaTypeName::concrete_typename)
                     .and_then(|name| self.registry.types.get(name));
+                if V::IS_VARIABLE_VALUE
+                    && let Some(MetaType::InputObject {
+                        name: input_type,
+                        input_fields,
+                        ..
+                    }) = input
+                {
+                    // A variable's object must give every required field (in a literal, that
+                    // is validation's rule and error).
+                    let missing = input_fields.values().find(|field| {
+                        field.ty.ends_with('!')
+                            && field.default_value.is_none()
+                            && !fields.contains_key(field.name.as_str())
+                    });
+                    if let Some(field) = missing {
+                        let slot = Slot {
+                            input_type: Some(input_type.as_str()),
+                            name: field.name.as_str(),
+                        };
+                        return Err(refusal(slot, "is required", pos));
+                    }
+                }
                 for (name, field) in fields {
                     let (input_type, field_type) = match input {
                         Some(MetaType::InputObject {
@@ -340,10 +362,13 @@ enum Shape<'a, V> {
 }
 
 trait Input: Sized {
+    /// Whether this is a variable's value (JSON) rather than a literal in the document.
+    const IS_VARIABLE_VALUE: bool;
     fn shape(&self) -> Shape<'_, Self>;
 }
 
 impl Input for Literal {
+    const IS_VARIABLE_VALUE: bool = false;
     fn shape(&self) -> Shape<'_, Self> {
         match self {
             Literal::Variable(name) => Shape::Variable(name),
@@ -358,6 +383,7 @@ impl Input for Literal {
 }
 
 impl Input for Value {
+    const IS_VARIABLE_VALUE: bool = true;
     fn shape(&self) -> Shape<'_, Self> {
         match self {
             Value::String(text) => Shape::String(text),
