@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The frontend half of CI (called by .ci/run after the Rust suite): builds the server, checks
 # that the generated TypeScript client is up to date, runs the client's tests against a real
-# server (and through Apollo Client and urql), checks the packages' engines (and runs the built
+# server (and through Apollo Client and urql), runs the graphql-http audit (GraphQL over HTTP)
+# against it, checks the packages' engines (and runs the built
 # client on the lowest Node it claims), and runs the example app's tests in a real browser
 # (Debian's chromium, headless). Needs node ^20.19 || ^22.13 || >=23.5 (the example app's
 # engines) and npm; installs chromium with apt-get when /usr/bin/chromium is missing.
@@ -34,6 +35,10 @@ fi
 
 step "frontend: client tests against a real server (node --test), Apollo Client and urql included"
 (cd clients/typescript && npm test)
+
+step "frontend: GraphQL-over-HTTP audit (graphql-http's server audits): no failed MUST"
+# audit.mjs starts its own server from $TODOQL_BIN and exits 1 when a MUST fails.
+(cd scripts/graphql-http-audit && npm ci --no-audit --no-fund --loglevel=error && node audit.mjs)
 
 step "frontend: engines tell the truth (declared ranges, and the built client on the lowest Node it claims)"
 (

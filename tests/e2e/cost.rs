@@ -360,7 +360,10 @@ async fn no_suggestions_while_introspection_is_off() {
         for error in errors {
             let message = error["message"].as_str().unwrap_or_default();
             assert!(!message.contains("Did you mean"), "{document}: {message}");
-            assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{document}");
+            assert_eq!(
+                error["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+                "{document}"
+            );
         }
     }
 }

@@ -21,9 +21,10 @@ async fn an_unknown_persisted_query_asks_the_client_for_its_text() {
         )
         .await;
 
-    assert_eq!(answer.status, 200);
+    // A request error: 400 under application/graphql-response+json (reqwest accepts */*).
+    assert_eq!(answer.status, 400);
     assert_eq!(answer.message(), "PersistedQueryNotFound");
-    answer.assert_error("BAD_USER_INPUT", None);
+    answer.assert_error("PERSISTED_QUERY_NOT_FOUND", None);
 }
 
 #[tokio::test]

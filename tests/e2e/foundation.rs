@@ -281,7 +281,7 @@ async fn requests_over_the_timeout_get_408() {
 }
 
 #[tokio::test]
-async fn malformed_json_and_syntax_errors_are_bad_user_input() {
+async fn malformed_json_is_bad_user_input_and_bad_documents_have_apollo_s_codes() {
     let app = spawn_app().await;
     let response = app
         .post_raw("application/json", b"{not json".to_vec())
@@ -291,9 +291,9 @@ async fn malformed_json_and_syntax_errors_are_bad_user_input() {
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
 
     let syntax = app.graphql("{ authConfig { ", json!({})).await;
-    syntax.assert_error("BAD_USER_INPUT", None);
+    syntax.assert_error("GRAPHQL_PARSE_FAILED", None);
     let unknown_field = app.graphql("{ nope }", json!({})).await;
-    unknown_field.assert_error("BAD_USER_INPUT", None);
+    unknown_field.assert_error("GRAPHQL_VALIDATION_FAILED", None);
 }
 
 #[tokio::test]

@@ -1059,7 +1059,7 @@ async fn start_oauth_refuses_a_code_challenge_that_is_not_s256() {
             json!({}),
         )
         .await;
-    without.assert_error("BAD_USER_INPUT", None);
+    without.assert_error("GRAPHQL_VALIDATION_FAILED", None);
     assert_eq!(world.states().await, 0);
 }
 
@@ -1069,7 +1069,7 @@ async fn a_completion_without_the_code_verifier_field_is_refused_and_leaves_the_
     let (code, state) = world
         .authorize("corp", FakeUser::verified("corp-1", "a@corp.example"), None)
         .await;
-    // A client that predates codeVerifier: GraphQL validation refuses the input before any
+    // A client that predates codeVerifier: the variable's value is refused before any
     // resolver runs, so the state is still there for the browser that holds the verifier.
     let old_client = world
         .app
@@ -1078,7 +1078,7 @@ async fn a_completion_without_the_code_verifier_field_is_refused_and_leaves_the_
             json!({ "input": { "provider": "corp", "code": code, "state": state } }),
         )
         .await;
-    old_client.assert_error("BAD_USER_INPUT", None);
+    old_client.assert_error("BAD_USER_INPUT", Some("codeVerifier"));
     assert_eq!(world.states().await, 1);
     world.complete("corp", &code, &state, None).await.data();
 }

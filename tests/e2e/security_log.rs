@@ -56,7 +56,7 @@ async fn call(app: &TestApp, token: Option<&str>, query: &str, variables: Value)
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
-    Gql::from(request.send().await.expect("request")).await
+    Gql::from_response(request.send().await.expect("request")).await
 }
 
 /// One page of the caller's log.

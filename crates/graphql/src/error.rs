@@ -31,6 +31,14 @@ pub enum ErrorCode {
     ReauthenticationRequired,
     /// Anything else; the cause is logged, never shown.
     InternalServerError,
+    /// The document is not GraphQL (a syntax error). HTTP 400 under
+    /// `application/graphql-response+json`.
+    GraphqlParseFailed,
+    /// The document is not valid against the schema (an unknown field, a missing argument…).
+    /// HTTP 400 under `application/graphql-response+json`.
+    GraphqlValidationFailed,
+    /// An Automatic Persisted Query hash the server does not know: send the query with it.
+    PersistedQueryNotFound,
 }
 
 impl ErrorCode {

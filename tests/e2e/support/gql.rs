@@ -13,7 +13,12 @@ pub struct Gql {
 }
 
 impl Gql {
-    pub async fn from(response: reqwest::Response) -> Gql {
+    /// The response as the tests read it (status and JSON body).
+    pub async fn from_response(response: reqwest::Response) -> Gql {
+        Self::from(response).await
+    }
+
+    pub(super) async fn from(response: reqwest::Response) -> Gql {
         let status = response.status().as_u16();
         let text = response.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text }));

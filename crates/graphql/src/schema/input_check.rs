@@ -1,6 +1,9 @@
 //! Every input of every request meets [`todoql_domain::input`]'s rules before any resolver runs: each
 //! string (in the document or in a variable) is text of the kind its field allows, and each
-//! `DateTime` is an instant both databases hold. A refusal is BAD_USER_INPUT with
+//! `DateTime` is an instant both databases hold; each number and boolean fits its built-in
+//! scalar (an `Int` in 32 bits, no string where an `Int` goes, an `ID` a string or an integer),
+//! so that a value that cannot be coerced is refused before execution, like any request error,
+//! instead of failing in a field without naming its argument. A refusal is BAD_USER_INPUT with
 //! `extensions.field` naming the argument or input field, the same on SQLite and PostgreSQL.
 //!
 //! Checking here, once, instead of in each resolver means a field added later is covered
@@ -221,6 +224,12 @@ impl Walk<'_> {
                     .try_for_each(|default| self.value(*default, ty, slot, pos)),
             },
             Shape::String(text) => self.leaf(text, ty, slot, pos),
+            Shape::Number(number) => {
+                scalar_fits(ty, Scalar::Number(number)).map_err(|why| refusal(slot, why, pos))
+            }
+            Shape::Boolean => {
+                scalar_fits(ty, Scalar::Boolean).map_err(|why| refusal(slot, why, pos))
+            }
             Shape::List(items) => {
                 let item_type = ty.map(list_item_type);
                 items
@@ -231,6 +240,28 @@ impl Walk<'_> {
                 let input = ty
                     .map(MetaTypeName::concrete_typename)
                     .and_then(|name| self.registry.types.get(name));
+                if V::IS_VARIABLE_VALUE
+                    && let Some(MetaType::InputObject {
+                        name: input_type,
+                        input_fields,
+                        ..
+                    }) = input
+                {
+                    // A variable's object must give every required field (in a literal, that
+                    // is validation's rule and error).
+                    let missing = input_fields.values().find(|field| {
+                        field.ty.ends_with('!')
+                            && field.default_value.is_none()
+                            && !fields.contains_key(field.name.as_str())
+                    });
+                    if let Some(field) = missing {
+                        let slot = Slot {
+                            input_type: Some(input_type.as_str()),
+                            name: field.name.as_str(),
+                        };
+                        return Err(refusal(slot, "is required", pos));
+                    }
+                }
                 for (name, field) in fields {
                     let (input_type, field_type) = match input {
                         Some(MetaType::InputObject {
@@ -256,12 +287,48 @@ impl Walk<'_> {
     }
 
     fn leaf(&self, text: &str, ty: Option<&str>, slot: Slot<'_>, pos: Pos) -> ServerResult<()> {
+        scalar_fits(ty, Scalar::String).map_err(|why| refusal(slot, why, pos))?;
         input::check_text(text, slot.text_kind()).map_err(|why| refusal(slot, why, pos))?;
         let date_time = <crate::schema::scalars::DateTime as InputType>::type_name();
         if ty.map(MetaTypeName::concrete_typename) == Some(date_time.as_ref()) {
             input::parse_instant(text).map_err(|why| refusal(slot, why, pos))?;
         }
         Ok(())
+    }
+}
+
+/// A leaf value, as far as the built-in scalars care.
+enum Scalar<'a> {
+    String,
+    Number(&'a async_graphql::Number),
+    Boolean,
+}
+
+/// Whether a leaf value can be coerced to the built-in scalar `ty` is (GraphQL spec 3.5): the
+/// refusal's reason if not. Other types (enums, input objects, custom scalars) are left to
+/// validation and to their own parsers.
+fn scalar_fits(ty: Option<&str>, value: Scalar<'_>) -> Result<(), &'static str> {
+    let Some(ty) = ty.map(MetaTypeName::concrete_typename) else {
+        return Ok(());
+    };
+    let integer = |n: &async_graphql::Number| n.as_i64().or_else(|| n.as_u64().map(|_| i64::MAX));
+    match (ty, value) {
+        ("Int", Scalar::Number(n)) => match integer(n) {
+            Some(n) if i32::try_from(n).is_ok() => Ok(()),
+            Some(_) => Err("must be an integer from -2147483648 to 2147483647"),
+            None => Err("must be an integer, not a fraction"),
+        },
+        ("Int", _) => Err("must be an integer"),
+        ("Float", Scalar::Number(_)) => Ok(()),
+        ("Float", _) => Err("must be a number"),
+        ("Boolean", Scalar::Boolean) => Ok(()),
+        ("Boolean", _) => Err("must be true or false"),
+        ("ID", Scalar::String) => Ok(()),
+        ("ID", Scalar::Number(n)) if integer(n).is_some() => Ok(()),
+        ("ID", _) => Err("must be an ID (a string)"),
+        ("String" | "DateTime", Scalar::String) => Ok(()),
+        ("String" | "DateTime", _) => Err("must be a string"),
+        _ => Ok(()),
     }
 }
 
@@ -289,31 +356,41 @@ enum Shape<'a, V> {
     String(&'a str),
     List(&'a [V]),
     Object(&'a IndexMap<Name, V>),
+    Number(&'a async_graphql::Number),
+    Boolean,
     Other,
 }
 
 trait Input: Sized {
+    /// Whether this is a variable's value (JSON) rather than a literal in the document.
+    const IS_VARIABLE_VALUE: bool;
     fn shape(&self) -> Shape<'_, Self>;
 }
 
 impl Input for Literal {
+    const IS_VARIABLE_VALUE: bool = false;
     fn shape(&self) -> Shape<'_, Self> {
         match self {
             Literal::Variable(name) => Shape::Variable(name),
             Literal::String(text) => Shape::String(text),
             Literal::List(items) => Shape::List(items),
             Literal::Object(fields) => Shape::Object(fields),
+            Literal::Number(number) => Shape::Number(number),
+            Literal::Boolean(_) => Shape::Boolean,
             _ => Shape::Other,
         }
     }
 }
 
 impl Input for Value {
+    const IS_VARIABLE_VALUE: bool = true;
     fn shape(&self) -> Shape<'_, Self> {
         match self {
             Value::String(text) => Shape::String(text),
             Value::List(items) => Shape::List(items),
             Value::Object(fields) => Shape::Object(fields),
+            Value::Number(number) => Shape::Number(number),
+            Value::Boolean(_) => Shape::Boolean,
             _ => Shape::Other,
         }
     }

@@ -10,9 +10,11 @@ pub mod email;
 pub mod input_check;
 #[cfg(test)]
 mod input_check_tests;
+pub mod null_propagation;
 pub mod oauth;
 pub mod scalars;
 pub mod security_log;
+pub mod stage;
 pub mod suggestions;
 pub mod todos;
 
@@ -87,6 +89,8 @@ pub fn build_schema(state: AppState, limits: SchemaLimits) -> AppSchema {
             max: limits.max_depth,
         })
         .extension(input_check::InputCheck)
+        .extension(null_propagation::NullPropagation)
+        .extension(stage::Stages)
         .limit_recursive_depth(32)
         .limit_directives(8);
     if !limits.introspection {

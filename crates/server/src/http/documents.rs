@@ -25,6 +25,7 @@ use lru::LruCache;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use todoql_domain::secrets::sha256_hex;
+use todoql_graphql::ErrorCode;
 use todoql_graphql::schema::cost::{Analyzed, CostAnalyzer};
 
 /// Most documents kept.
@@ -187,7 +188,7 @@ impl Documents {
                 let text = self.lock().by_hash.get(&hash).cloned();
                 match text {
                     Some(text) => request.query = text.to_string(),
-                    None => return Err(ServerError::new(PERSISTED_QUERY_NOT_FOUND, None)),
+                    None => return Err(persisted_query_not_found()),
                 }
             }
             Persisted::Hash(hash) => {
@@ -201,6 +202,16 @@ impl Documents {
         request.data.insert(analyzed);
         Ok(())
     }
+}
+
+/// The answer to a hash the cache does not know: Apollo's message and code, which the APQ links
+/// of Apollo Client and urql look for before they send the query with its hash.
+fn persisted_query_not_found() -> ServerError {
+    let mut error = ServerError::new(PERSISTED_QUERY_NOT_FOUND, None);
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", ErrorCode::PersistedQueryNotFound.as_str());
+    error.extensions = Some(extensions);
+    error
 }
 
 #[cfg(test)]

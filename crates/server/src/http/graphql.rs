@@ -1,8 +1,10 @@
 //! POST /graphql (JSON only: our CSRF defence) and GET /graphql (GraphiQL for browsers, and
-//! GraphQL-over-HTTP GET for queries, never for mutations).
+//! GraphQL-over-HTTP GET for queries, never for mutations); `/graphql/` is the same. The
+//! answer's media type and status follow the request's `Accept` (see `media`).
 
 use super::client::request_context;
 use super::get_request;
+use super::media::{self, Answer};
 use super::request_error::request_error;
 use super::state::HttpState;
 use async_graphql::{BatchRequest, BatchResponse, Request, Response as GqlResponse};
@@ -10,11 +12,12 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use futures_util::StreamExt as _;
 use std::net::SocketAddr;
 use std::time::Instant;
 use todoql_graphql::ErrorCode;
+use todoql_graphql::schema::stage::ExecutionStarted;
 
 /// POST /graphql.
 pub async fn post(
@@ -29,6 +32,9 @@ pub async fn post(
             "POST /graphql accepts only Content-Type: application/json.",
         );
     }
+    let Some(media) = media::negotiate(&headers) else {
+        return not_acceptable();
+    };
     let body = match body {
         Ok(body) => body,
         Err(rejection) => {
@@ -50,6 +56,7 @@ pub async fn post(
             );
         }
     };
+    let is_batch = matches!(batch, BatchRequest::Batch(_));
     let batch = match batch {
         BatchRequest::Batch(requests) if requests.len() > http.max_batch => {
             return request_error(
@@ -80,31 +87,57 @@ pub async fn post(
             .collect(),
     };
     let started = Instant::now();
-    let response = match batch {
-        BatchRequest::Single(request) => {
-            BatchResponse::Single(finish(execute(&http, request).await))
-        }
+    let answers: Vec<Answer> = match batch {
+        BatchRequest::Single(request) => vec![execute(&http, request).await],
         BatchRequest::Batch(requests) => {
             // Concurrently, answers in order (as async-graphql's execute_batch does).
-            let responses: Vec<GqlResponse> = requests
+            requests
                 .into_iter()
                 .map(|request| execute(&http, request))
                 .collect::<futures_util::stream::FuturesOrdered<_>>()
                 .collect()
-                .await;
-            BatchResponse::Batch(responses.into_iter().map(finish).collect())
+                .await
         }
     };
+    let executed: Vec<bool> = answers.iter().map(|a| a.executed).collect();
+    let mut responses: Vec<GqlResponse> = answers.into_iter().map(|a| finish(a.response)).collect();
+    let response = if !is_batch {
+        BatchResponse::Single(responses.remove(0))
+    } else {
+        BatchResponse::Batch(responses)
+    };
     crate::metrics::record_operations(&operations, &response, started);
-    async_graphql_axum::GraphQLResponse::from(response).into_response()
+    media::respond(media, &response, &executed)
 }
 
-/// Runs one operation with its parsed document from the cache (or its persisted query).
-async fn execute(http: &HttpState, mut request: Request) -> GqlResponse {
-    match http.documents.prepare(&mut request) {
-        Ok(()) => http.schema.execute(request).await,
-        Err(error) => GqlResponse::from_errors(vec![error]),
+/// Runs one operation with its parsed document from the cache (or its persisted query), and
+/// tells whether it got as far as execution.
+async fn execute(http: &HttpState, mut request: Request) -> Answer {
+    if let Err(error) = http.documents.prepare(&mut request) {
+        return refused(error);
     }
+    let started = ExecutionStarted::default();
+    let response = http.schema.execute(request.data(started.clone())).await;
+    Answer {
+        response,
+        executed: started.get(),
+    }
+}
+
+/// The answer to a request refused before it reached the schema.
+fn refused(error: async_graphql::ServerError) -> Answer {
+    Answer {
+        response: GqlResponse::from_errors(vec![error]),
+        executed: false,
+    }
+}
+
+/// 406: the client accepts neither media type GraphQL answers in.
+fn not_acceptable() -> Response {
+    request_error(
+        StatusCode::NOT_ACCEPTABLE,
+        "GraphQL answers in application/graphql-response+json or application/json; the Accept header allows neither.",
+    )
 }
 
 /// GET /graphql.
@@ -118,6 +151,9 @@ pub async fn get(
     if !has_query {
         return super::graphiql::page_response(has_subscriptions(&http));
     }
+    let Some(media) = media::negotiate(&headers) else {
+        return not_acceptable();
+    };
     let mut request = match get_request::parse(query.as_deref().unwrap_or_default()) {
         Some(request) => request,
         None => {
@@ -129,9 +165,9 @@ pub async fn get(
     };
     let operation = crate::metrics::operation_label(request.operation_name.as_deref());
     if let Err(error) = http.documents.prepare(&mut request) {
-        let response = BatchResponse::Single(finish(GqlResponse::from_errors(vec![error])));
+        let response = BatchResponse::Single(finish(refused(error).response));
         crate::metrics::record_operations(&[operation], &response, Instant::now());
-        return async_graphql_axum::GraphQLResponse::from(response).into_response();
+        return media::respond(media, &response, &[false]);
     }
     if get_request::selects_mutation(&mut request) {
         let mut response = request_error(
@@ -143,11 +179,28 @@ pub async fn get(
             .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
-    let request = request.data(request_context(&http, &headers, peer));
+    let execution = ExecutionStarted::default();
+    let request = request
+        .data(request_context(&http, &headers, peer))
+        .data(execution.clone());
     let started = Instant::now();
     let response = BatchResponse::Single(finish(http.schema.execute(request).await));
     crate::metrics::record_operations(&[operation], &response, started);
-    async_graphql_axum::GraphQLResponse::from(response).into_response()
+    media::respond(media, &response, &[execution.get()])
+}
+
+/// GET /graphql/: the same as GET /graphql, except that GraphiQL is sent to /graphql (its
+/// asset paths are relative to the page).
+pub async fn get_with_slash(
+    state: State<HttpState>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if query.as_deref().is_none_or(str::is_empty) {
+        return Redirect::permanent("../graphql").into_response();
+    }
+    get(state, peer, headers, RawQuery(query)).await
 }
 
 /// Whether the schema has a Subscription root (GraphiQL then wires its websocket client).

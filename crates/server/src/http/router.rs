@@ -27,6 +27,10 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(http: HttpState, config: &HttpConfig) -> Router {
     let mut routes = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
+        .route(
+            "/graphql/",
+            get(graphql::get_with_slash).post(graphql::post),
+        )
         .route("/graphql/assets/{name}", get(graphiql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));

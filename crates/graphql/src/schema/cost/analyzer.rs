@@ -74,7 +74,7 @@ impl CostAnalyzer {
                 "The document nests brackets more than {max} levels deep."
             )),
         })?;
-        let document = async_graphql::parser::parse_query(text).map_err(ServerError::from)?;
+        let document = async_graphql::parser::parse_query(text).map_err(parse_failure)?;
         shape::check(&document).map_err(refusal)?;
         let outcome = walk::walk(&self.model, &document, None, self.budget);
         let fixed_cost = match (outcome.result, outcome.used_variables) {
@@ -141,6 +141,15 @@ impl CostAnalyzer {
 }
 
 /// A refusal of the document: BAD_USER_INPUT, the client's to fix.
+/// A syntax error, with the code Apollo Client and urql look for.
+fn parse_failure(error: async_graphql::parser::Error) -> ServerError {
+    let mut error = ServerError::from(error);
+    let mut extensions = ErrorExtensionValues::default();
+    extensions.set("code", crate::ErrorCode::GraphqlParseFailed.as_str());
+    error.extensions = Some(extensions);
+    error
+}
+
 fn refusal(message: String) -> ServerError {
     let mut error = ServerError::new(message, None);
     let mut extensions = ErrorExtensionValues::default();
