@@ -387,6 +387,14 @@ export class TodoqlClient {
   async sessions() {
     return (await this.request(ops.SessionsDocument)).sessions;
   }
+  /**
+   * The caller's security log (sign-ins, failed sign-ins, credential and session changes),
+   * newest first: `first` events (server default 20) after the cursor `after` (the previous
+   * page's `pageInfo.endCursor`), only the `types` given when set.
+   */
+  async securityEvents(variables: ops.SecurityEventsQueryVariables = {}) {
+    return (await this.request(ops.SecurityEventsDocument, variables)).securityEvents;
+  }
   /** Creates an account and signs in (keeps the tokens). */
   async signUp(input: ops.SignUpInput) {
     return this.keep((await this.request(ops.SignUpDocument, { input }, { anonymous: true })).signUp);

@@ -149,6 +149,13 @@ describe("the whole contract through the client", () => {
     assert.equal(client.tokens, null);
     await client.signIn({ email: newEmail, password: "reset passphrase number 3" });
 
+    // The security log: the reset and the sign-in after it, newest first.
+    const log = await client.securityEvents({ first: 2, types: ["PASSWORD_RESET", "SIGNED_IN"] });
+    assert.deepEqual(
+      log.edges.map((edge) => edge.node.type),
+      ["SIGNED_IN", "PASSWORD_RESET"],
+    );
+
     // OAuth: no provider is configured on this server.
     await rejectsWith(client.startOAuth("github", "http://app.test/oauth/callback"), ["BAD_USER_INPUT", "NOT_FOUND"]);
     await rejectsWith(client.completeOAuth({ provider: "github", code: "x", state: "y" }), [

@@ -6,6 +6,8 @@ import {
   TodoqlNetworkError,
   localStorageTokenStore,
   type DeletedTodoFieldsFragment,
+  type SecurityEventFieldsFragment,
+  type SecurityEventType,
   type SessionFieldsFragment,
   type TodoFieldsFragment,
   type UserFieldsFragment,
@@ -167,6 +169,7 @@ const routes: Record<string, () => Promise<void> | void> = {
   [MAIL_PAGE.confirmEmail]: confirmEmailPage,
   "/todos": todosPage,
   "/sessions": sessionsPage,
+  "/security": securityPage,
 };
 
 function navigate(path: string, message?: string): void {
@@ -200,6 +203,7 @@ function renderNav(): void {
     nav.replaceChildren(
       link("/todos", "Todos"),
       link("/sessions", "Sessions"),
+      link("/security", "Security"),
       h("span", { class: "who" }, user?.email ?? ""),
       h("button", { class: "link", type: "button", onclick: () => void signOut() }, "Sign out"),
     );
@@ -578,6 +582,110 @@ async function sessionsPage(): Promise<void> {
         "Sign out everywhere else",
       ),
   );
+}
+
+/** What each type of security event means, in words (every type of the API: the compiler checks). */
+const EVENT_LABEL: Record<SecurityEventType, string> = {
+  SIGNED_UP: "Account created",
+  SIGNED_IN: "Signed in",
+  SIGN_IN_FAILED: "Failed sign-in",
+  MFA_FAILED: "Failed second-factor check",
+  SIGNED_OUT: "Signed out",
+  SESSION_REVOKED: "Session ended",
+  REFRESH_TOKEN_REUSED: "Old session token reused: session ended",
+  PASSWORD_CHANGED: "Password changed",
+  PASSWORD_RESET: "Password reset by email link",
+  EMAIL_VERIFIED: "Email address verified",
+  EMAIL_CHANGED: "Email address changed",
+  OAUTH_LINKED: "Sign-in provider linked",
+  OAUTH_UNLINKED: "Sign-in provider unlinked",
+  TOTP_ENABLED: "Two-factor authentication turned on",
+  TOTP_DISABLED: "Two-factor authentication turned off",
+  RECOVERY_CODES_REGENERATED: "New recovery codes",
+  RECOVERY_CODE_USED: "Recovery code used",
+  PASSKEY_ADDED: "Passkey added",
+  PASSKEY_REMOVED: "Passkey removed",
+};
+
+/** Events a person should look at twice. */
+const ALARMING: ReadonlySet<SecurityEventType> = new Set(["SIGN_IN_FAILED", "MFA_FAILED", "REFRESH_TOKEN_REUSED"]);
+
+/** How a sign-in was made (`method` is a string in the API: an unknown one shows as it is). */
+const METHOD_LABEL: Record<string, string> = {
+  PASSWORD: "password",
+  EMAIL_CODE: "emailed code",
+  OAUTH: "OAuth",
+  PASSKEY: "passkey",
+  TOTP: "authenticator code",
+  RECOVERY_CODE: "recovery code",
+};
+
+/** Events per page of the security log. */
+const SECURITY_PAGE_SIZE = 20;
+
+async function securityPage(): Promise<void> {
+  if (!(await currentUser())) return navigate(MAIL_PAGE.signIn, "Sign in to see your security log.");
+
+  const list = h("ul", { class: "items", "aria-label": "Security events" });
+  const count = h("p", { class: "muted" });
+  const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more") as HTMLButtonElement;
+  const alert = h("p", { class: "alert", role: "alert", hidden: true });
+  let after: string | null = null;
+
+  const item = (event: SecurityEventFieldsFragment): HTMLElement => {
+    const how = [
+      event.method && `with ${METHOD_LABEL[event.method] ?? event.method}`,
+      event.provider && `via ${event.provider}`,
+    ].filter(Boolean);
+    return h(
+      "li",
+      { "data-event-id": event.id, "data-event-type": event.type },
+      h(
+        "span",
+        { class: "grow" },
+        h("strong", { class: ALARMING.has(event.type) ? "warning" : undefined }, EVENT_LABEL[event.type] ?? event.type),
+        how.length > 0 ? ` ${how.join(" ")}` : null,
+        h("br"),
+        h(
+          "span",
+          { class: "muted" },
+          `${event.ipAddress ?? "unknown address"} · ${event.userAgent ?? "unknown device"} · `,
+          h("time", { datetime: event.createdAt }, when(event.createdAt)),
+        ),
+      ),
+    );
+  };
+
+  const load = async (append: boolean) => {
+    const page = await client.securityEvents({ first: SECURITY_PAGE_SIZE, after: append ? after : null });
+    if (!append) list.replaceChildren();
+    list.append(...page.edges.map((edge) => item(edge.node)));
+    after = page.pageInfo.endCursor;
+    more.hidden = !page.pageInfo.hasNextPage;
+    count.textContent = `${page.totalCount} event${page.totalCount === 1 ? "" : "s"}, newest first`;
+  };
+  more.addEventListener("click", async () => {
+    more.disabled = true;
+    alert.hidden = true;
+    try {
+      await load(true);
+    } catch (error) {
+      alert.textContent = describe(error);
+      alert.hidden = false;
+    } finally {
+      more.disabled = false;
+    }
+  });
+
+  render(
+    h("h1", {}, "Security log"),
+    h("p", {}, "Sign-ins, failed attempts, and changes to your password, address and sessions."),
+    alert,
+    count,
+    list,
+    more,
+  );
+  await load(false);
 }
 
 void route();

@@ -304,6 +304,75 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
     }
   });
 
+  it("the security log lists the sign-up, a failed sign-in and the sign-in, and loads more", async () => {
+    const owner = `grace-${Date.now()}@example.com`;
+    const log = page.getByRole("list", { name: "Security events" });
+    const events = log.locator("li");
+    const shownTypes = () => events.evaluateAll((items) => items.map((item) => item.dataset.eventType));
+    const row = (type) => log.locator(`li[data-event-type="${type}"]`);
+
+    // Sign up (this test runs alone too: it needs no state of the others), sign out, a wrong
+    // password, then the right one.
+    await page.goto(`${origin}/sign-up`);
+    await page.getByLabel("Email").fill(owner);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.getByRole("heading", { name: "Verify your email" }).waitFor();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await page.getByLabel("Email").fill(owner);
+    await page.getByLabel("Password").fill("not my password at all");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("Wrong email or password.").waitFor();
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Verify your email" }).waitFor();
+
+    // The log is readable before the address is verified, from the signed-in navigation.
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Security" }).click();
+    await page.getByRole("heading", { name: "Security log" }).waitFor();
+    // The failed sign-in is written just after its answer: reload until it is there.
+    await eventually(async () => {
+      if ((await row("SIGN_IN_FAILED").count()) === 1) return true;
+      await page.reload();
+      await page.getByRole("heading", { name: "Security log" }).waitFor();
+      return false;
+    }, "the failed sign-in in the log");
+    await shot("12-security-log");
+
+    assert.deepEqual(await shownTypes(), ["SIGNED_IN", "SIGN_IN_FAILED", "SIGNED_OUT", "SIGNED_IN", "SIGNED_UP"]);
+    assert.match(await row("SIGNED_UP").innerText(), /Account created with password/);
+    assert.match(await row("SIGN_IN_FAILED").innerText(), /Failed sign-in with password/);
+    assert.match(await row("SIGNED_IN").first().innerText(), /Signed in with password/);
+    assert.match(await row("SIGNED_OUT").innerText(), /Signed out/);
+    const userAgent = await page.evaluate(() => navigator.userAgent);
+    for (const text of await events.allInnerTexts()) {
+      assert.ok(text.includes("127.0.0.1"), text);
+      assert.ok(text.includes(userAgent), text);
+    }
+    assert.match(await page.getByText(/events?, newest first/).innerText(), /^5 events/);
+    assert.equal(await page.getByRole("button", { name: "Load more" }).isVisible(), false);
+
+    // Another device signs in and out 8 times: 21 events, one more than a page.
+    const device = new TodoqlClient({ url: server.graphqlUrl });
+    for (let i = 0; i < 8; i += 1) {
+      await device.signIn({ email: owner, password: PASSWORD });
+      await device.signOut();
+    }
+    await page.reload();
+    await page.getByRole("heading", { name: "Security log" }).waitFor();
+    await eventually(async () => (await events.count()) === 20, "a first page of 20 events");
+    await page.getByRole("button", { name: "Load more" }).click();
+    await eventually(async () => (await events.count()) === 21, "the 21st event");
+    await shot("13-security-log-load-more");
+
+    const types = await shownTypes();
+    assert.deepEqual(types.slice(0, 2), ["SIGNED_OUT", "SIGNED_IN"]);
+    assert.deepEqual(types.slice(-5), ["SIGNED_IN", "SIGN_IN_FAILED", "SIGNED_OUT", "SIGNED_IN", "SIGNED_UP"]);
+    assert.equal(new Set(await events.evaluateAll((items) => items.map((item) => item.dataset.eventId))).size, 21);
+    assert.equal(await page.getByRole("button", { name: "Load more" }).isVisible(), false);
+  });
+
   it("GraphiQL loads with no network and runs { authConfig { passwordSignIn } }", async () => {
     const graphiql = await context.newPage();
     const failed = [];
