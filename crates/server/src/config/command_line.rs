@@ -33,7 +33,7 @@ pub struct Cli {
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Serve GraphQL over HTTP (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply or inspect database migrations.
     Migrate(MigrateArgs),
     /// Print the GraphQL schema (SDL). Takes no options and reads no environment.
@@ -200,9 +200,10 @@ impl Config {
         let args = [OsString::from("todoql"), OsString::from("serve")]
             .into_iter()
             .chain(overrides.into_iter().map(Into::into));
-        let Command::Serve(ServeArgs { mut config, .. }) = parse_from(args)?.command else {
+        let Command::Serve(serve) = parse_from(args)?.command else {
             unreachable!("the arguments name `serve`");
         };
+        let mut config = serve.config;
         config.resolve(&process_env).map_err(|err| {
             clap::Error::raw(clap::error::ErrorKind::ValueValidation, err.to_string())
         })?;
