@@ -396,7 +396,7 @@ fn bad_values_of_the_new_limits_stop_the_server_naming_the_variable() {
         ("TODOQL_REAUTH_MAX_AGE", "-5"),
     ] {
         let output = todoql_bin()
-            .arg("schema")
+            .args(["serve", "--check-config"])
             .env(variable, value)
             .output()
             .unwrap();

@@ -1523,7 +1523,7 @@ fn a_bad_mail_setting_stops_the_server_with_one_line_naming_it_and_no_password()
         ("TODOQL_MAIL_RETRY_BASE", "soon"),
     ] {
         let output = todoql_bin()
-            .arg("schema")
+            .args(["serve", "--check-config"])
             .env(variable, value)
             .output()
             .unwrap();

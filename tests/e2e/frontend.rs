@@ -205,6 +205,97 @@ async fn an_asset_asked_for_without_its_current_hash_must_be_revalidated() {
     assert_eq!(escape.status(), 404);
 }
 
+/// GraphiQL's largest file, as the binary embeds it.
+const GRAPHIQL_JS: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/assets/graphiql/graphiql.min.js"
+));
+
+/// GET the asset with `accept_encoding` (none: no header); the status, Content-Encoding, Vary
+/// and the body as sent. The client decodes nothing itself.
+async fn fetch_asset(
+    app: &TestApp,
+    accept_encoding: Option<&str>,
+) -> (u16, Option<String>, String, Vec<u8>) {
+    let mut request = app
+        .client
+        .get(format!("{}/graphql/assets/graphiql.min.js", app.base_url));
+    if let Some(encoding) = accept_encoding {
+        request = request.header("accept-encoding", encoding);
+    }
+    let response = request.send().await.expect("request");
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let (encoding, vary) = (
+        header("content-encoding"),
+        header("vary").unwrap_or_default(),
+    );
+    let status = response.status().as_u16();
+    (
+        status,
+        encoding,
+        vary,
+        response.bytes().await.unwrap().to_vec(),
+    )
+}
+
+#[tokio::test]
+async fn graphiql_assets_come_gzip_or_br_compressed_when_accepted_and_plain_otherwise() {
+    use std::io::Read;
+    let app = spawn_app().await;
+
+    let (status, encoding, vary, body) = fetch_asset(&app, Some("gzip")).await;
+    assert_eq!((status, encoding.as_deref()), (200, Some("gzip")));
+    assert!(
+        vary.to_ascii_lowercase().contains("accept-encoding"),
+        "{vary}"
+    );
+    assert!(body.len() < GRAPHIQL_JS.len() / 2, "{} bytes", body.len());
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_end(&mut decoded)
+        .unwrap();
+    assert!(decoded == GRAPHIQL_JS, "gzip decodes to other bytes");
+
+    let (status, encoding, _, body) = fetch_asset(&app, Some("br")).await;
+    assert_eq!((status, encoding.as_deref()), (200, Some("br")));
+    assert!(body.len() < GRAPHIQL_JS.len() / 2, "{} bytes", body.len());
+    let mut decoded = Vec::new();
+    brotli::Decompressor::new(&body[..], 4096)
+        .read_to_end(&mut decoded)
+        .unwrap();
+    assert!(decoded == GRAPHIQL_JS, "br decodes to other bytes");
+
+    for accept in [None, Some("identity")] {
+        let (status, encoding, vary, body) = fetch_asset(&app, accept).await;
+        assert_eq!((status, encoding), (200, None), "{accept:?}");
+        assert!(
+            vary.to_ascii_lowercase().contains("accept-encoding"),
+            "{vary}"
+        );
+        assert!(body == GRAPHIQL_JS, "{accept:?}: other bytes");
+    }
+}
+
+#[tokio::test]
+async fn graphql_answers_are_not_compressed() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.base_url))
+        .header("accept-encoding", "gzip, br")
+        .json(&json!({ "query": "{ authConfig { passwordSignIn } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get("content-encoding").is_none());
+}
+
 #[tokio::test]
 async fn the_introspection_query_of_graphiql_and_code_generators_passes_the_depth_limit() {
     // The default depth limit (12) is lower than the introspection query's nesting (13).

@@ -1448,7 +1448,7 @@ async fn provider_tokens_are_stored_encrypted_and_never_returned() {
 
 fn todoql(env: &[(&str, &str)]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_todoql"))
-        .arg("schema")
+        .args(["serve", "--check-config"])
         .env_clear()
         .envs(env.iter().copied())
         .output()

@@ -1,6 +1,6 @@
 //! `todoql audit`: an account's security events as JSON lines on stdout, for operators.
 
-use crate::config::{AuditArgs, Config};
+use crate::config::AuditArgs;
 use anyhow::Context as _;
 use sea_orm::ActiveEnum;
 use std::io::Write;
@@ -10,8 +10,8 @@ use todoql_domain::security_log::list::{self, EventFilter};
 use todoql_entity::security_event;
 
 /// Prints the events `args` selects, oldest first, one JSON object per line.
-pub async fn print(config: &Config, args: AuditArgs) -> anyhow::Result<()> {
-    let db = crate::db::connect(&config.database)
+pub async fn print(args: AuditArgs) -> anyhow::Result<()> {
+    let db = crate::db::connect(&args.database)
         .await
         .context("connecting to the database")?;
     let pending = crate::db::pending_migrations(&db).await?;
@@ -22,7 +22,8 @@ pub async fn print(config: &Config, args: AuditArgs) -> anyhow::Result<()> {
             pending.join(", ")
         );
     }
-    let state = todoql_domain::AppState::new(db, config.settings(), Arc::new(SystemClock));
+    let state =
+        todoql_domain::AppState::new(db, crate::config::offline_settings(), Arc::new(SystemClock));
     let filter = EventFilter { types: args.types };
     let events = list::of_account(&state, &args.email, args.since, &filter)
         .await

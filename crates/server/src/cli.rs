@@ -1,22 +1,23 @@
 //! The subcommands: serve, migrate, schema, purge, audit.
 
-use crate::config::{Cli, Command, Config, MigrateAction};
+use crate::config::{Cli, Command, Config, MigrateAction, MigrateArgs, PurgeArgs};
 use anyhow::Context as _;
 use std::sync::Arc;
 use todoql_domain::clock::SystemClock;
-use todoql_migration::{Migrator, MigratorTrait};
 
 /// Runs the command the user asked for.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(cli.config).await,
-        Command::Migrate { action } => migrate(&cli.config, action).await,
+    match cli.command {
+        // Parsing checked everything already (`parse_or_exit`).
+        Command::Serve(args) if args.check_config => Ok(()),
+        Command::Serve(args) => serve(args.config).await,
+        Command::Migrate(args) => migrate(args).await,
         Command::Schema => {
             print!("{}", todoql_graphql::sdl());
             Ok(())
         }
-        Command::Purge => purge(&cli.config).await,
-        Command::Audit(args) => crate::audit::print(&cli.config, args).await,
+        Command::Purge(args) => purge(args).await,
+        Command::Audit(args) => crate::audit::print(args).await,
     }
 }
 
@@ -26,7 +27,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // this machine's virtual TSC, measured as cold starts of 290 or 490 ms). It needs nothing
     // else, so it runs on its own thread while the database connects and migrates.
     let metrics_recorder = tokio::task::spawn_blocking(crate::metrics::handle);
-    let db = if config.database.no_migrate {
+    let db = if config.startup.no_migrate {
         let db = crate::db::connect(&config.database)
             .await
             .context("connecting to the database")?;
@@ -72,26 +73,35 @@ async fn refuse_pending_migrations(db: &sea_orm::DatabaseConnection) -> anyhow::
     Ok(())
 }
 
-async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
+async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
     use crate::db::Migration;
-    let db = crate::db::connect(&config.database)
+    if matches!(args.action, MigrateAction::Fresh) && !args.yes {
+        // Before connecting: a refusal touches nothing. Status 2, as for any bad command line.
+        eprintln!(
+            "todoql: `migrate fresh` drops every table and all their data; run `todoql migrate fresh --yes` to do it"
+        );
+        std::process::exit(2);
+    }
+    let db = crate::db::connect(&args.database)
         .await
         .context("connecting to the database")?;
-    match action {
+    match args.action {
         MigrateAction::Up => crate::db::run(&db, Migration::Up).await?,
         MigrateAction::Down => crate::db::run(&db, Migration::Down).await?,
-        MigrateAction::Status => Migrator::status(&db).await?,
+        MigrateAction::Status => crate::db::print_status(&db).await?,
         MigrateAction::Fresh => crate::db::run(&db, Migration::Fresh).await?,
     }
     db.close().await.ok();
     Ok(())
 }
 
-async fn purge(config: &Config) -> anyhow::Result<()> {
-    let db = crate::db::connect(&config.database)
+async fn purge(args: PurgeArgs) -> anyhow::Result<()> {
+    let db = crate::db::connect(&args.database)
         .await
         .context("connecting to the database")?;
-    let state = todoql_domain::AppState::new(db, config.settings(), Arc::new(SystemClock));
+    let mut settings = crate::config::offline_settings();
+    settings.audit_retention = args.retention.audit_retention();
+    let state = todoql_domain::AppState::new(db, settings, Arc::new(SystemClock));
     let report = todoql_domain::maintenance::purge(&state)
         .await
         .map_err(|err| anyhow::anyhow!("purge failed: {err:?}"))?;

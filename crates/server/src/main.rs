@@ -4,7 +4,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = todoql_server::config::parse_or_exit();
-    todoql_server::telemetry::init(&cli.config.logging);
+    // `schema` has no log options: it prints the SDL and nothing else.
+    if let Some(logging) = cli.command.logging() {
+        todoql_server::telemetry::init(logging);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,5 +1,6 @@
-//! The command line as a user meets it: help texts, and the one line (with exit status 2) that
-//! a bad value of each option gets. The real `todoql` binary runs with an empty environment
+//! The command line as a user meets it: help texts, each command's options, clap's message
+//! for a bad command line, and the one line (with exit status 2) that a bad value of each
+//! option gets. The real `todoql` binary runs with an empty environment
 //! plus the variables a case sets, so the machine's own TODOQL_* variables cannot leak in.
 //!
 //! The snapshots pin the wording: a refactoring of the configuration must leave them as
@@ -59,23 +60,178 @@ fn help_of(args: &[&str]) -> String {
 }
 
 #[test]
-fn help_lists_every_option_with_its_variable_and_default() {
-    insta::assert_snapshot!("help", help_of(&["--help"]));
+fn help_says_what_todoql_is_and_lists_the_commands() {
+    let help = help_of(&["--help"]);
+    assert!(help.starts_with("todoql serves a GraphQL API"), "{help}");
+    insta::assert_snapshot!("help", help);
 }
 
 #[test]
-fn short_help_is_one_line_per_option() {
-    insta::assert_snapshot!("short_help", help_of(&["-h"]));
-}
-
-#[test]
-fn serve_help_lists_the_same_options() {
+fn serve_help_lists_every_option_with_its_variable_and_default() {
     insta::assert_snapshot!("serve_help", help_of(&["serve", "--help"]));
 }
 
 #[test]
-fn migrate_help_lists_its_actions() {
+fn short_serve_help_is_one_line_per_option() {
+    insta::assert_snapshot!("short_help", help_of(&["serve", "-h"]));
+}
+
+#[test]
+fn migrate_help_lists_its_actions_and_only_the_database_and_log_options() {
     insta::assert_snapshot!("migrate_help", help_of(&["migrate", "--help"]));
+}
+
+#[test]
+fn purge_and_audit_help_list_only_the_options_they_use() {
+    insta::assert_snapshot!("purge_help", help_of(&["purge", "--help"]));
+    insta::assert_snapshot!("audit_help", help_of(&["audit", "--help"]));
+}
+
+#[test]
+fn schema_help_is_short() {
+    let help = help_of(&["schema", "--help"]);
+    assert!(help.lines().count() <= 10, "{help}");
+    assert!(!help.contains("--database-url"), "{help}");
+    insta::assert_snapshot!("schema_help", help);
+}
+
+#[test]
+fn schema_ignores_the_servers_variables_even_bad_ones() {
+    let run = todoql(
+        &["schema"],
+        &[
+            ("TODOQL_JWT_SECRET", "short"),
+            ("DATABASE_URL", "mysql://nope"),
+            ("TODOQL_LOG_FORMAT", "xml"),
+        ],
+    );
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    assert!(run.stdout.contains("type Query"), "{}", run.stdout);
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn options_belong_to_their_command() {
+    let run = todoql(&["schema", "--jwt-secret", "x"], &[]);
+    assert_eq!(run.status, Some(2));
+    assert!(
+        run.stderr
+            .starts_with("error: unexpected argument '--jwt-secret' found"),
+        "{}",
+        run.stderr
+    );
+    // The database and log options are migrate's, but not the server's.
+    let run = todoql(&["migrate", "status", "--listen", "127.0.0.1:1"], &[]);
+    assert_eq!(run.status, Some(2));
+    assert!(run.stderr.contains("'--listen'"), "{}", run.stderr);
+}
+
+#[test]
+fn a_mistyped_flag_gets_did_you_mean() {
+    let run = todoql(&["--lisen", "127.0.0.1:1"], &[]);
+    assert_eq!(run.status, Some(2));
+    assert!(
+        run.stderr
+            .contains("tip: a similar argument exists: '--listen'"),
+        "{}",
+        run.stderr
+    );
+    let run = todoql(&["migrate", "status", "--databse-url", "x"], &[]);
+    assert!(
+        run.stderr
+            .contains("tip: a similar argument exists: '--database-url'"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_missing_value_or_argument_is_named() {
+    let run = todoql(&["--listen"], &[]);
+    assert_eq!(run.status, Some(2));
+    assert!(
+        run.stderr
+            .contains("a value is required for '--listen <LISTEN>'"),
+        "{}",
+        run.stderr
+    );
+    let run = todoql(&["audit"], &[]);
+    assert_eq!(run.status, Some(2));
+    assert!(run.stderr.contains("--email <EMAIL>"), "{}", run.stderr);
+    let run = todoql(&["migrate"], &[]);
+    assert_eq!(run.status, Some(2));
+    assert!(run.stderr.contains("<ACTION>"), "{}", run.stderr);
+}
+
+#[test]
+fn a_bad_value_of_a_fixed_set_lists_the_allowed_ones_on_its_line() {
+    let run = todoql(&["--log-format", "jsn", "--check-config"], &[]);
+    assert_eq!(run.status, Some(2));
+    assert_eq!(
+        run.stderr,
+        "todoql: TODOQL_LOG_FORMAT (--log-format): invalid value 'jsn' for '--log-format <LOG_FORMAT>'; possible values: text, json; did you mean 'json'?\n"
+    );
+}
+
+/// A fresh SQLite database in a temporary directory, as `DATABASE_URL`.
+fn sqlite_database() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("cli.db").display());
+    (dir, url)
+}
+
+#[test]
+fn migrate_status_prints_a_table_on_stdout_whatever_the_log_level() {
+    let (_dir, url) = sqlite_database();
+    let env = [("DATABASE_URL", url.as_str()), ("TODOQL_LOG", "warn")];
+    let before = todoql(&["migrate", "status"], &env);
+    assert_eq!(before.status, Some(0), "{}", before.stderr);
+    let mut lines = before.stdout.lines();
+    assert_eq!(
+        lines
+            .next()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>()),
+        Some(vec!["MIGRATION", "STATUS"])
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert!(rows.len() >= 7, "{}", before.stdout);
+    assert!(
+        rows.iter().all(|row| row.ends_with("  pending")),
+        "{}",
+        before.stdout
+    );
+    assert!(before.stdout.contains("m20261123_000001_initial_schema"));
+
+    assert_eq!(todoql(&["migrate", "up"], &env).status, Some(0));
+    let after = todoql(&["migrate", "status"], &env);
+    assert_eq!(after.status, Some(0), "{}", after.stderr);
+    assert!(
+        after
+            .stdout
+            .lines()
+            .skip(1)
+            .all(|row| row.ends_with("  applied")),
+        "{}",
+        after.stdout
+    );
+}
+
+#[test]
+fn migrate_fresh_without_yes_exits_2_and_drops_nothing() {
+    let (_dir, url) = sqlite_database();
+    let env = [("DATABASE_URL", url.as_str()), ("TODOQL_LOG", "warn")];
+    assert_eq!(todoql(&["migrate", "up"], &env).status, Some(0));
+
+    let refused = todoql(&["migrate", "fresh"], &env);
+    assert_eq!(refused.status, Some(2));
+    assert_eq!(refused.stdout, "");
+    assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
+    let status = todoql(&["migrate", "status"], &env);
+    assert!(!status.stdout.contains("pending"), "{}", status.stdout);
+
+    let fresh = todoql(&["migrate", "fresh", "--yes"], &env);
+    assert_eq!(fresh.status, Some(0), "{}", fresh.stderr);
 }
 
 #[test]
@@ -103,13 +259,13 @@ const fn vars(env: &'static [(&'static str, &'static str)]) -> Case {
 }
 
 /// Every case, as `$ VARS todoql ARGS` followed by the exit status and what was printed. Each
-/// command line ends in `schema`, which needs no database: a case that parsed would print the
-/// schema and exit 0, which the snapshot would show.
+/// command line (the server's, without a command) ends in `--check-config`, which opens no
+/// database: a case that parsed would exit 0, which the snapshot would show.
 fn transcript(cases: &[Case]) -> String {
     let mut text = String::new();
     for case in cases {
         let mut args = case.args.to_vec();
-        args.push("schema");
+        args.push("--check-config");
         let run = todoql(&args, case.env);
         let env: Vec<String> = case
             .env
@@ -119,7 +275,8 @@ fn transcript(cases: &[Case]) -> String {
         text.push_str(&format!("$ {}todoql {}\n", env.concat(), args.join(" ")));
         text.push_str(&format!("exit {:?}\n", run.status));
         if run.status == Some(0) {
-            text.push_str("(parsed: the schema was printed)\n");
+            assert_eq!(run.stdout, "");
+            text.push_str("(parsed: the configuration is valid)\n");
         } else {
             assert_eq!(run.stdout, "", "nothing on stdout for {:?}", case.args);
             assert_eq!(
@@ -315,13 +472,22 @@ fn a_bad_oidc_provider_from_the_environment_is_named() {
 }
 
 #[test]
-fn a_bad_command_line_gets_claps_words_on_one_line() {
-    insta::assert_snapshot!(transcript(&[
-        flags(&["bogus"]),
-        flags(&["--no-such-option"]),
-        flags(&["--max-depth", "3", "--max-depth", "4"]),
-        flags(&["migrate", "sideways"]),
-    ]));
+fn a_bad_command_line_gets_claps_whole_message() {
+    let mut text = String::new();
+    for args in [
+        &["bogus"][..],
+        &["serv"],
+        &["--no-such-option"],
+        &["--max-depth", "3", "--max-depth", "4"],
+        &["migrate", "sideways"],
+        &["--max-depth", "3", "schema"],
+    ] {
+        let run = todoql(args, &[]);
+        assert_eq!(run.status, Some(2), "{args:?}");
+        assert_eq!(run.stdout, "");
+        text.push_str(&format!("$ todoql {}\n{}\n", args.join(" "), run.stderr));
+    }
+    insta::assert_snapshot!(text);
 }
 
 /// A value that must not appear in any output.
@@ -359,7 +525,7 @@ fn a_bad_secret_is_described_never_echoed() {
     ];
     let mut text = String::new();
     for mut args in cases {
-        args.push("schema".into());
+        args.push("--check-config".into());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let run = todoql(&args, &[]);
         assert_eq!(run.status, Some(2), "{args:?}: {}", run.stderr);
@@ -376,7 +542,7 @@ fn a_bad_secret_is_described_never_echoed() {
         "TODOQL_SMTP_URL",
         "TODOQL_ENCRYPTION_KEY",
     ] {
-        let run = todoql(&["schema"], &[(variable, SECRET)]);
+        let run = todoql(&["--check-config"], &[(variable, SECRET)]);
         assert_eq!(run.status, Some(2), "{variable}: {}", run.stderr);
         assert!(!run.stderr.contains(SECRET), "{variable}: {}", run.stderr);
         text.push_str(&run.stderr);
@@ -396,13 +562,19 @@ fn help_shows_the_values_of_plain_variables_but_never_of_secrets() {
         ("TODOQL_OAUTH_GOOGLE_CLIENT_SECRET", SECRET),
     ];
     for help in ["--help", "-h"] {
-        let run = todoql(&[help], &env);
+        let run = todoql(&["serve", help], &env);
         assert_eq!(run.status, Some(0));
         assert!(
             run.stdout.contains("[env: TODOQL_LISTEN=127.0.0.1:9999]"),
             "{}",
             run.stdout
         );
+        assert!(!run.stdout.contains(SECRET), "{}", run.stdout);
+    }
+    for command in ["migrate", "purge", "audit"] {
+        let run = todoql(&[command, "--help"], &env);
+        assert_eq!(run.status, Some(0));
+        assert!(run.stdout.contains("[env: DATABASE_URL]"), "{}", run.stdout);
         assert!(!run.stdout.contains(SECRET), "{}", run.stdout);
     }
 }

@@ -1,4 +1,5 @@
-//! Options of the database: where it is, how many connections, whether the server migrates it.
+//! Options of the database: where it is and how many connections (every command that opens
+//! it), and whether the server migrates it at start (`serve` only).
 
 use super::parse;
 use super::secret::Secret;
@@ -8,16 +9,20 @@ use clap::{ArgAction, Args};
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseConfig {
     /// Database URL: sqlite://FILE?mode=rwc or postgres://USER@HOST:PORT/DB.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://todoql.db?mode=rwc", value_parser = parse::database_url, global = true, display_order = 2)]
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://todoql.db?mode=rwc", value_parser = parse::database_url, display_order = 2)]
     pub database_url: Secret,
 
     /// Most database connections in the pool (default: 4 per CPU core, 4 to 16).
-    #[arg(long, env = "TODOQL_DB_MAX_CONNECTIONS", default_value_t = default_pool_size(), value_parser = parse::positive, global = true, display_order = 3)]
+    #[arg(long, env = "TODOQL_DB_MAX_CONNECTIONS", default_value_t = default_pool_size(), value_parser = parse::positive, display_order = 3)]
     pub db_max_connections: u32,
+}
 
+/// Whether `todoql serve` applies pending migrations at start.
+#[derive(Debug, Clone, Args)]
+pub struct StartupMigrations {
     /// Do not apply pending migrations when serving (`todoql` or `todoql serve`); refuse to
     /// start while any is pending. `todoql migrate up` applies them.
-    #[arg(long, env = "TODOQL_NO_MIGRATE", value_parser = clap::builder::BoolishValueParser::new(), action = ArgAction::SetTrue, global = true, display_order = 10)]
+    #[arg(long, env = "TODOQL_NO_MIGRATE", value_parser = clap::builder::BoolishValueParser::new(), action = ArgAction::SetTrue, display_order = 10)]
     pub no_migrate: bool,
 }
 

@@ -16,7 +16,7 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct LogConfig {
     /// Log filter (tracing EnvFilter syntax).
-    #[arg(long, env = "TODOQL_LOG", default_value = "info", value_parser = parse::log_filter, global = true, display_order = 15)]
+    #[arg(long, env = "TODOQL_LOG", default_value = "info", value_parser = parse::log_filter, display_order = 15)]
     pub log: String,
 
     /// Log format.
@@ -25,7 +25,6 @@ pub struct LogConfig {
         env = "TODOQL_LOG_FORMAT",
         value_enum,
         default_value = "text",
-        global = true,
         display_order = 16
     )]
     pub log_format: LogFormat,

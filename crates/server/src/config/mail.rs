@@ -11,14 +11,14 @@ use todoql_domain::mail::transport::{self, Mailer};
 #[derive(Debug, Clone, Args)]
 pub struct MailConfig {
     /// Base URL of the frontend; mails link to {app-url}/verify-email etc.
-    #[arg(long, env = "TODOQL_APP_URL", default_value = "http://localhost:3000", value_parser = parse::app_url, global = true, display_order = 5)]
+    #[arg(long, env = "TODOQL_APP_URL", default_value = "http://localhost:3000", value_parser = parse::app_url, display_order = 5)]
     pub app_url: String,
 
     /// SMTP server: smtp://user:pass@host:587 (STARTTLS required; for localhost, 127.0.0.0/8
     /// and ::1 only when offered), smtps://user:pass@host (implicit TLS, port 465),
     /// ?tls=required, ?tls=opportunistic (STARTTLS when offered, plaintext otherwise) or
     /// ?tls=none (plaintext, for a local relay). Unset: mails are printed to the log.
-    #[arg(long, env = "TODOQL_SMTP_URL", value_parser = parse::smtp_url, global = true, display_order = 6)]
+    #[arg(long, env = "TODOQL_SMTP_URL", value_parser = parse::smtp_url, display_order = 6)]
     pub smtp_url: Option<Secret>,
 
     /// Sender of mails.
@@ -27,18 +27,17 @@ pub struct MailConfig {
         env = "TODOQL_MAIL_FROM",
         default_value = "todoql <no-reply@todoql.localhost>",
         value_parser = parse::mail_from,
-        global = true,
         display_order = 7
     )]
     pub mail_from: String,
 
     /// Seconds before the first retry of a mail the transport refused; doubled after each
     /// further failure (at most one hour apart).
-    #[arg(long, env = "TODOQL_MAIL_RETRY_BASE", default_value = "10", value_parser = parse::seconds, global = true, display_order = 8)]
+    #[arg(long, env = "TODOQL_MAIL_RETRY_BASE", default_value = "10", value_parser = parse::seconds, display_order = 8)]
     pub mail_retry_base: Duration,
 
     /// Attempts to deliver one mail before giving up on it (it is then deleted, with an error log).
-    #[arg(long, env = "TODOQL_MAIL_MAX_ATTEMPTS", default_value_t = RetryPolicy::DEFAULT.max_attempts, value_parser = parse::positive, global = true, display_order = 9)]
+    #[arg(long, env = "TODOQL_MAIL_MAX_ATTEMPTS", default_value_t = RetryPolicy::DEFAULT.max_attempts, value_parser = parse::positive, display_order = 9)]
     pub mail_max_attempts: u32,
 }
 

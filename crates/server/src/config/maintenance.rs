@@ -9,11 +9,18 @@ use std::time::Duration;
 #[derive(Debug, Clone, Args)]
 pub struct MaintenanceConfig {
     /// How often the background purge runs, in seconds (0: never).
-    #[arg(long, env = "TODOQL_PURGE_INTERVAL", default_value = "3600", value_parser = parse::seconds, global = true, display_order = 24)]
+    #[arg(long, env = "TODOQL_PURGE_INTERVAL", default_value = "3600", value_parser = parse::seconds, display_order = 24)]
     pub purge_interval: Duration,
 
+    #[command(flatten)]
+    pub retention: RetentionConfig,
+}
+
+/// How long records are kept: what `todoql purge` needs besides the database.
+#[derive(Debug, Clone, Args)]
+pub struct RetentionConfig {
     /// Days a security event is kept; the purge drops older ones.
-    #[arg(long, env = "TODOQL_AUDIT_RETENTION_DAYS", default_value_t = todoql_domain::settings::DEFAULT_AUDIT_RETENTION_DAYS, value_parser = clap::value_parser!(u32).range(1..=36500), global = true, display_order = 25)]
+    #[arg(long, env = "TODOQL_AUDIT_RETENTION_DAYS", default_value_t = todoql_domain::settings::DEFAULT_AUDIT_RETENTION_DAYS, value_parser = clap::value_parser!(u32).range(1..=36500), display_order = 25)]
     pub audit_retention_days: u32,
 }
 
@@ -21,5 +28,12 @@ impl MaintenanceConfig {
     /// How often the purge runs, or `None` when it never runs in the background.
     pub fn purge_every(&self) -> Option<Duration> {
         Some(self.purge_interval).filter(|every| !every.is_zero())
+    }
+}
+
+impl RetentionConfig {
+    /// How long a security event is kept.
+    pub fn audit_retention(&self) -> chrono::Duration {
+        chrono::Duration::days(i64::from(self.audit_retention_days))
     }
 }

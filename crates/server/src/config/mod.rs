@@ -1,7 +1,8 @@
 //! Configuration: every option is a CLI flag and an environment variable of the same name.
 //! A bad value exits with status 2 and one line naming the variable and what is wrong.
 //!
-//! One file per job: the command line and its parsing (`command_line`), the options in
+//! One file per job: the command line, its subcommands and parsing (`command_line`; each
+//! subcommand flattens the groups it uses, `serve` all of them), the options in
 //! groups flattened into [`Config`] (`options`; a file per group, each turning itself into
 //! the settings of what it configures), the value parsers (`parse`), the secret type and
 //! the one place that decides which options are secret (`secret`, `secret_args`), the
@@ -28,17 +29,19 @@ mod sessions;
 #[cfg(test)]
 mod tests;
 
-pub use command_line::{AuditArgs, Cli, Command, MigrateAction, parse_or_exit};
-pub use database::DatabaseConfig;
+pub use command_line::{
+    AuditArgs, Cli, Command, MigrateAction, MigrateArgs, PurgeArgs, ServeArgs, parse_or_exit,
+};
+pub use database::{DatabaseConfig, StartupMigrations};
 pub use http::HttpConfig;
 pub use logging::{LogConfig, LogFormat};
 pub use mail::MailConfig;
-pub use maintenance::MaintenanceConfig;
+pub use maintenance::{MaintenanceConfig, RetentionConfig};
 pub use oauth::OAuthConfig;
 pub use oauth_providers::ConfigError;
 pub use oidc_spec::OidcSpec;
 pub use operations::OperationLimits;
-pub use options::Config;
+pub use options::{Config, offline_settings};
 pub use rate_limits::RateLimitConfig;
 pub use secret::Secret;
 pub use sessions::SessionConfig;

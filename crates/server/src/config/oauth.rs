@@ -18,65 +18,55 @@ pub struct OAuthConfig {
     /// Key that encrypts OAuth provider tokens at rest (AES-256-GCM): 32 bytes written as
     /// base64 or as 64 hex digits, e.g. from `openssl rand -base64 32`. Required when an OAuth
     /// provider is configured.
-    #[arg(long, env = "TODOQL_ENCRYPTION_KEY", value_parser = EncryptionKey::parse, global = true, display_order = 34)]
+    #[arg(long, env = "TODOQL_ENCRYPTION_KEY", value_parser = EncryptionKey::parse, display_order = 34)]
     pub encryption_key: Option<EncryptionKey>,
 
     /// Redirect URIs a client may pass to startOAuth, comma-separated; the frontend page that
     /// receives the provider's code. A redirectUri must equal one of them exactly.
-    #[arg(long, env = "TODOQL_OAUTH_REDIRECT_URIS", value_delimiter = ',', value_parser = parse::redirect_uri, global = true, display_order = 35)]
+    #[arg(long, env = "TODOQL_OAUTH_REDIRECT_URIS", value_delimiter = ',', value_parser = parse::redirect_uri, display_order = 35)]
     pub oauth_redirect_uris: Vec<String>,
 
     /// Client ID of the GitHub OAuth app (enables sign-in with GitHub).
-    #[arg(
-        long,
-        env = "TODOQL_OAUTH_GITHUB_CLIENT_ID",
-        global = true,
-        display_order = 36
-    )]
+    #[arg(long, env = "TODOQL_OAUTH_GITHUB_CLIENT_ID", display_order = 36)]
     pub oauth_github_client_id: Option<String>,
 
     /// Client secret of the GitHub OAuth app.
-    #[arg(long, env = "TODOQL_OAUTH_GITHUB_CLIENT_SECRET", value_parser = parse::secret, global = true, display_order = 37)]
+    #[arg(long, env = "TODOQL_OAUTH_GITHUB_CLIENT_SECRET", value_parser = parse::secret, display_order = 37)]
     pub oauth_github_client_secret: Option<Secret>,
 
     /// GitHub's authorization endpoint (override for GitHub Enterprise or tests).
-    #[arg(long, env = "TODOQL_OAUTH_GITHUB_AUTH_URL", default_value = GITHUB_AUTH_URL, value_parser = parse::provider_url, global = true, display_order = 38)]
+    #[arg(long, env = "TODOQL_OAUTH_GITHUB_AUTH_URL", default_value = GITHUB_AUTH_URL, value_parser = parse::provider_url, display_order = 38)]
     pub oauth_github_auth_url: String,
 
     /// GitHub's token endpoint (override for GitHub Enterprise or tests).
-    #[arg(long, env = "TODOQL_OAUTH_GITHUB_TOKEN_URL", default_value = GITHUB_TOKEN_URL, value_parser = parse::provider_url, global = true, display_order = 39)]
+    #[arg(long, env = "TODOQL_OAUTH_GITHUB_TOKEN_URL", default_value = GITHUB_TOKEN_URL, value_parser = parse::provider_url, display_order = 39)]
     pub oauth_github_token_url: String,
 
     /// GitHub's REST API base URL (override for GitHub Enterprise or tests).
-    #[arg(long, env = "TODOQL_OAUTH_GITHUB_API_URL", default_value = GITHUB_API_URL, value_parser = parse::provider_url, global = true, display_order = 40)]
+    #[arg(long, env = "TODOQL_OAUTH_GITHUB_API_URL", default_value = GITHUB_API_URL, value_parser = parse::provider_url, display_order = 40)]
     pub oauth_github_api_url: String,
 
     /// Client ID of the Google OAuth client (enables sign-in with Google).
-    #[arg(
-        long,
-        env = "TODOQL_OAUTH_GOOGLE_CLIENT_ID",
-        global = true,
-        display_order = 41
-    )]
+    #[arg(long, env = "TODOQL_OAUTH_GOOGLE_CLIENT_ID", display_order = 41)]
     pub oauth_google_client_id: Option<String>,
 
     /// Client secret of the Google OAuth client.
-    #[arg(long, env = "TODOQL_OAUTH_GOOGLE_CLIENT_SECRET", value_parser = parse::secret, global = true, display_order = 42)]
+    #[arg(long, env = "TODOQL_OAUTH_GOOGLE_CLIENT_SECRET", value_parser = parse::secret, display_order = 42)]
     pub oauth_google_client_secret: Option<Secret>,
 
     /// Google's OpenID Connect issuer (override for tests).
-    #[arg(long, env = "TODOQL_OAUTH_GOOGLE_ISSUER", default_value = GOOGLE_ISSUER, value_parser = parse::provider_url, global = true, display_order = 43)]
+    #[arg(long, env = "TODOQL_OAUTH_GOOGLE_ISSUER", default_value = GOOGLE_ISSUER, value_parser = parse::provider_url, display_order = 43)]
     pub oauth_google_issuer: String,
 
     /// Names of generic OpenID Connect providers, comma-separated. Each NAME needs
     /// TODOQL_OIDC_<NAME>_ISSUER, TODOQL_OIDC_<NAME>_CLIENT_ID and
     /// TODOQL_OIDC_<NAME>_CLIENT_SECRET (NAME upper-cased, `-` as `_`).
-    #[arg(long, env = "TODOQL_OIDC_PROVIDERS", value_delimiter = ',', value_parser = parse::provider_name, global = true, display_order = 44)]
+    #[arg(long, env = "TODOQL_OIDC_PROVIDERS", value_delimiter = ',', value_parser = parse::provider_name, display_order = 44)]
     pub oidc_providers: Vec<String>,
 
     /// A generic OpenID Connect provider on the command line (repeatable), the flag form of
     /// TODOQL_OIDC_PROVIDERS: name=NAME,issuer=URL,client-id=ID,client-secret=SECRET.
-    #[arg(long = "oidc-provider", value_parser = OidcSpec::parse, global = true, display_order = 45)]
+    #[arg(long = "oidc-provider", value_parser = OidcSpec::parse, display_order = 45)]
     pub oidc_provider: Vec<OidcSpec>,
 
     /// The providers resolved from the options above and the per-provider variables.

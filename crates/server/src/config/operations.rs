@@ -8,24 +8,24 @@ use todoql_graphql::SchemaLimits;
 #[derive(Debug, Clone, Args)]
 pub struct OperationLimits {
     /// Whether GraphQL introspection is answered.
-    #[arg(long, env = "TODOQL_INTROSPECTION", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = ArgAction::Set, global = true, display_order = 12)]
+    #[arg(long, env = "TODOQL_INTROSPECTION", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = ArgAction::Set, display_order = 12)]
     pub introspection: bool,
 
     /// Deepest selection nesting of an operation.
-    #[arg(long, env = "TODOQL_MAX_DEPTH", default_value = "12", value_parser = parse::positive, global = true, display_order = 18)]
+    #[arg(long, env = "TODOQL_MAX_DEPTH", default_value = "12", value_parser = parse::positive, display_order = 18)]
     pub max_depth: u32,
 
     /// Highest cost of an operation: each field costs 1 (`__typename` too) wherever a fragment
     /// is spread; a list costs its page size (`first`, default 20) times its fields.
-    #[arg(long, env = "TODOQL_MAX_COMPLEXITY", default_value = "2000", value_parser = parse::positive, global = true, display_order = 19)]
+    #[arg(long, env = "TODOQL_MAX_COMPLEXITY", default_value = "2000", value_parser = parse::positive, display_order = 19)]
     pub max_complexity: u32,
 
     /// Most tokens in one GraphQL document (counted before it is parsed).
-    #[arg(long, env = "TODOQL_MAX_TOKENS", default_value = "5000", value_parser = parse::positive, global = true, display_order = 20)]
+    #[arg(long, env = "TODOQL_MAX_TOKENS", default_value = "5000", value_parser = parse::positive, display_order = 20)]
     pub max_tokens: u32,
 
     /// Most operations in one batched request.
-    #[arg(long, env = "TODOQL_MAX_BATCH", default_value = "10", value_parser = parse::positive, global = true, display_order = 21)]
+    #[arg(long, env = "TODOQL_MAX_BATCH", default_value = "10", value_parser = parse::positive, display_order = 21)]
     pub max_batch: u32,
 }
 

@@ -1,6 +1,6 @@
 //! Every option of the server, in groups (one struct and one file per group).
 
-use super::database::DatabaseConfig;
+use super::database::{DatabaseConfig, StartupMigrations};
 use super::http::HttpConfig;
 use super::logging::LogConfig;
 use super::mail::MailConfig;
@@ -13,13 +13,15 @@ use super::sessions::SessionConfig;
 use clap::Args;
 use todoql_domain::Settings;
 
-/// Every option of the server. Flags and environment variables share names.
+/// Every option of `todoql serve`. Flags and environment variables share names.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     #[command(flatten)]
     pub http: HttpConfig,
     #[command(flatten)]
     pub database: DatabaseConfig,
+    #[command(flatten)]
+    pub startup: StartupMigrations,
     #[command(flatten)]
     pub sessions: SessionConfig,
     #[command(flatten)]
@@ -50,8 +52,16 @@ impl Config {
         settings.app_url = self.mail.app_url.clone();
         settings.rate_limits = self.rate_limits.settings();
         settings.oauth = self.oauth.settings();
-        settings.audit_retention =
-            chrono::Duration::days(i64::from(self.maintenance.audit_retention_days));
+        settings.audit_retention = self.maintenance.retention.audit_retention();
         settings
     }
+}
+
+/// The domain settings of a command that signs no token and sends no mail (`purge`, `audit`):
+/// the defaults, with a random signing key nothing uses (so that such a command needs no
+/// TODOQL_JWT_SECRET and warns about none).
+pub fn offline_settings() -> Settings {
+    let mut key = vec![0u8; 32];
+    todoql_domain::secrets::fill_random(&mut key);
+    Settings::new(key)
 }

@@ -9,28 +9,28 @@ use todoql_domain::settings::RateLimits;
 #[derive(Debug, Clone, Args)]
 pub struct RateLimitConfig {
     /// Failed password sign-ins allowed per email address per 15 minutes.
-    #[arg(long, env = "TODOQL_SIGNIN_FAILURES_PER_EMAIL", default_value_t = RateLimits::DEFAULT.failed_sign_ins_per_email.max, value_parser = parse::positive, global = true, display_order = 25)]
+    #[arg(long, env = "TODOQL_SIGNIN_FAILURES_PER_EMAIL", default_value_t = RateLimits::DEFAULT.failed_sign_ins_per_email.max, value_parser = parse::positive, display_order = 25)]
     pub signin_failures_per_email: u32,
 
     /// Failed password sign-ins allowed per client IP per 15 minutes.
-    #[arg(long, env = "TODOQL_SIGNIN_FAILURES_PER_IP", default_value_t = RateLimits::DEFAULT.failed_sign_ins_per_ip.max, value_parser = parse::positive, global = true, display_order = 26)]
+    #[arg(long, env = "TODOQL_SIGNIN_FAILURES_PER_IP", default_value_t = RateLimits::DEFAULT.failed_sign_ins_per_ip.max, value_parser = parse::positive, display_order = 26)]
     pub signin_failures_per_ip: u32,
 
     /// Mails allowed per address per hour.
-    #[arg(long, env = "TODOQL_MAILS_PER_ADDRESS", default_value_t = RateLimits::DEFAULT.mails_per_address.max, value_parser = parse::positive, global = true, display_order = 27)]
+    #[arg(long, env = "TODOQL_MAILS_PER_ADDRESS", default_value_t = RateLimits::DEFAULT.mails_per_address.max, value_parser = parse::positive, display_order = 27)]
     pub mails_per_address: u32,
 
     /// Wrong code guesses allowed per address per hour.
-    #[arg(long, env = "TODOQL_CODE_GUESSES_PER_ADDRESS", default_value_t = RateLimits::DEFAULT.code_guesses_per_address.max, value_parser = parse::positive, global = true, display_order = 28)]
+    #[arg(long, env = "TODOQL_CODE_GUESSES_PER_ADDRESS", default_value_t = RateLimits::DEFAULT.code_guesses_per_address.max, value_parser = parse::positive, display_order = 28)]
     pub code_guesses_per_address: u32,
 
     /// Requests that send mail (signUp, requestSignInCode, requestPasswordReset,
     /// sendVerificationEmail, requestEmailChange) allowed per client IP per hour.
-    #[arg(long, env = "TODOQL_MAILS_PER_IP", default_value_t = RateLimits::DEFAULT.mails_per_ip.max, value_parser = parse::positive, global = true, display_order = 29)]
+    #[arg(long, env = "TODOQL_MAILS_PER_IP", default_value_t = RateLimits::DEFAULT.mails_per_ip.max, value_parser = parse::positive, display_order = 29)]
     pub mails_per_ip: u32,
 
     /// Wrong code guesses allowed per client IP per hour, whatever the address.
-    #[arg(long, env = "TODOQL_CODE_GUESSES_PER_IP", default_value_t = RateLimits::DEFAULT.code_guesses_per_ip.max, value_parser = parse::positive, global = true, display_order = 30)]
+    #[arg(long, env = "TODOQL_CODE_GUESSES_PER_IP", default_value_t = RateLimits::DEFAULT.code_guesses_per_ip.max, value_parser = parse::positive, display_order = 30)]
     pub code_guesses_per_ip: u32,
 }
 

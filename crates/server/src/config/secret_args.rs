@@ -2,7 +2,7 @@
 //! a secret type — [`Secret`], the domain's [`EncryptionKey`], or an [`OidcSpec`] (which
 //! carries a client secret). Each of those types hides its value from `Debug`; from the same
 //! fact the command line hides the values of their variables from `--help`
-//! ([`hide_secret_values`]) and the error rewriting never echoes them ([`is_secret`]).
+//! ([`hide_secret_value`]) and the error rewriting never echoes them ([`is_secret`]).
 //! A new secret option needs only its type.
 
 use super::oidc_spec::OidcSpec;
@@ -19,14 +19,26 @@ pub fn is_secret(arg: &Arg) -> bool {
         || parsed == TypeId::of::<OidcSpec>()
 }
 
-/// `command` with the environment values of its secret options left out of `--help`
+/// `arg` with its environment value left out of `--help` when it is secret
 /// (`[env: TODOQL_JWT_SECRET]` instead of `[env: TODOQL_JWT_SECRET=…]`).
-pub fn hide_secret_values(command: Command) -> Command {
-    command.mut_args(|arg| {
-        if is_secret(&arg) {
-            arg.hide_env_values(true)
-        } else {
-            arg
-        }
-    })
+pub fn hide_secret_value(arg: Arg) -> Arg {
+    if is_secret(&arg) {
+        arg.hide_env_values(true)
+    } else {
+        arg
+    }
+}
+
+/// `command` with `change` applied to every argument of it and of its subcommands (each
+/// subcommand has its own options; none is global).
+pub fn for_every_arg(command: Command, change: impl Fn(Arg) -> Arg + Copy) -> Command {
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|sub| sub.get_name().to_owned())
+        .collect();
+    names
+        .iter()
+        .fold(command.mut_args(change), |command, name| {
+            command.mut_subcommand(name, |sub| for_every_arg(sub, change))
+        })
 }

@@ -12,27 +12,27 @@ use todoql_domain::Settings;
 pub struct SessionConfig {
     /// HS256 key for access tokens, at least 32 bytes. Unset: a random key (tokens do not
     /// survive a restart, and instances cannot share sessions).
-    #[arg(long, env = "TODOQL_JWT_SECRET", value_parser = parse::jwt_secret, global = true, display_order = 4)]
+    #[arg(long, env = "TODOQL_JWT_SECRET", value_parser = parse::jwt_secret, display_order = 4)]
     pub jwt_secret: Option<Secret>,
 
     /// Whether todo operations need a verified email.
-    #[arg(long, env = "TODOQL_REQUIRE_VERIFIED_EMAIL", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = ArgAction::Set, global = true, display_order = 11)]
+    #[arg(long, env = "TODOQL_REQUIRE_VERIFIED_EMAIL", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = ArgAction::Set, display_order = 11)]
     pub require_verified_email: bool,
 
     /// Seconds a sign-in counts as recent: changes that take no password (a first password,
     /// linking a provider, a new address or deletion of an account without password) need a
     /// session signed in within them.
-    #[arg(long, env = "TODOQL_REAUTH_MAX_AGE", default_value = "600", value_parser = parse::positive, global = true, display_order = 31)]
+    #[arg(long, env = "TODOQL_REAUTH_MAX_AGE", default_value = "600", value_parser = parse::positive, display_order = 31)]
     pub reauth_max_age: u32,
 
     /// Lifetime of access tokens, in seconds (1 to 86400). Shorter means revocation by expiry
     /// sooner and more refreshes; the session itself lives on through refresh tokens.
-    #[arg(long, env = "TODOQL_ACCESS_TOKEN_TTL", default_value = "900", value_parser = parse::access_token_ttl, global = true, display_order = 32)]
+    #[arg(long, env = "TODOQL_ACCESS_TOKEN_TTL", default_value = "900", value_parser = parse::access_token_ttl, display_order = 32)]
     pub access_token_ttl: u32,
 
     /// Seconds after a refresh during which the replaced refresh token answers with the same
     /// successor (two tabs racing, a lost response retried).
-    #[arg(long, env = "TODOQL_REFRESH_GRACE", default_value = "10", value_parser = parse::seconds, global = true, display_order = 33)]
+    #[arg(long, env = "TODOQL_REFRESH_GRACE", default_value = "10", value_parser = parse::seconds, display_order = 33)]
     pub refresh_grace: Duration,
 }
 

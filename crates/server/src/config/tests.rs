@@ -1,7 +1,7 @@
 //! The configuration as a whole: parsing, OAuth resolution, secrets.
 
-use super::command_line::Cli;
 use super::command_line::parse_for_test;
+use super::command_line::{Cli, Command};
 use super::oauth_providers::ConfigError;
 use super::options::Config;
 use super::secret_args::is_secret;
@@ -11,7 +11,10 @@ use todoql_domain::auth::oauth::{OAuthSettings, ProviderKind};
 const KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 fn parse(args: &[&str]) -> Config {
-    parse_for_test(args).expect("parses").config
+    match parse_for_test(args).expect("parses").command {
+        Command::Serve(serve) => serve.config,
+        other => panic!("{args:?} is not serve: {other:?}"),
+    }
 }
 
 fn resolve(args: &[&str], env: &[(&str, &str)]) -> Result<OAuthSettings, ConfigError> {
@@ -177,12 +180,15 @@ fn bad_keys_names_and_specs_are_refused_by_the_parser() {
 
 #[test]
 fn no_migrate_holds_for_the_default_command_as_for_serve() {
-    let cli = |args: &[&str]| parse_for_test(args).unwrap();
-    assert!(!cli(&[]).config.database.no_migrate);
-    assert!(cli(&["--no-migrate"]).config.database.no_migrate);
-    assert!(cli(&["--no-migrate"]).command.is_none());
-    assert!(cli(&["serve", "--no-migrate"]).config.database.no_migrate);
-    assert!(cli(&["--no-migrate", "serve"]).config.database.no_migrate);
+    let no_migrate = |args: &[&str]| match parse_for_test(args).unwrap().command {
+        Command::Serve(serve) => serve.config.startup.no_migrate,
+        other => panic!("{args:?} is not serve: {other:?}"),
+    };
+    assert!(!no_migrate(&[]));
+    assert!(no_migrate(&["--no-migrate"]));
+    assert!(no_migrate(&["serve", "--no-migrate"]));
+    // Options belong to their command: before it they are not taken.
+    assert!(parse_for_test(&["--no-migrate", "serve"]).is_err());
 }
 
 #[test]
@@ -214,11 +220,13 @@ const SECRET_OPTIONS: [&str; 7] = [
 fn exactly_the_secret_options_are_secret() {
     let command = Cli::command();
     let mut secret: Vec<&str> = command
-        .get_arguments()
+        .get_subcommands()
+        .flat_map(|sub| sub.get_arguments())
         .filter(|arg| is_secret(arg))
         .filter_map(|arg| arg.get_long())
         .collect();
     secret.sort_unstable();
+    secret.dedup();
     let mut expected = SECRET_OPTIONS.to_vec();
     expected.sort_unstable();
     assert_eq!(secret, expected);

@@ -91,3 +91,32 @@ pub async fn pending_migrations(db: &DatabaseConnection) -> anyhow::Result<Vec<S
         .filter(|name| !applied.contains(name))
         .collect())
 }
+
+/// Prints every migration this binary has and whether the database has applied it, as a
+/// table on stdout (what an operator asked for, whatever the log level).
+pub async fn print_status(db: &DatabaseConnection) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let pending: HashSet<String> = pending_migrations(db).await?.into_iter().collect();
+    let names: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|migration| migration.name().to_owned())
+        .collect();
+    let width = names
+        .iter()
+        .map(String::len)
+        .max()
+        .unwrap_or(0)
+        .max("MIGRATION".len());
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{:width$}  STATUS", "MIGRATION")?;
+    for name in &names {
+        let status = if pending.contains(name) {
+            "pending"
+        } else {
+            "applied"
+        };
+        writeln!(out, "{name:width$}  {status}")?;
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 mod migrations;
 mod postgres_lock;
 
-pub use migrations::{Migration, migrate_up, pending_migrations, run};
+pub use migrations::{Migration, migrate_up, pending_migrations, print_status, run};
 
 /// A pool connection is pinged when it is checked out only after it has been idle this long.
 ///

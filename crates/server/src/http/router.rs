@@ -1,5 +1,5 @@
 //! The routes and the layers around them: limits, request ids, tracing, panics, timeouts,
-//! CORS.
+//! CORS, and compression of GraphiQL's assets.
 
 use super::probes::{healthz, metrics, readyz};
 use super::request_error::request_error;
@@ -14,6 +14,7 @@ use std::time::Duration;
 use todoql_domain::AppState;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -31,7 +32,14 @@ pub fn router(http: HttpState, config: &HttpConfig) -> Router {
             "/graphql/",
             get(graphql::get_with_slash).post(graphql::post),
         )
-        .route("/graphql/assets/{name}", get(graphiql::asset))
+        // GraphiQL's 1.5 MB of scripts and styles, gzip or br when the browser accepts it
+        // (`Vary: Accept-Encoding` either way). Compressed per response rather than at build
+        // time: the page asks for them by content hash and caches them for a year, so a
+        // browser fetches each once per release. /graphql itself is not compressed.
+        .route(
+            "/graphql/assets/{name}",
+            get(graphiql::asset).layer(CompressionLayer::new()),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));
     if config.metrics_listen.is_none() {
