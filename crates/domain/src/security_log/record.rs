@@ -246,3 +246,30 @@ pub fn record_failure(
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::IdenStatic;
+
+    /// `with_event` lists the event's values in `Column::iter()` order by hand: a column added,
+    /// removed or moved must show here first.
+    #[test]
+    fn with_event_writes_the_values_in_the_columns_order() {
+        let columns: Vec<&str> = security_event::Column::iter().map(|c| c.as_str()).collect();
+        assert_eq!(
+            columns,
+            [
+                "id",
+                "user_id",
+                "type",
+                "method",
+                "provider",
+                "session_id",
+                "ip_address",
+                "user_agent",
+                "created_at"
+            ]
+        );
+    }
+}
