@@ -18,5 +18,6 @@ mod pg_wire;
 mod pre_hijacking;
 mod reauth;
 mod round_trips;
+mod telemetry;
 mod todos;
 mod trash;

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = todoql_server::config::parse_or_exit();
-    todoql_server::telemetry::init(&cli.config.logging);
+    // Dropped last: flushes the spans still buffered.
+    let _telemetry = todoql_server::telemetry::init(&cli.config.logging, &cli.config.otlp);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -8,6 +8,7 @@ pub mod graphiql;
 pub mod graphql;
 mod probes;
 mod request_error;
+pub mod request_telemetry;
 mod router;
 mod state;
 
