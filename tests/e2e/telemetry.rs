@@ -158,7 +158,7 @@ async fn metrics_have_help_and_type_process_build_info_and_counters_from_zero() 
         for sample in &scrape.samples {
             let family = histogram_family(scrape, &sample.metric).unwrap_or(&sample.metric);
             assert!(scrape.docs.contains_key(family), "no HELP for {family}");
-            if family == &sample.metric {
+            if *family == sample.metric {
                 assert!(
                     !matches!(sample.value, PromValue::Untyped(_)),
                     "no TYPE for {family}"
@@ -223,7 +223,10 @@ async fn each_request_writes_one_access_log_line_with_numeric_latency() {
     assert!(access.iter().all(|l| l["path"] != "/readyz"), "{access:?}");
 }
 
-/// A span as the receiver got it.
+/// A span as the receiver got it, with its resource's service names.
+type Received = (Vec<String>, Span);
+
+/// A span's attribute as text.
 fn attribute(span: &Span, key: &str) -> Option<String> {
     span.attributes
         .iter()
@@ -238,7 +241,7 @@ fn attribute(span: &Span, key: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn traces_reach_an_otlp_receiver_as_request_resolver_sql() {
     // The receiver: OTLP/HTTP, protobuf bodies on POST /v1/traces.
-    let received: Arc<Mutex<Vec<(Vec<String>, Span)>>> = Arc::default();
+    let received: Arc<Mutex<Vec<Received>>> = Arc::default();
     let sink = received.clone();
     let receiver = axum::Router::new().route(
         "/v1/traces",

@@ -5,6 +5,7 @@
 
 use crate::metrics::catalog::HTTP_REQUEST_DURATION;
 use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use std::cell::RefCell;
@@ -46,7 +47,7 @@ pub async fn record(request: Request, next: Next) -> Response {
     metrics::histogram!(
         HTTP_REQUEST_DURATION,
         "route" => route,
-        "method" => method.as_str().to_owned(),
+        "method" => method_label(&method),
         "status" => status.to_string()
     )
     .record(elapsed.as_secs_f64());
@@ -65,4 +66,21 @@ pub async fn record(request: Request, next: Next) -> Response {
         tracing::info!(target: "todoql::access", method = %method, path = %path, status, operation = %operation, latency_ms, request_id = %request_id, "request");
     }
     response
+}
+
+/// The method as a label: a client may send any token as a method, so the ones HTTP defines
+/// are kept and any other counts as `_OTHER` (OpenTelemetry's rule), keeping labels bounded.
+fn method_label(method: &Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
+        _ => "_OTHER",
+    }
 }
