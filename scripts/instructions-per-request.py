@@ -5,7 +5,8 @@ counted over REQUESTS requests after WARMUP of warm-up (`callgrind_control -z`, 
 Instructions do not depend on what else the machine is doing, so two binaries can be compared
 on a busy machine. Prints numbers; asserts nothing.
 
-Usage: scripts/instructions-per-request.py [--requests N] BINARY [BINARY ...]
+Usage: scripts/instructions-per-request.py [--requests N] [--env KEY=VALUE ...] BINARY [BINARY ...]
+--env adds a variable to the server's environment (e.g. TODOQL_OTLP_ENDPOINT=http://…).
 TODOQL_KEEP_CALLGRIND=DIR keeps the callgrind dumps there (for callgrind_annotate).
 Needs valgrind and a PostgreSQL at TODOQL_BENCH_POSTGRES (default
 postgres://postgres@127.0.0.1:5432/postgres); creates and drops a scratch database per binary.
@@ -41,7 +42,7 @@ class Client:
         return body["data"]
 
 
-def measure(binary, requests, warmup):
+def measure(binary, requests, warmup, extra_env):
     name = f"todoql_instr_{uuid.uuid4().hex[:12]}"
     psql(f'CREATE DATABASE "{name}"')
     url = ADMIN.rsplit("/", 1)[0] + "/" + name
@@ -50,7 +51,7 @@ def measure(binary, requests, warmup):
     port = free_port()
     env = {"PATH": os.environ["PATH"], "DATABASE_URL": url, "TODOQL_LISTEN": f"127.0.0.1:{port}",
            "TODOQL_JWT_SECRET": "measure-secret-measure-secret-measure!", "TODOQL_LOG": "warn",
-           "TODOQL_REQUIRE_VERIFIED_EMAIL": "false", "TODOQL_REQUEST_TIMEOUT": "600"}
+           "TODOQL_REQUIRE_VERIFIED_EMAIL": "false", "TODOQL_REQUEST_TIMEOUT": "600", **extra_env}
     proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--instr-atstart=yes",
                              f"--callgrind-out-file={out}/callgrind.out.%p", binary],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -96,10 +97,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("binaries", nargs="+")
     args = parser.parse_args()
+    extra_env = dict(pair.split("=", 1) for pair in args.env)
     for binary in args.binaries:
-        per_request = measure(binary, args.requests, args.warmup)
+        per_request = measure(binary, args.requests, args.warmup, extra_env)
         print(f"{binary}: {per_request / 1000:,.0f} k instructions per todo-list request "
               f"({args.requests} requests after {args.warmup} of warm-up)")
 

@@ -21,5 +21,6 @@ mod pre_hijacking;
 mod reauth;
 mod round_trips;
 mod security_log;
+mod telemetry;
 mod todos;
 mod trash;

@@ -8,4 +8,4 @@ pub mod schema;
 
 pub use error::{ApiError, ErrorCode};
 pub use request::RequestContext;
-pub use schema::{AppSchema, SchemaLimits, build_schema, sdl};
+pub use schema::{AppSchema, SchemaLimits, build_schema, build_traced_schema, sdl};

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use todoql_domain::AppState;
 use todoql_domain::clock::Clock;
-use todoql_graphql::build_schema;
+use todoql_graphql::{build_schema, build_traced_schema};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -41,7 +41,19 @@ pub async fn start(
     listener: TcpListener,
 ) -> anyhow::Result<RunningServer> {
     let state = AppState::new(db, config.settings(), clock);
-    let schema = build_schema(state.clone(), config.operations.schema_limits());
+    let schema = if crate::telemetry::traces_enabled(&config.otlp) {
+        build_traced_schema(state.clone(), config.operations.schema_limits())
+    } else {
+        build_schema(state.clone(), config.operations.schema_limits())
+    };
+    let oauth_providers: Vec<String> = state
+        .settings()
+        .oauth
+        .providers
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    crate::metrics::catalog::register_known_series(&oauth_providers);
     let analyzer = schema
         .data::<Arc<todoql_graphql::schema::cost::CostAnalyzer>>()
         .expect("build_schema gives the schema its cost analyzer")

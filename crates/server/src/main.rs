@@ -4,10 +4,14 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = todoql_server::config::parse_or_exit();
-    // `schema` has no log options: it prints the SDL and nothing else.
-    if let Some(logging) = cli.command.logging() {
-        todoql_server::telemetry::init(logging);
-    }
+    // `schema` has no log options: it prints the SDL and nothing else. Traces are the
+    // server's; the other commands log only. Dropped last: flushes the spans still buffered.
+    let no_traces = todoql_server::config::OtlpConfig {
+        otlp_endpoint: None,
+    };
+    let _telemetry = cli.command.logging().map(|logging| {
+        todoql_server::telemetry::init(logging, cli.command.otlp().unwrap_or(&no_traces))
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -12,6 +12,7 @@ pub mod input_check;
 mod input_check_tests;
 pub mod null_propagation;
 pub mod oauth;
+pub mod resolver_spans;
 pub mod scalars;
 pub mod security_log;
 pub mod stage;
@@ -80,6 +81,22 @@ pub(crate) fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 /// async-graphql's own `limit_complexity` is not used: it walks a fragment at every spread,
 /// which is the attack [`cost`] exists to stop.
 pub fn build_schema(state: AppState, limits: SchemaLimits) -> AppSchema {
+    schema_builder(state, limits).finish()
+}
+
+/// [`build_schema`] with a tracing span per operation and per resolver
+/// ([`resolver_spans`]), for exported traces. Not used without an exporter: a span per field
+/// costs.
+pub fn build_traced_schema(state: AppState, limits: SchemaLimits) -> AppSchema {
+    schema_builder(state, limits)
+        .extension(resolver_spans::ResolverSpans)
+        .finish()
+}
+
+fn schema_builder(
+    state: AppState,
+    limits: SchemaLimits,
+) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     let analyzer = Arc::new(cost_analyzer(limits));
     let mut builder = builder()
         .data(state)
@@ -99,7 +116,7 @@ pub fn build_schema(state: AppState, limits: SchemaLimits) -> AppSchema {
             .disable_suggestions()
             .extension(suggestions::NoSuggestions);
     }
-    builder.finish()
+    builder
 }
 
 /// The cost analyzer of the schema, with `limits`.

@@ -5,7 +5,7 @@ use crate::config::DatabaseConfig;
 use crate::shutdown::stop_requested;
 use std::time::Duration;
 use todoql_domain::AppState;
-use todoql_domain::mail::outbox::{self, RetryPolicy};
+use todoql_domain::mail::outbox::{self, DeliveryReport, RetryPolicy};
 use todoql_domain::mail::transport::Mailer;
 use tokio::sync::watch;
 
@@ -65,7 +65,15 @@ async fn deliver_until_stopped(
             };
             match result {
                 Ok(report) if report.is_empty() => break,
-                Ok(_) => {}
+                Ok(report) => {
+                    let DeliveryReport {
+                        sent,
+                        retried,
+                        failed,
+                        dropped,
+                    } = report;
+                    tracing::debug!(sent, retried, failed, dropped, "mail sender pass");
+                }
                 Err(err) => {
                     tracing::error!(error = ?err, "mail sender pass failed");
                     break;

@@ -7,6 +7,7 @@ use super::database::DatabaseConfig;
 use super::logging::LogConfig;
 use super::maintenance::RetentionConfig;
 use super::options::Config;
+use super::otlp::OtlpConfig;
 use super::secret_args::{for_every_arg, hide_secret_value};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
@@ -54,6 +55,14 @@ impl Command {
             Self::Schema => None,
             Self::Purge(args) => Some(&args.logging),
             Self::Audit(args) => Some(&args.logging),
+        }
+    }
+
+    /// Where the command sends traces: only the server traces its requests.
+    pub fn otlp(&self) -> Option<&OtlpConfig> {
+        match self {
+            Self::Serve(args) => Some(&args.config.otlp),
+            _ => None,
         }
     }
 }

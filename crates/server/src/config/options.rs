@@ -8,6 +8,7 @@ use super::maintenance::MaintenanceConfig;
 use super::oauth::OAuthConfig;
 use super::oauth_providers::ConfigError;
 use super::operations::OperationLimits;
+use super::otlp::OtlpConfig;
 use super::rate_limits::RateLimitConfig;
 use super::sessions::SessionConfig;
 use clap::Args;
@@ -32,6 +33,8 @@ pub struct Config {
     pub rate_limits: RateLimitConfig,
     #[command(flatten)]
     pub logging: LogConfig,
+    #[command(flatten)]
+    pub otlp: OtlpConfig,
     #[command(flatten)]
     pub maintenance: MaintenanceConfig,
     #[command(flatten)]

@@ -9,6 +9,7 @@ pub mod graphql;
 mod media;
 mod probes;
 mod request_error;
+pub mod request_telemetry;
 mod router;
 mod state;
 

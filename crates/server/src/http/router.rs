@@ -1,10 +1,10 @@
-//! The routes and the layers around them: limits, request ids, tracing, panics, timeouts,
-//! CORS, and compression of GraphiQL's assets.
+//! The routes and the layers around them: limits, request ids, the request histogram and
+//! access log, tracing, panics, timeouts, CORS, and compression of GraphiQL's assets.
 
 use super::probes::{healthz, metrics, readyz};
 use super::request_error::request_error;
 use super::state::HttpState;
-use super::{graphiql, graphql};
+use super::{graphiql, graphql, request_telemetry};
 use crate::config::HttpConfig;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -52,6 +52,7 @@ pub fn router(http: HttpState, config: &HttpConfig) -> Router {
     let layers = ServiceBuilder::new()
         .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+        .layer(axum::middleware::from_fn(request_telemetry::record))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let request_id = request
                 .headers()
