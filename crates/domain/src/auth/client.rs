@@ -10,6 +10,16 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
+impl ClientInfo {
+    /// The user agent as it is stored (on sessions and security events): at most `max`
+    /// characters.
+    pub fn user_agent_within(&self, max: usize) -> Option<String> {
+        self.user_agent
+            .as_ref()
+            .map(|ua| ua.chars().take(max).collect())
+    }
+}
+
 /// How a session signed in: recorded on it at sign-in (`sessions.authentication_methods`) and
 /// shown as `Session.authenticationMethods`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -166,11 +166,7 @@ pub async fn start_session_via<C: ConnectionTrait>(
 ) -> AppResult<SignedIn> {
     let now = cx.now();
     let refresh_token = random_token();
-    let max_ua = cx.settings().max_user_agent_len;
-    let user_agent: Option<String> = client
-        .user_agent
-        .as_ref()
-        .map(|ua| ua.chars().take(max_ua).collect());
+    let user_agent = client.user_agent_within(cx.settings().max_user_agent_len);
     let session_id = Uuid::now_v7();
     let values = [
         (session::Column::Id, session_id.into()),

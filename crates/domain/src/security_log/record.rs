@@ -10,7 +10,8 @@ use sea_orm::sea_query::{
     Alias, Asterisk, CommonTableExpression, Expr, InsertStatement, Query, WithClause,
 };
 use sea_orm::{
-    ActiveEnum, ConnectionTrait, DatabaseBackend, EntityTrait, Iterable, Set, Statement,
+    ActiveEnum, ActiveModelTrait, ConnectionTrait, DatabaseBackend, EntityTrait, IntoActiveModel,
+    Iterable, Statement,
 };
 use todoql_entity::security_event::{self, SecurityEventType};
 use uuid::Uuid;
@@ -71,26 +72,14 @@ pub(crate) fn event_row<C: ConnectionTrait>(
         provider: event.provider,
         session_id: event.session_id,
         ip_address: client.ip.clone(),
-        user_agent: client
-            .user_agent
-            .as_ref()
-            .map(|ua| ua.chars().take(cx.settings().max_user_agent_len).collect()),
+        user_agent: client.user_agent_within(cx.settings().max_user_agent_len),
         created_at: cx.now(),
     }
 }
 
+/// Every column of `model` to be written.
 fn active(model: security_event::Model) -> security_event::ActiveModel {
-    security_event::ActiveModel {
-        id: Set(model.id),
-        user_id: Set(model.user_id),
-        event_type: Set(model.event_type),
-        method: Set(model.method),
-        provider: Set(model.provider),
-        session_id: Set(model.session_id),
-        ip_address: Set(model.ip_address),
-        user_agent: Set(model.user_agent),
-        created_at: Set(model.created_at),
-    }
+    model.into_active_model().reset_all()
 }
 
 /// Records `event` of `user_id`, caused by `client`, in `cx`'s transaction.
