@@ -119,6 +119,7 @@ pub async fn users(
             created_at: Set(now),
             updated_at: Set(now),
             deleted_at: Set(None),
+            totp_enabled: Set(false),
         }))
         .exec(db)
         .await?;

@@ -12,6 +12,7 @@ mod m20261123_000007_one_account_per_provider;
 mod m20261125_000100_oauth_browser_challenge;
 mod m20261125_000200_session_authentication;
 mod m20261126_000300_security_events;
+mod m20261126_000400_second_factor;
 
 /// The ordered list of todoql's migrations.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000100_oauth_browser_challenge::Migration),
             Box::new(m20261125_000200_session_authentication::Migration),
             Box::new(m20261126_000300_security_events::Migration),
+            Box::new(m20261126_000400_second_factor::Migration),
         ]
     }
 }
@@ -41,14 +43,17 @@ mod tests {
         "deleted_todo_logs",
         "email_outbox",
         "email_verification_codes",
+        "mfa_challenges",
         "oauth_states",
         "password_reset_tokens",
         "rate_limit_counters",
+        "recovery_codes",
         "refresh_token_history",
         "seaql_migrations",
         "security_events",
         "sessions",
         "todos",
+        "totp_factors",
         "users",
     ];
 

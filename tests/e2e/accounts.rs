@@ -1019,6 +1019,7 @@ async fn passwordless_user(app: &TestApp, email: &str) -> TestUser {
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
+        totp_enabled: Set(false),
     }
     .insert(app.state.db())
     .await

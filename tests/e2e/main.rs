@@ -14,6 +14,7 @@ mod fuzz_cases;
 mod http_spec;
 mod input_rules;
 mod instances;
+mod mfa;
 mod null_propagation;
 mod oauth;
 mod pg_wire;

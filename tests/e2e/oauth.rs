@@ -4,7 +4,7 @@ use crate::fake_providers::{FakeProvider, FakeUser, Tamper};
 use crate::support::*;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use todoql_domain::auth::oauth::{EncryptionKey, TokenCipher, purpose};
 use todoql_entity::{account, oauth_state};
 
@@ -1603,4 +1603,89 @@ async fn a_link_by_verified_email_is_recorded_as_oauth_linked() {
             event("OAUTH_LINKED", None, Some("google")),
         ]
     );
+}
+
+// --- second factor -------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_oauth_sign_in_needs_the_second_factor_and_creates_no_session_until_then() {
+    use crate::mfa::{Phone, enroll, mfa_token};
+    let world = world().await;
+    let ada = || FakeUser::verified("corp-123", "ada@corp.example");
+    let first = payload(&world.sign_in("corp", ada(), None).await);
+    let (phone, _codes): (Phone, _) = enroll(&world.app, &first.access_token).await;
+    let sessions = || async {
+        todoql_entity::session::Entity::find()
+            .count(world.app.state.db())
+            .await
+            .unwrap()
+    };
+    let before = sessions().await;
+
+    let again = world.sign_in("corp", ada(), None).await;
+    let token = mfa_token(&again);
+    assert_eq!(
+        sessions().await,
+        before,
+        "no session before the second factor"
+    );
+
+    let verified = world
+        .app
+        .graphql(
+            "mutation($input: VerifyMfaInput!) { verifyMfa(input: $input) { session { authenticationMethods } } }",
+            json!({ "input": { "mfaToken": token, "totpCode": phone.code(&world.app, 0) } }),
+        )
+        .await;
+    assert_eq!(
+        verified.data()["verifyMfa"]["session"]["authenticationMethods"],
+        json!(["OAUTH", "TOTP"])
+    );
+    assert_eq!(sessions().await, before + 1);
+}
+
+#[tokio::test]
+async fn linking_from_a_session_that_gave_its_second_factor_needs_no_other_and_carries_it_on() {
+    use crate::mfa::{enroll, mfa_token};
+    let world = world().await;
+    let local = world.app.verified_user("ada@example.com").await;
+    enroll(&world.app, &local.access_token).await;
+
+    let url = started(&world.start("github", Some(&local.access_token)).await).authorization_url;
+    world
+        .github
+        .set_user(FakeUser::verified("4242", "ada.work@corp.example"));
+    let back = world.github.authorize(&url).await;
+    let linked = world
+        .complete("github", &back.code, &back.state, Some(&local.access_token))
+        .await;
+    assert_eq!(payload(&linked).user().providers(), ["github"]);
+    let sessions = world
+        .app
+        .graphql_as(
+            &payload(&linked).access_token,
+            "{ sessions { current authenticationMethods } }",
+            json!({}),
+        )
+        .await;
+    let current: Vec<&Value> = sessions.data()["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["current"] == true)
+        .collect();
+    assert_eq!(
+        current[0]["authenticationMethods"],
+        json!(["OAUTH", "TOTP"])
+    );
+
+    // Signing in with the linked provider needs the second factor.
+    let again = world
+        .sign_in(
+            "github",
+            FakeUser::verified("4242", "ada.work@corp.example"),
+            None,
+        )
+        .await;
+    mfa_token(&again);
 }

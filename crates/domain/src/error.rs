@@ -27,6 +27,12 @@ pub enum AppError {
     Conflict(String),
     /// Too many attempts; the client may retry after this many seconds.
     RateLimited { retry_after_secs: u64 },
+    /// The first factor was right; the account has a second one. Nothing is signed in yet:
+    /// `verifyMfa` with `mfa_token` and one of `methods` finishes the sign-in.
+    MfaRequired {
+        mfa_token: String,
+        methods: Vec<&'static str>,
+    },
     /// A sensitive change needs a sign-in less than `max_age_secs` old (or the current
     /// password, where the operation takes one).
     ReauthenticationRequired { max_age_secs: u64 },
@@ -69,6 +75,9 @@ impl AppError {
             AppError::RateLimited { retry_after_secs } => {
                 format!("Too many attempts. Try again in {retry_after_secs} seconds.")
             }
+            AppError::MfaRequired { .. } => "Enter a code from your authenticator app, or a \
+                 recovery code, to finish signing in (verifyMfa)."
+                .into(),
             AppError::ReauthenticationRequired { max_age_secs } => format!(
                 "Sign in again to do this: it needs a sign-in less than {max_age_secs} seconds old."
             ),

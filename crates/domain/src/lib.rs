@@ -7,6 +7,7 @@
 //! entities of `todoql-entity`.
 
 pub mod auth;
+pub mod cipher;
 pub mod clock;
 pub mod db;
 pub mod error;

@@ -1,4 +1,4 @@
-//! The clean-up pass: old trash, expired sessions, codes, tokens, OAuth states, rate-limit
+//! The clean-up pass: old trash, expired sessions, codes, tokens, OAuth states, pending second-factor sign-ins, rate-limit
 //! windows, security events past their retention, and users soft-deleted long ago. Every step is an idempotent DELETE by a time
 //! cutoff, so several instances may run it at once.
 
@@ -7,8 +7,8 @@ use crate::state::AppState;
 use chrono::Duration;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use todoql_entity::{
-    deleted_todo_log, email_verification_code, oauth_state, password_reset_token, security_event,
-    session, user,
+    deleted_todo_log, email_verification_code, mfa_challenge, oauth_state, password_reset_token,
+    security_event, session, user,
 };
 
 /// What one pass removed.
@@ -24,6 +24,8 @@ pub struct PurgeReport {
     pub reset_tokens: u64,
     /// Expired OAuth states.
     pub oauth_states: u64,
+    /// Expired pending sign-ins (MFA_REQUIRED never answered).
+    pub mfa_challenges: u64,
     /// Finished rate-limit windows.
     pub rate_limit_counters: u64,
     /// Security events older than the configured retention (90 days by default).
@@ -67,6 +69,11 @@ pub async fn purge(app: &AppState) -> AppResult<PurgeReport> {
             .rows_affected,
         oauth_states: oauth_state::Entity::delete_many()
             .filter(oauth_state::Column::ExpiresAt.lt(now))
+            .exec(db)
+            .await?
+            .rows_affected,
+        mfa_challenges: mfa_challenge::Entity::delete_many()
+            .filter(mfa_challenge::Column::ExpiresAt.lt(now))
             .exec(db)
             .await?
             .rows_affected,

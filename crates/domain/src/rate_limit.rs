@@ -38,6 +38,9 @@ pub enum Key<'a> {
     CodeGuessAddress(&'a str),
     /// Wrong code guesses from one client IP.
     CodeGuessIp(&'a str),
+    /// Wrong second-factor answers (TOTP or recovery codes) for one user, whatever the
+    /// mfaToken: a new first factor does not buy new guesses.
+    SecondFactorUser(&'a str),
 }
 
 impl Key<'_> {
@@ -50,6 +53,7 @@ impl Key<'_> {
             Key::MailIp(ip) => format!("mail-ip:{}", client_bucket(ip)),
             Key::CodeGuessAddress(email) => format!("code-guess:{email}"),
             Key::CodeGuessIp(ip) => format!("code-guess-ip:{}", client_bucket(ip)),
+            Key::SecondFactorUser(user_id) => format!("second-factor:{user_id}"),
         }
     }
 
@@ -62,6 +66,7 @@ impl Key<'_> {
             Key::MailIp(_) => limits.mails_per_ip,
             Key::CodeGuessAddress(_) => limits.code_guesses_per_address,
             Key::CodeGuessIp(_) => limits.code_guesses_per_ip,
+            Key::SecondFactorUser(_) => limits.second_factor_guesses_per_user,
         }
     }
 }

@@ -28,6 +28,8 @@ pub struct RateLimits {
     pub code_guesses_per_address: Limit,
     /// Wrong code guesses from one client IP (whatever the address).
     pub code_guesses_per_ip: Limit,
+    /// Wrong second-factor answers for one user (whatever the mfaToken).
+    pub second_factor_guesses_per_user: Limit,
 }
 
 impl RateLimits {
@@ -57,6 +59,10 @@ impl RateLimits {
         code_guesses_per_ip: Limit {
             max: 60,
             window: Duration::hours(1),
+        },
+        second_factor_guesses_per_user: Limit {
+            max: 10,
+            window: Duration::minutes(15),
         },
     };
 }

@@ -8,6 +8,7 @@
 use crate::auth::access_token::AccessTokens;
 use crate::auth::oauth::OAuth;
 use crate::auth::password::PasswordHasher;
+use crate::cipher::TokenCipher;
 use crate::clock::Clock;
 use crate::settings::Settings;
 use chrono::{DateTime, Utc};
@@ -34,6 +35,7 @@ pub struct Services {
     refresh_key: Vec<u8>,
     mail_queued: tokio::sync::Notify,
     oauth: OAuth,
+    cipher: Option<TokenCipher>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -60,7 +62,8 @@ impl AppState {
             "todoql refresh-token successor key",
         )
         .into_bytes();
-        let oauth = OAuth::new(&settings.oauth);
+        let cipher = settings.oauth.encryption_key.as_ref().map(TokenCipher::new);
+        let oauth = OAuth::new(&settings.oauth, cipher.clone());
         Self {
             inner: Arc::new(Inner {
                 db,
@@ -72,6 +75,7 @@ impl AppState {
                     refresh_key,
                     mail_queued: tokio::sync::Notify::new(),
                     oauth,
+                    cipher,
                 },
             }),
         }
@@ -165,6 +169,11 @@ impl Services {
     /// Key for deriving refresh-token successors.
     pub(crate) fn refresh_key(&self) -> &[u8] {
         &self.refresh_key
+    }
+
+    /// The at-rest cipher under `TODOQL_ENCRYPTION_KEY`; `None` without that key.
+    pub fn cipher(&self) -> Option<&TokenCipher> {
+        self.cipher.as_ref()
     }
 }
 

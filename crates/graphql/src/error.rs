@@ -1,5 +1,5 @@
 //! Domain errors as GraphQL errors: the one place that gives each `AppError` its
-//! `extensions.code` and the extensions that go with it (`field`, `retryAfter`, `maxAge`).
+//! `extensions.code` and the extensions that go with it (`field`, `retryAfter`, `maxAge`, `mfaToken`, `methods`).
 
 use async_graphql::resolver_utils::EnumType;
 use async_graphql::{Enum, ErrorExtensions};
@@ -29,6 +29,9 @@ pub enum ErrorCode {
     RateLimited,
     /// The change needs a sign-in younger than `extensions.maxAge` seconds.
     ReauthenticationRequired,
+    /// The first factor was right and a second is needed: `extensions.mfaToken` (5 minutes,
+    /// single use) and `extensions.methods`; finish with verifyMfa. No session exists yet.
+    MfaRequired,
     /// Anything else; the cause is logged, never shown.
     InternalServerError,
     /// The document is not GraphQL (a syntax error). HTTP 400 under
@@ -55,6 +58,7 @@ impl ErrorCode {
             AppError::Conflict(_) => ErrorCode::Conflict,
             AppError::RateLimited { .. } => ErrorCode::RateLimited,
             AppError::ReauthenticationRequired { .. } => ErrorCode::ReauthenticationRequired,
+            AppError::MfaRequired { .. } => ErrorCode::MfaRequired,
             AppError::ProviderUnavailable(_) | AppError::Internal(_) => {
                 ErrorCode::InternalServerError
             }
@@ -110,6 +114,10 @@ pub fn to_graphql(err: AppError) -> async_graphql::Error {
             AppError::BadUserInput { field, .. } => ext.set("field", field.as_str()),
             AppError::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
             AppError::ReauthenticationRequired { max_age_secs } => ext.set("maxAge", *max_age_secs),
+            AppError::MfaRequired { mfa_token, methods } => {
+                ext.set("mfaToken", mfa_token.as_str());
+                ext.set("methods", methods.clone());
+            }
             _ => {}
         }
     })

@@ -4,6 +4,7 @@ use crate::auth::email_codes::count_mail_request;
 use crate::auth::identity::{
     normalize_email, username_from_email, validate_avatar, validate_username,
 };
+use crate::auth::mfa;
 use crate::auth::new_password::{hash_new_password, store_new_password};
 use crate::auth::password::validate_new_password;
 use crate::auth::password_attempts;
@@ -19,8 +20,8 @@ use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use secrecy::{ExposeSecret, SecretString};
 use todoql_entity::{
-    account, deleted_todo_log, email_verification_code, oauth_state, password_reset_token,
-    security_event, session, todo, user,
+    account, deleted_todo_log, email_verification_code, mfa_challenge, oauth_state,
+    password_reset_token, recovery_code, security_event, session, todo, totp_factor, user,
 };
 
 /// What sign-up needs.
@@ -99,7 +100,7 @@ pub async fn sign_in(
     }
     checked?;
     let user = user.ok_or(AppError::InvalidCredentials)?;
-    sessions::start_session_alone(app, user, client, AuthMethod::Password).await
+    mfa::first_factor::finish_alone(app, user, client, AuthMethod::Password).await
 }
 
 /// Sets a new password. Needs the current one when the account has one, else (setting a first
@@ -178,6 +179,7 @@ pub async fn delete_account(
             Expr::value(Option::<String>::None),
         )
         .col_expr(user::Column::UpdatedAt, Expr::value(now))
+        .col_expr(user::Column::TotpEnabled, Expr::value(false))
         .filter(user::Column::Id.eq(user.id))
         .exec(&txn)
         .await?;
@@ -224,6 +226,18 @@ async fn purge_user_data<C: ConnectionTrait>(db: &C, user: &user::Model) -> AppR
         .await?;
     oauth_state::Entity::delete_many()
         .filter(oauth_state::Column::UserId.eq(user.id))
+        .exec(db)
+        .await?;
+    totp_factor::Entity::delete_many()
+        .filter(totp_factor::Column::UserId.eq(user.id))
+        .exec(db)
+        .await?;
+    recovery_code::Entity::delete_many()
+        .filter(recovery_code::Column::UserId.eq(user.id))
+        .exec(db)
+        .await?;
+    mfa_challenge::Entity::delete_many()
+        .filter(mfa_challenge::Column::UserId.eq(user.id))
         .exec(db)
         .await?;
     // The user's security log goes with the account (the row stays, soft-deleted).

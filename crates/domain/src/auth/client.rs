@@ -30,6 +30,10 @@ pub enum AuthMethod {
     EmailCode,
     /// An OAuth / OpenID Connect provider (completeOAuth).
     OAuth,
+    /// A code from the user's TOTP authenticator (second factor, verifyMfa).
+    Totp,
+    /// One of the user's single-use recovery codes (second factor, verifyMfa).
+    RecoveryCode,
 }
 
 impl AuthMethod {
@@ -39,6 +43,64 @@ impl AuthMethod {
             AuthMethod::Password => "PASSWORD",
             AuthMethod::EmailCode => "EMAIL_CODE",
             AuthMethod::OAuth => "OAUTH",
+            AuthMethod::Totp => "TOTP",
+            AuthMethod::RecoveryCode => "RECOVERY_CODE",
+        }
+    }
+
+    /// The method of a stored name ([`AuthMethod::as_str`]).
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            AuthMethod::Password,
+            AuthMethod::EmailCode,
+            AuthMethod::OAuth,
+            AuthMethod::Totp,
+            AuthMethod::RecoveryCode,
+        ]
+        .into_iter()
+        .find(|method| method.as_str() == name)
+    }
+}
+
+/// The factors a sign-in was given: the first, and the second when the account has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Factors {
+    /// Password, emailed code or OAuth.
+    pub first: AuthMethod,
+    /// TOTP or a recovery code, after MFA_REQUIRED.
+    pub second: Option<AuthMethod>,
+}
+
+impl Factors {
+    /// The factors stored on a session (`PASSWORD,TOTP`); `None` for a session from before
+    /// they were recorded.
+    pub fn of_stored(stored: &str) -> Option<Self> {
+        let mut methods = stored.split(',').map(AuthMethod::parse);
+        let first = methods.next().flatten()?;
+        let second = methods.next().flatten();
+        Some(Factors { first, second })
+    }
+
+    /// As stored on the session (`sessions.authentication_methods`): `PASSWORD` or
+    /// `PASSWORD,TOTP`.
+    pub fn stored(&self) -> String {
+        match self.second {
+            Some(second) => format!("{},{}", self.first.as_str(), second.as_str()),
+            None => self.first.as_str().to_owned(),
+        }
+    }
+
+    /// The method a SIGNED_IN event names: the one that completed the sign-in.
+    pub fn completing(&self) -> AuthMethod {
+        self.second.unwrap_or(self.first)
+    }
+}
+
+impl From<AuthMethod> for Factors {
+    fn from(first: AuthMethod) -> Self {
+        Factors {
+            first,
+            second: None,
         }
     }
 }

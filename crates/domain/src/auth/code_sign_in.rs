@@ -6,7 +6,8 @@ use crate::auth::email_codes::{
     CODE_TTL_MINUTES, CodeAction, Proof, check_proof, consume, count_mail_request, issue,
 };
 use crate::auth::identity::{normalize_email, username_from_email};
-use crate::auth::sessions::{self, AuthMethod, ClientInfo, SignedIn};
+use crate::auth::mfa;
+use crate::auth::sessions::{AuthMethod, ClientInfo, SignedIn};
 use crate::auth::users;
 use crate::auth::users::NewUser;
 use crate::error::{AppError, AppResult};
@@ -79,10 +80,10 @@ pub async fn sign_in_with_code(
         Some(user) => address_proven(app.on(&txn), user, Prover::Elsewhere, client).await?,
         None => new_account(app.on(&txn), &row.email, client).await?,
     };
-    let signed_in =
-        sessions::start_session(app.on(&txn), user, client, AuthMethod::EmailCode).await?;
+    let outcome =
+        mfa::first_factor::finish(app.on(&txn), user, client, AuthMethod::EmailCode, None).await?;
     txn.commit().await?;
-    Ok(signed_in)
+    outcome.into_result()
 }
 
 /// The account a first code sign-in creates (SIGNED_UP): verified, without password, named

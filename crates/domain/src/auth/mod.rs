@@ -10,6 +10,7 @@ pub mod email_change;
 pub mod email_codes;
 pub mod email_verification;
 pub mod identity;
+pub mod mfa;
 pub mod new_password;
 pub mod oauth;
 pub mod password;

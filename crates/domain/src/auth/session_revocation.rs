@@ -68,7 +68,8 @@ pub async fn revoke_others(app: &AppState, viewer: &Viewer, client: &ClientInfo)
 }
 
 /// Revokes every live session of `user_id` except `keep`, one SESSION_REVOKED each, caused
-/// by `client`; returns how many.
+/// by `client`, and ends the sign-ins waiting for their second factor; returns how many
+/// sessions.
 pub async fn revoke_all_except<C: ConnectionTrait>(
     cx: Ctx<'_, C>,
     user_id: Uuid,
@@ -76,6 +77,7 @@ pub async fn revoke_all_except<C: ConnectionTrait>(
     client: &ClientInfo,
 ) -> AppResult<u64> {
     let ended = revoke_where(cx, user_id, None, keep).await?;
+    crate::auth::mfa::challenge::end_all(cx.db(), user_id).await?;
     security_log::record_each(cx, user_id, EventType::SessionRevoked, &ended, client).await?;
     Ok(ended.len() as u64)
 }

@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 use todoql_entity::{refresh_token_history, session, user};
 use uuid::Uuid;
 
-pub use crate::auth::client::{AuthMethod, ClientInfo};
+pub use crate::auth::client::{AuthMethod, ClientInfo, Factors};
 
 /// The methods stored on a session, in order (an empty column, from before they were
 /// recorded, gives none).
@@ -136,6 +136,7 @@ fn user_from_row(row: &QueryResult, at: usize) -> Result<user::Model, DbErr> {
         created_at: row.try_get_by_index(at + 6)?,
         updated_at: row.try_get_by_index(at + 7)?,
         deleted_at: row.try_get_by_index(at + 8)?,
+        totp_enabled: row.try_get_by_index(at + 9)?,
     })
 }
 
@@ -153,15 +154,16 @@ pub async fn start_session<C: ConnectionTrait>(
     client: &ClientInfo,
     method: AuthMethod,
 ) -> AppResult<SignedIn> {
-    start_session_via(cx, user, client, method, None).await
+    start_session_via(cx, user, client, method.into(), None).await
 }
 
-/// [`start_session`] through the OAuth `provider` when there is one (recorded on the event).
+/// [`start_session`] with the `factors` given (both, after a second factor), through the
+/// OAuth `provider` when there is one (recorded on the event).
 pub async fn start_session_via<C: ConnectionTrait>(
     cx: Ctx<'_, C>,
     user: user::Model,
     client: &ClientInfo,
-    method: AuthMethod,
+    factors: Factors,
     provider: Option<&str>,
 ) -> AppResult<SignedIn> {
     let now = cx.now();
@@ -186,11 +188,11 @@ pub async fn start_session_via<C: ConnectionTrait>(
         (session::Column::AuthenticatedAt, now.into()),
         (
             session::Column::AuthenticationMethods,
-            method.as_str().to_owned().into(),
+            factors.stored().into(),
         ),
     ];
-    let insert = insert_if_still_allowed(&values, &user, method)?;
-    let mut event = Event::sign_in(EventType::SignedIn, method, Some(session_id));
+    let insert = insert_if_still_allowed(&values, &user, factors)?;
+    let mut event = Event::sign_in(EventType::SignedIn, factors.completing(), Some(session_id));
     event.provider = provider.map(str::to_owned);
     let event = security_log::event_row(cx, user.id, event, client);
     let inserted = match cx.db().get_database_backend() {
@@ -210,7 +212,7 @@ pub async fn start_session_via<C: ConnectionTrait>(
         },
     };
     let Some(inserted) = inserted else {
-        return Err(match method {
+        return Err(match factors.first {
             AuthMethod::Password => AppError::InvalidCredentials,
             _ => AppError::InvalidToken("Your account changed meanwhile. Sign in again.".into()),
         });
@@ -238,11 +240,15 @@ pub async fn start_session_alone(
 }
 
 /// `INSERT INTO sessions (…) SELECT <values> WHERE EXISTS (SELECT 1 FROM users WHERE <user
-/// live [with the checked password hash]> FOR SHARE) RETURNING *`.
+/// live [with the checked password hash] [without a second factor]> FOR SHARE) RETURNING *`.
+///
+/// A sign-in with one factor needs the row to say `totp_enabled = false` still: a
+/// confirmation of TOTP that commits while the sign-in runs either comes first (the sign-in
+/// fails) or revokes the new session with the others.
 fn insert_if_still_allowed(
     values: &[(session::Column, sea_orm::Value)],
     user: &user::Model,
-    method: AuthMethod,
+    factors: Factors,
 ) -> AppResult<InsertStatement> {
     let mut still_allowed = Query::select();
     still_allowed
@@ -251,10 +257,13 @@ fn insert_if_still_allowed(
         .and_where(Expr::col((user::Entity, user::Column::Id)).eq(user.id))
         .and_where(Expr::col((user::Entity, user::Column::DeletedAt)).is_null())
         .lock_shared();
-    if method == AuthMethod::Password {
+    if factors.first == AuthMethod::Password {
         still_allowed.and_where(
             Expr::col((user::Entity, user::Column::PasswordHash)).eq(user.password_hash.clone()),
         );
+    }
+    if factors.second.is_none() {
+        still_allowed.and_where(Expr::col((user::Entity, user::Column::TotpEnabled)).eq(false));
     }
     let mut row = Query::select();
     row.exprs(values.iter().map(|(_, value)| Expr::val(value.clone())))
@@ -544,7 +553,8 @@ mod tests {
                 "email_verified",
                 "created_at",
                 "updated_at",
-                "deleted_at"
+                "deleted_at",
+                "totp_enabled"
             ]
         );
     }
@@ -561,9 +571,10 @@ mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
             deleted_at: None,
+            totp_enabled: false,
         };
         let values = [(session::Column::Id, Uuid::nil().into())];
-        let sql = insert_if_still_allowed(&values, &user, AuthMethod::Password)
+        let sql = insert_if_still_allowed(&values, &user, AuthMethod::Password.into())
             .unwrap()
             .to_string(PostgresQueryBuilder);
         assert!(sql.contains("WHERE EXISTS"), "{sql}");
@@ -573,10 +584,19 @@ mod tests {
             "{sql}"
         );
         assert!(sql.contains(r#""deleted_at" IS NULL"#), "{sql}");
-        let by_code = insert_if_still_allowed(&values, &user, AuthMethod::EmailCode)
+        assert!(sql.contains(r#""totp_enabled" = FALSE"#), "{sql}");
+        let by_code = insert_if_still_allowed(&values, &user, AuthMethod::EmailCode.into())
             .unwrap()
             .to_string(PostgresQueryBuilder);
         assert!(!by_code.contains("password_hash"), "{by_code}");
+        let second = Factors {
+            first: AuthMethod::EmailCode,
+            second: Some(AuthMethod::Totp),
+        };
+        let with_totp = insert_if_still_allowed(&values, &user, second)
+            .unwrap()
+            .to_string(PostgresQueryBuilder);
+        assert!(!with_totp.contains("totp_enabled"), "{with_totp}");
     }
 
     #[test]

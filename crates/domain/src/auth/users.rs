@@ -59,6 +59,7 @@ impl NewUser {
             created_at: Set(now),
             updated_at: Set(now),
             deleted_at: Set(None),
+            totp_enabled: Set(false),
         }
         .insert(db)
         .await

@@ -5,6 +5,7 @@ use crate::error::Result;
 use crate::request::state;
 use crate::schema::scalars::DateTime;
 use async_graphql::{Context, ID, Object, SimpleObject};
+use todoql_domain::auth::mfa::recovery_codes;
 use todoql_domain::auth::oauth;
 use todoql_domain::auth::sessions::{SignedIn, authentication_methods};
 use todoql_entity::{session, user};
@@ -31,6 +32,18 @@ impl User {
     }
     async fn has_password(&self) -> bool {
         self.0.password_hash.is_some()
+    }
+    /// Whether sign-ins need a second factor (a confirmed TOTP authenticator).
+    async fn totp_enabled(&self) -> bool {
+        self.0.totp_enabled
+    }
+    /// Unused recovery codes left (0 without TOTP).
+    async fn recovery_codes_left(&self, ctx: &Context<'_>) -> Result<i32> {
+        if !self.0.totp_enabled {
+            return Ok(0);
+        }
+        let left = recovery_codes::left(state(ctx).db(), self.0.id).await?;
+        Ok(i32::try_from(left).unwrap_or(i32::MAX))
     }
     /// OAuth provider accounts linked to this user (never their tokens).
     async fn linked_accounts(&self, ctx: &Context<'_>) -> Result<Vec<LinkedAccount>> {
@@ -143,4 +156,6 @@ pub struct AuthConfig {
     pub oauth_providers: Vec<String>,
     /// Whether todo operations need a verified email.
     pub require_verified_email: bool,
+    /// Whether TOTP second factors can be enrolled (needs TODOQL_ENCRYPTION_KEY on the server).
+    pub totp: bool,
 }

@@ -9,7 +9,7 @@ use crate::schema::args::{parse_id, patch};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use secrecy::SecretString;
 use todoql_domain::auth::accounts::{self, SignUp};
-use todoql_domain::auth::{session_revocation, sessions};
+use todoql_domain::auth::{mfa, session_revocation, sessions};
 
 /// Account and session queries.
 #[derive(Default)]
@@ -32,6 +32,7 @@ impl AuthQuery {
             email_code_sign_in: true,
             oauth_providers: state(ctx).oauth().provider_names(),
             require_verified_email: settings.require_verified_email,
+            totp: mfa::totp_available(state(ctx).services()),
         }
     }
 

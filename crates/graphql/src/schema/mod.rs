@@ -10,6 +10,7 @@ pub mod email;
 pub mod input_check;
 #[cfg(test)]
 mod input_check_tests;
+pub mod mfa;
 pub mod null_propagation;
 pub mod oauth;
 pub mod resolver_spans;
@@ -37,6 +38,7 @@ pub struct Query(
 pub struct Mutation(
     auth::AuthMutation,
     email::EmailMutation,
+    mfa::MfaMutation,
     oauth::OAuthMutation,
     todos::TodoMutation,
 );

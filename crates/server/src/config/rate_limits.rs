@@ -1,4 +1,4 @@
-//! Options of the rate limits: failed sign-ins, mails, code guesses.
+//! Options of the rate limits: failed sign-ins, mails, code guesses, second-factor guesses.
 
 use super::parse;
 use clap::Args;
@@ -32,6 +32,11 @@ pub struct RateLimitConfig {
     /// Wrong code guesses allowed per client IP per hour, whatever the address.
     #[arg(long, env = "TODOQL_CODE_GUESSES_PER_IP", default_value_t = RateLimits::DEFAULT.code_guesses_per_ip.max, value_parser = parse::positive, display_order = 30)]
     pub code_guesses_per_ip: u32,
+
+    /// Wrong second-factor answers (TOTP or recovery codes) allowed per user per 15 minutes,
+    /// whatever the mfaToken.
+    #[arg(long, env = "TODOQL_MFA_GUESSES_PER_USER", default_value_t = RateLimits::DEFAULT.second_factor_guesses_per_user.max, value_parser = parse::positive, display_order = 30)]
+    pub mfa_guesses_per_user: u32,
 }
 
 impl RateLimitConfig {
@@ -53,6 +58,9 @@ impl RateLimitConfig {
             code_guesses_per_ip: windows
                 .code_guesses_per_ip
                 .with_max(self.code_guesses_per_ip),
+            second_factor_guesses_per_user: windows
+                .second_factor_guesses_per_user
+                .with_max(self.mfa_guesses_per_user),
         }
     }
 }

@@ -21,12 +21,11 @@
 //! - Provider tokens are stored encrypted (AES-256-GCM) and never returned by the API.
 
 pub mod browser_binding;
-pub mod cipher;
 mod providers;
 mod registry;
 pub mod settings;
 
-pub use cipher::TokenCipher;
+pub use crate::cipher::TokenCipher;
 pub use registry::OAuth;
 use registry::{display_name, provider_key, unknown_provider};
 pub use settings::{EncryptionKey, OAuthSettings, ProviderKind, ProviderSettings};
@@ -34,8 +33,9 @@ pub use settings::{EncryptionKey, OAuthSettings, ProviderKind, ProviderSettings}
 use crate::auth::identity::{
     MAX_USERNAME_CHARS, normalize_email, username_from_email, validate_avatar, validate_username,
 };
+use crate::auth::mfa::first_factor::{self, Outcome};
 use crate::auth::reauth::{lock_for_credential_change, require_recent_sign_in};
-use crate::auth::sessions::{self, AuthMethod, ClientInfo, SignedIn};
+use crate::auth::sessions::{self, AuthMethod, ClientInfo, Factors, SignedIn};
 use crate::auth::users::{self, NewUser};
 use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult, is_unique_violation};
@@ -252,11 +252,25 @@ pub async fn complete(
     if let Some(event) = recorded {
         security_log::record(cx, user.id, event.by_provider(name), client).await?;
     }
-    let signed_in =
-        sessions::start_session_via(cx, user, client, AuthMethod::OAuth, Some(name)).await?;
+    let finished = match (pending.user_id, viewer) {
+        // A link from a signed-in session, which gave its second factor already (if any): the
+        // new session carries it on.
+        (Some(_), Some(viewer)) => {
+            let factors = Factors {
+                first: AuthMethod::OAuth,
+                second: Factors::of_stored(&viewer.session.authentication_methods)
+                    .and_then(|factors| factors.second),
+            };
+            let signed_in = sessions::start_session_via(cx, user, client, factors, Some(name));
+            Outcome::SignedIn(Box::new(signed_in.await?))
+        }
+        _ => first_factor::finish(cx, user, client, AuthMethod::OAuth, Some(name)).await?,
+    };
     txn.commit().await?;
     // A user created here may have a verification mail queued.
     crate::mail::wake_sender(app);
+    // MFA_REQUIRED for an account with a second factor (the pending sign-in is stored).
+    let signed_in = finished.into_result()?;
     tracing::info!(
         user_id = %signed_in.user.id,
         provider = %provider.settings.name,

@@ -1,9 +1,9 @@
 //! The configured providers at run time: who they are, the redirect-URI allow-list, the cipher
 //! for provider tokens and the HTTP client that talks to them. Built once, held by the state.
 
-use super::cipher::TokenCipher;
 use super::providers::{self, Provider};
 use super::settings::OAuthSettings;
+use crate::cipher::TokenCipher;
 use crate::error::{AppError, AppResult};
 
 /// The providers, the redirect-URI allow-list, the token cipher and the HTTP client.
@@ -24,9 +24,9 @@ impl std::fmt::Debug for OAuth {
 }
 
 impl OAuth {
-    /// Builds the runtime side of `settings`. Does no network call: OpenID Connect discovery
+    /// Builds the runtime side of `settings`, with the state's at-rest `cipher`. Does no network call: OpenID Connect discovery
     /// happens at the first flow that needs it.
-    pub fn new(settings: &OAuthSettings) -> Self {
+    pub fn new(settings: &OAuthSettings, cipher: Option<TokenCipher>) -> Self {
         Self {
             providers: settings
                 .providers
@@ -35,7 +35,7 @@ impl OAuth {
                 .map(Provider::new)
                 .collect(),
             redirect_uris: settings.redirect_uris.clone(),
-            cipher: settings.encryption_key.as_ref().map(TokenCipher::new),
+            cipher,
             http: providers::http_client().map_err(|err| err.to_string()),
         }
     }

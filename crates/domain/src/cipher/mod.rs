@@ -1,14 +1,16 @@
-//! AES-256-GCM for provider tokens (and PKCE verifiers) at rest.
+//! AES-256-GCM for secrets at rest: provider tokens, PKCE verifiers, TOTP secrets.
 //!
 //! A stored value is `v1.` followed by base64url(nonce ‖ ciphertext ‖ tag), with a fresh
 //! random 96-bit nonce per value. The purpose (e.g. `accounts.access_token`) is bound in as
 //! associated data, so a ciphertext copied into another column does not decrypt.
 
-use super::settings::EncryptionKey;
+mod key;
+
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+pub use key::EncryptionKey;
 
 const PREFIX: &str = "v1.";
 const NONCE_LEN: usize = 12;
