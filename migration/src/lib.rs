@@ -13,6 +13,7 @@ mod m20261125_000100_oauth_browser_challenge;
 mod m20261125_000200_session_authentication;
 mod m20261126_000300_security_events;
 mod m20261126_000400_second_factor;
+mod m20261126_000500_passkeys;
 
 /// The ordered list of todoql's migrations.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000200_session_authentication::Migration),
             Box::new(m20261126_000300_security_events::Migration),
             Box::new(m20261126_000400_second_factor::Migration),
+            Box::new(m20261126_000500_passkeys::Migration),
         ]
     }
 }
@@ -45,6 +47,7 @@ mod tests {
         "email_verification_codes",
         "mfa_challenges",
         "oauth_states",
+        "passkeys",
         "password_reset_tokens",
         "rate_limit_counters",
         "recovery_codes",
@@ -55,6 +58,7 @@ mod tests {
         "todos",
         "totp_factors",
         "users",
+        "webauthn_ceremonies",
     ];
 
     async fn exec(db: &DatabaseConnection, sql: &str) -> Result<(), DbErr> {

@@ -17,6 +17,7 @@ mod instances;
 mod mfa;
 mod null_propagation;
 mod oauth;
+mod passkeys;
 mod pg_wire;
 mod pre_hijacking;
 mod reauth;

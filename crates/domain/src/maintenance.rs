@@ -8,7 +8,7 @@ use chrono::Duration;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use todoql_entity::{
     deleted_todo_log, email_verification_code, mfa_challenge, oauth_state, password_reset_token,
-    security_event, session, user,
+    security_event, session, user, webauthn_ceremony,
 };
 
 /// What one pass removed.
@@ -26,6 +26,8 @@ pub struct PurgeReport {
     pub oauth_states: u64,
     /// Expired pending sign-ins (MFA_REQUIRED never answered).
     pub mfa_challenges: u64,
+    /// Expired passkey ceremonies (started, never finished).
+    pub webauthn_ceremonies: u64,
     /// Finished rate-limit windows.
     pub rate_limit_counters: u64,
     /// Security events older than the configured retention (90 days by default).
@@ -74,6 +76,11 @@ pub async fn purge(app: &AppState) -> AppResult<PurgeReport> {
             .rows_affected,
         mfa_challenges: mfa_challenge::Entity::delete_many()
             .filter(mfa_challenge::Column::ExpiresAt.lt(now))
+            .exec(db)
+            .await?
+            .rows_affected,
+        webauthn_ceremonies: webauthn_ceremony::Entity::delete_many()
+            .filter(webauthn_ceremony::Column::ExpiresAt.lt(now))
             .exec(db)
             .await?
             .rows_affected,

@@ -7,6 +7,7 @@
 
 use crate::auth::access_token::AccessTokens;
 use crate::auth::oauth::OAuth;
+use crate::auth::passkeys::Relying;
 use crate::auth::password::PasswordHasher;
 use crate::cipher::TokenCipher;
 use crate::clock::Clock;
@@ -36,6 +37,7 @@ pub struct Services {
     mail_queued: tokio::sync::Notify,
     oauth: OAuth,
     cipher: Option<TokenCipher>,
+    passkeys: Relying,
 }
 
 impl std::fmt::Debug for AppState {
@@ -64,6 +66,7 @@ impl AppState {
         .into_bytes();
         let cipher = settings.oauth.encryption_key.as_ref().map(TokenCipher::new);
         let oauth = OAuth::new(&settings.oauth, cipher.clone());
+        let passkeys = Relying::new(&settings.passkeys);
         Self {
             inner: Arc::new(Inner {
                 db,
@@ -76,6 +79,7 @@ impl AppState {
                     mail_queued: tokio::sync::Notify::new(),
                     oauth,
                     cipher,
+                    passkeys,
                 },
             }),
         }
@@ -174,6 +178,11 @@ impl Services {
     /// The at-rest cipher under `TODOQL_ENCRYPTION_KEY`; `None` without that key.
     pub fn cipher(&self) -> Option<&TokenCipher> {
         self.cipher.as_ref()
+    }
+
+    /// The passkeys' relying party.
+    pub fn passkeys(&self) -> &Relying {
+        &self.passkeys
     }
 }
 

@@ -8,6 +8,7 @@ pub mod email_outbox;
 pub mod email_verification_code;
 pub mod mfa_challenge;
 pub mod oauth_state;
+pub mod passkey;
 pub mod password_reset_token;
 pub mod rate_limit_counter;
 pub mod recovery_code;
@@ -17,6 +18,7 @@ pub mod session;
 pub mod todo;
 pub mod totp_factor;
 pub mod user;
+pub mod webauthn_ceremony;
 
 pub mod prelude {
     //! The entities under short names, for `use todoql_entity::prelude::*`.
@@ -26,6 +28,7 @@ pub mod prelude {
     pub use crate::email_verification_code::Entity as EmailVerificationCode;
     pub use crate::mfa_challenge::Entity as MfaChallenge;
     pub use crate::oauth_state::Entity as OauthState;
+    pub use crate::passkey::Entity as Passkey;
     pub use crate::password_reset_token::Entity as PasswordResetToken;
     pub use crate::rate_limit_counter::Entity as RateLimitCounter;
     pub use crate::recovery_code::Entity as RecoveryCode;
@@ -35,4 +38,5 @@ pub mod prelude {
     pub use crate::todo::Entity as Todo;
     pub use crate::totp_factor::Entity as TotpFactor;
     pub use crate::user::Entity as User;
+    pub use crate::webauthn_ceremony::Entity as WebauthnCeremony;
 }

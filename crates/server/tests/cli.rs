@@ -414,6 +414,21 @@ fn bad_oauth_options_are_named() {
 }
 
 #[test]
+fn a_bad_passkey_relying_party_is_named() {
+    insta::assert_snapshot!(transcript(&[
+        flags(&["--webauthn-origins", "not a url"]),
+        flags(&["--webauthn-rp-id", "example.org"]),
+        vars(&[
+            ("TODOQL_APP_URL", "https://app.example.com"),
+            (
+                "TODOQL_WEBAUTHN_ORIGINS",
+                "https://app.example.com,https://evil.example.org"
+            ),
+        ]),
+    ]));
+}
+
+#[test]
 fn a_half_configured_oauth_provider_is_named() {
     insta::assert_snapshot!(transcript(&[
         flags(&["--oauth-github-client-id", "id"]),

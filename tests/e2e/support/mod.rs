@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 mod app;
+mod authenticator;
 mod database;
 mod gql;
 mod metrics;
@@ -17,8 +18,9 @@ mod smtp;
 mod wait;
 
 pub use app::{
-    BROWSER_CHALLENGE, BROWSER_VERIFIER, PASSWORD, SIGN_UP, TestApp, TestUser, spawn_app,
+    APP_URL, BROWSER_CHALLENGE, BROWSER_VERIFIER, PASSWORD, SIGN_UP, TestApp, TestUser, spawn_app,
 };
+pub use authenticator::SoftAuthenticator;
 pub use database::TestDb;
 pub use gql::Gql;
 pub use metrics::metric_value;

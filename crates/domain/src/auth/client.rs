@@ -34,6 +34,8 @@ pub enum AuthMethod {
     Totp,
     /// One of the user's single-use recovery codes (second factor, verifyMfa).
     RecoveryCode,
+    /// A passkey with user verification (finishPasskeySignIn): complete on its own.
+    Passkey,
 }
 
 impl AuthMethod {
@@ -45,7 +47,14 @@ impl AuthMethod {
             AuthMethod::OAuth => "OAUTH",
             AuthMethod::Totp => "TOTP",
             AuthMethod::RecoveryCode => "RECOVERY_CODE",
+            AuthMethod::Passkey => "PASSKEY",
         }
+    }
+
+    /// Whether this factor alone is enough whatever second factor the account has: a passkey
+    /// proves possession and, by user verification, the person.
+    pub fn complete_alone(self) -> bool {
+        self == AuthMethod::Passkey
     }
 
     /// The method of a stored name ([`AuthMethod::as_str`]).
@@ -56,6 +65,7 @@ impl AuthMethod {
             AuthMethod::OAuth,
             AuthMethod::Totp,
             AuthMethod::RecoveryCode,
+            AuthMethod::Passkey,
         ]
         .into_iter()
         .find(|method| method.as_str() == name)

@@ -13,6 +13,7 @@ pub mod identity;
 pub mod mfa;
 pub mod new_password;
 pub mod oauth;
+pub mod passkeys;
 pub mod password;
 pub mod password_attempts;
 pub mod password_reset;
@@ -21,6 +22,7 @@ pub mod session_revocation;
 pub mod sessions;
 pub mod users;
 pub mod viewer;
+pub mod ways_in;
 
 use crate::mail::jobs::MailJobs;
 use todoql_entity::email_outbox::MailKind;

@@ -262,7 +262,7 @@ fn insert_if_still_allowed(
             Expr::col((user::Entity, user::Column::PasswordHash)).eq(user.password_hash.clone()),
         );
     }
-    if factors.second.is_none() {
+    if factors.second.is_none() && !factors.first.complete_alone() {
         still_allowed.and_where(Expr::col((user::Entity, user::Column::TotpEnabled)).eq(false));
     }
     let mut row = Query::select();

@@ -3,11 +3,12 @@
 
 use crate::error::Result;
 use crate::request::state;
+use crate::schema::passkeys::Passkey;
 use crate::schema::scalars::DateTime;
 use async_graphql::{Context, ID, Object, SimpleObject};
 use todoql_domain::auth::mfa::recovery_codes;
-use todoql_domain::auth::oauth;
 use todoql_domain::auth::sessions::{SignedIn, authentication_methods};
+use todoql_domain::auth::{oauth, passkeys};
 use todoql_entity::{session, user};
 
 /// A person with an account.
@@ -44,6 +45,11 @@ impl User {
         }
         let left = recovery_codes::left(state(ctx).db(), self.0.id).await?;
         Ok(i32::try_from(left).unwrap_or(i32::MAX))
+    }
+    /// The user's passkeys, oldest first.
+    async fn passkeys(&self, ctx: &Context<'_>) -> Result<Vec<Passkey>> {
+        let rows = passkeys::manage::of_user(state(ctx).db(), self.0.id).await?;
+        Ok(rows.into_iter().map(Passkey).collect())
     }
     /// OAuth provider accounts linked to this user (never their tokens).
     async fn linked_accounts(&self, ctx: &Context<'_>) -> Result<Vec<LinkedAccount>> {
@@ -156,6 +162,8 @@ pub struct AuthConfig {
     pub oauth_providers: Vec<String>,
     /// Whether todo operations need a verified email.
     pub require_verified_email: bool,
+    /// Whether passkeys can be registered and used to sign in.
+    pub passkeys: bool,
     /// Whether TOTP second factors can be enrolled (needs TODOQL_ENCRYPTION_KEY on the server).
     pub totp: bool,
 }

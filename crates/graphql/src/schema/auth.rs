@@ -32,6 +32,7 @@ impl AuthQuery {
             email_code_sign_in: true,
             oauth_providers: state(ctx).oauth().provider_names(),
             require_verified_email: settings.require_verified_email,
+            passkeys: state(ctx).services().passkeys().is_available(),
             totp: mfa::totp_available(state(ctx).services()),
         }
     }

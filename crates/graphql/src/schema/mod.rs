@@ -13,6 +13,7 @@ mod input_check_tests;
 pub mod mfa;
 pub mod null_propagation;
 pub mod oauth;
+pub mod passkeys;
 pub mod resolver_spans;
 pub mod scalars;
 pub mod security_log;
@@ -40,6 +41,7 @@ pub struct Mutation(
     email::EmailMutation,
     mfa::MfaMutation,
     oauth::OAuthMutation,
+    passkeys::PasskeyMutation,
     todos::TodoMutation,
 );
 

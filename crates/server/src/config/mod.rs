@@ -29,6 +29,7 @@ mod secret_args;
 mod sessions;
 #[cfg(test)]
 mod tests;
+mod webauthn;
 
 pub use command_line::{
     AuditArgs, Cli, Command, MigrateAction, MigrateArgs, PurgeArgs, ServeArgs, parse_or_exit,

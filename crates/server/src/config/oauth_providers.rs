@@ -24,7 +24,7 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
-fn config_error(variable: &str, message: impl Into<String>) -> ConfigError {
+pub(super) fn config_error(variable: &str, message: impl Into<String>) -> ConfigError {
     ConfigError {
         variable: variable.to_owned(),
         message: message.into(),

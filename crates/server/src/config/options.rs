@@ -11,6 +11,7 @@ use super::operations::OperationLimits;
 use super::otlp::OtlpConfig;
 use super::rate_limits::RateLimitConfig;
 use super::sessions::SessionConfig;
+use super::webauthn::WebAuthnConfig;
 use clap::Args;
 use todoql_domain::Settings;
 
@@ -39,13 +40,17 @@ pub struct Config {
     pub maintenance: MaintenanceConfig,
     #[command(flatten)]
     pub oauth: OAuthConfig,
+    #[command(flatten)]
+    pub webauthn: WebAuthnConfig,
 }
 
 impl Config {
-    /// Checks what spans several options and variables (the OAuth providers) and keeps the
+    /// Checks what spans several options and variables (the OAuth providers, the passkeys'
+    /// relying party) and keeps the
     /// result. The parsing functions call it; a `Config` they return is resolved.
     pub fn resolve(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         self.oauth.resolved = self.oauth.resolve(env)?;
+        self.webauthn.resolved = self.webauthn.resolve(&self.mail.app_url)?;
         Ok(())
     }
 
@@ -56,6 +61,7 @@ impl Config {
         settings.rate_limits = self.rate_limits.settings();
         settings.oauth = self.oauth.settings();
         settings.audit_retention = self.maintenance.retention.audit_retention();
+        settings.passkeys = self.webauthn.resolved.clone();
         settings
     }
 }

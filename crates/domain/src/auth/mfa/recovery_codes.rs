@@ -25,7 +25,10 @@ const GROUP: usize = 4;
 /// Crockford's base32 alphabet, lower case.
 const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 // Each character is 5 random bits; PRODUCT.md asks for at least 50 per code.
-const _: () = assert!(LENGTH * 5 >= 50, "recovery codes need at least 50 random bits");
+const _: () = assert!(
+    LENGTH * 5 >= 50,
+    "recovery codes need at least 50 random bits"
+);
 
 /// Replaces `user_id`'s codes by [`COUNT`] new ones and returns them (the only time they
 /// are seen).

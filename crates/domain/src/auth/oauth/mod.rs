@@ -16,8 +16,7 @@
 //!   link). Without a user of that email, a new one is created (no password).
 //! - Linking: one account per provider per user; an account linked to another user is
 //!   CONFLICT. It needs a recent sign-in (`auth::reauth`), checked at start and at completion.
-//! - Unlinking keeps at least one way to sign in: a password, another linked account of a
-//!   configured provider, or a verified email address (sign-in by emailed code).
+//! - Unlinking keeps at least one way to sign in (`auth::ways_in`).
 //! - Provider tokens are stored encrypted (AES-256-GCM) and never returned by the API.
 
 pub mod browser_binding;
@@ -38,6 +37,7 @@ use crate::auth::reauth::{lock_for_credential_change, require_recent_sign_in};
 use crate::auth::sessions::{self, AuthMethod, ClientInfo, Factors, SignedIn};
 use crate::auth::users::{self, NewUser};
 use crate::auth::viewer::Viewer;
+use crate::auth::ways_in::{self, Removing};
 use crate::error::{AppError, AppResult, is_unique_violation};
 use crate::secrets::{constant_time_eq, random_token, sha256_hex};
 use crate::security_log::{self, Event, EventType};
@@ -572,9 +572,8 @@ pub async fn linked_accounts(app: &AppState, user_id: Uuid) -> AppResult<Vec<acc
         .await?)
 }
 
-/// Unlinks the viewer's account of `provider`, unless it is their last way to sign in: they
-/// keep one when they have a password, another linked account of a configured provider, or a
-/// verified email address (sign-in by emailed code).
+/// Unlinks the viewer's account of `provider`, unless it is their last way to sign in (see
+/// `ways_in`: a password, a verified address, another configured provider's account, a passkey).
 pub async fn unlink(
     app: &AppState,
     viewer: &Viewer,
@@ -602,11 +601,8 @@ pub async fn unlink(
             unknown_provider("provider", &oauth.provider_names())
         });
     };
-    let other_accounts = accounts
-        .iter()
-        .filter(|a| a.id != target.id && oauth.is_configured(&a.provider_id))
-        .count();
-    let keeps_a_way_in = user.password_hash.is_some() || other_accounts > 0 || user.email_verified;
+    let keeps_a_way_in =
+        ways_in::remain_without(app.on(&txn), &user, Removing::Account(target.id)).await?;
     if !keeps_a_way_in {
         return Err(AppError::Conflict(format!(
             "{} is your only way to sign in. Set a password or verify your email address first.",

@@ -1,0 +1,73 @@
+//! The relying party at run time: a webauthn-rs `Webauthn` built once from the settings.
+
+use super::settings::PasskeySettings;
+use crate::error::{AppError, AppResult};
+use url::Url;
+use webauthn_rs::{Webauthn, WebauthnBuilder};
+
+/// Runs the ceremonies for the configured relying party.
+pub struct Relying {
+    webauthn: Result<Webauthn, String>,
+}
+
+impl std::fmt::Debug for Relying {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relying").finish_non_exhaustive()
+    }
+}
+
+impl Relying {
+    /// The relying party of `settings` (the server checked them at start-up).
+    pub fn new(settings: &PasskeySettings) -> Self {
+        Self {
+            webauthn: build(settings),
+        }
+    }
+
+    /// Whether passkeys work on this server (`authConfig.passkeys`).
+    pub fn is_available(&self) -> bool {
+        self.webauthn.is_ok()
+    }
+
+    pub(crate) fn webauthn(&self) -> AppResult<&Webauthn> {
+        self.webauthn
+            .as_ref()
+            .map_err(|err| AppError::internal(anyhow::anyhow!("passkeys misconfigured: {err}")))
+    }
+}
+
+/// A `Webauthn` for `settings`, or why they do not make one (an origin outside the RP id's
+/// domain, a malformed origin).
+pub(crate) fn build(settings: &PasskeySettings) -> Result<Webauthn, String> {
+    let mut origins = settings.origins.iter().map(|origin| {
+        Url::parse(origin).map_err(|e| format!("the origin {origin:?} is not a URL: {e}"))
+    });
+    let first = origins.next().ok_or("at least one origin is needed")??;
+    let mut builder = WebauthnBuilder::new(&settings.rp_id, &first).map_err(|e| {
+        format!(
+            "the relying party id {:?} does not fit the origin {first}: {e}",
+            settings.rp_id
+        )
+    })?;
+    for origin in origins {
+        let origin = origin?;
+        if !fits(&settings.rp_id, &origin) {
+            return Err(format!(
+                "the origin {origin} is not on the relying party id {:?} or a subdomain of it",
+                settings.rp_id
+            ));
+        }
+        builder = builder.append_allowed_origin(&origin);
+    }
+    builder
+        .rp_name(&settings.rp_name)
+        .build()
+        .map_err(|e| format!("passkey settings: {e}"))
+}
+
+/// Whether `origin`'s host is `rp_id` or one of its subdomains (WebAuthn's rule).
+fn fits(rp_id: &str, origin: &Url) -> bool {
+    origin
+        .host_str()
+        .is_some_and(|host| host == rp_id || host.ends_with(&format!(".{rp_id}")))
+}

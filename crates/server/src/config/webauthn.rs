@@ -1,0 +1,51 @@
+//! Options of passkeys: the relying party (by default, the frontend at TODOQL_APP_URL).
+
+use super::oauth_providers::{ConfigError, config_error};
+use clap::Args;
+use todoql_domain::auth::passkeys::PasskeySettings;
+
+/// Who the relying party of passkeys is.
+#[derive(Debug, Clone, Args)]
+pub struct WebAuthnConfig {
+    /// Relying party id of passkeys: a host, e.g. example.com (passkeys are bound to it);
+    /// default: the host of TODOQL_APP_URL.
+    #[arg(long, env = "TODOQL_WEBAUTHN_RP_ID", display_order = 46)]
+    pub webauthn_rp_id: Option<String>,
+
+    /// Origins whose pages may use passkeys, comma-separated (each on the relying party id or a
+    /// subdomain of it); default: the origin of TODOQL_APP_URL.
+    #[arg(
+        long,
+        env = "TODOQL_WEBAUTHN_ORIGINS",
+        value_delimiter = ',',
+        display_order = 47
+    )]
+    pub webauthn_origins: Vec<String>,
+
+    /// The name authenticators show for this site; default: the relying party id.
+    #[arg(long, env = "TODOQL_WEBAUTHN_RP_NAME", display_order = 48)]
+    pub webauthn_rp_name: Option<String>,
+
+    /// The relying party, checked (set by `resolve`).
+    #[arg(skip)]
+    pub resolved: PasskeySettings,
+}
+
+impl WebAuthnConfig {
+    /// The relying party for the frontend at `app_url`, or the one line that says which
+    /// option is wrong.
+    pub fn resolve(&self, app_url: &str) -> Result<PasskeySettings, ConfigError> {
+        PasskeySettings::for_app(
+            app_url,
+            self.webauthn_rp_id.as_deref(),
+            &self.webauthn_origins,
+            self.webauthn_rp_name.as_deref(),
+        )
+        .map_err(|message| {
+            config_error(
+                "TODOQL_WEBAUTHN_RP_ID / TODOQL_WEBAUTHN_ORIGINS (with TODOQL_APP_URL)",
+                message,
+            )
+        })
+    }
+}
