@@ -3,7 +3,7 @@
 
 use crate::error::Result;
 use crate::request::state;
-use crate::schema::passkeys::Passkey;
+use crate::schema::passkey_types::Passkey;
 use crate::schema::scalars::DateTime;
 use async_graphql::{Context, ID, Object, SimpleObject};
 use todoql_domain::auth::mfa::recovery_codes;

@@ -13,6 +13,7 @@ mod input_check_tests;
 pub mod mfa;
 pub mod null_propagation;
 pub mod oauth;
+pub mod passkey_types;
 pub mod passkeys;
 pub mod resolver_spans;
 pub mod scalars;

@@ -2,7 +2,7 @@
 
 use super::oauth_providers::{ConfigError, config_error};
 use clap::Args;
-use todoql_domain::auth::passkeys::PasskeySettings;
+use todoql_domain::auth::passkeys::{PasskeySettings, relying};
 
 /// Who the relying party of passkeys is.
 #[derive(Debug, Clone, Args)]
@@ -41,6 +41,7 @@ impl WebAuthnConfig {
             &self.webauthn_origins,
             self.webauthn_rp_name.as_deref(),
         )
+        .and_then(|settings| relying::check(&settings).map(|()| settings))
         .map_err(|message| {
             config_error(
                 "TODOQL_WEBAUTHN_RP_ID / TODOQL_WEBAUTHN_ORIGINS (with TODOQL_APP_URL)",

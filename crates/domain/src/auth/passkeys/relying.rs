@@ -36,6 +36,12 @@ impl Relying {
     }
 }
 
+/// Why `settings` make no relying party (an origin outside the RP id's domain, a malformed
+/// origin), if they make none: the server checks its configuration with it at start-up.
+pub fn check(settings: &PasskeySettings) -> Result<(), String> {
+    build(settings).map(|_| ())
+}
+
 /// A `Webauthn` for `settings`, or why they do not make one (an origin outside the RP id's
 /// domain, a malformed origin).
 pub(crate) fn build(settings: &PasskeySettings) -> Result<Webauthn, String> {
@@ -70,4 +76,47 @@ fn fits(rp_id: &str, origin: &Url) -> bool {
     origin
         .host_str()
         .is_some_and(|host| host == rp_id || host.ends_with(&format!(".{rp_id}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_must_sit_on_the_relying_party_id() {
+        let fine = PasskeySettings::for_app(
+            "https://app.example.com",
+            Some("example.com"),
+            &[
+                "https://app.example.com".into(),
+                "https://www.example.com/".into(),
+            ],
+            Some("Example Todos"),
+        )
+        .unwrap();
+        assert_eq!(fine.origins[1], "https://www.example.com");
+        assert_eq!(fine.rp_name, "Example Todos");
+        assert_eq!(check(&fine), Ok(()));
+        let elsewhere = PasskeySettings::for_app(
+            "https://app.example.com",
+            Some("example.com"),
+            &[
+                "https://app.example.com".into(),
+                "https://evil.example.org".into(),
+            ],
+            None,
+        )
+        .unwrap();
+        assert!(check(&elsewhere).unwrap_err().contains("evil.example.org"));
+        let foreign_id =
+            PasskeySettings::for_app("https://app.example.com", Some("example.org"), &[], None)
+                .unwrap();
+        assert!(check(&foreign_id).is_err());
+        let not_a_url =
+            PasskeySettings::for_app("https://app.example.com", None, &["not a url".into()], None)
+                .unwrap();
+        assert!(check(&not_a_url).is_err());
+        assert!(Relying::new(&not_a_url).webauthn().is_err());
+        assert!(Relying::new(&fine).is_available());
+    }
 }
