@@ -5,4 +5,5 @@ export interface TodoqlServer {
   stop(): Promise<void>;
 }
 export function todoqlBin(): string;
+export function encryptionKeyArgs(): string[];
 export function startTodoql(options?: { args?: string[]; env?: Record<string, string>; timeoutMs?: number }): Promise<TodoqlServer>;

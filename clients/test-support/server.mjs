@@ -18,6 +18,14 @@ export function todoqlBin() {
   return bin;
 }
 
+/**
+ * The flags that give a server a fresh TODOQL_ENCRYPTION_KEY (32 random bytes): without one,
+ * two-factor authentication is off (authConfig.totp false, the TOTP mutations FORBIDDEN).
+ */
+export function encryptionKeyArgs() {
+  return ["--encryption-key", randomBytes(32).toString("hex")];
+}
+
 /** Starts `todoql serve` with extra flags; resolves once it listens. */
 export async function startTodoql({ args = [], env = {}, timeoutMs = 60000 } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "todoql-test-"));

@@ -2,6 +2,7 @@ import { AuthChannel, pickTokens, type AuthEvent, type AuthStateListener } from 
 import { documentText, operationNameOf, type TodoqlDocument } from "./documents.js";
 import { TodoqlError, TodoqlNetworkError, type GraphQLErrorItem } from "./errors.js";
 import * as ops from "./generated/graphql.js";
+import { mfaRequiredFrom, type SignInResult, type VerifyMfaArgs } from "./mfa.js";
 import { defaultVerifierStorage, keepVerifier, newVerifierPair, takeVerifier } from "./oauth-verifier.js";
 import { memoryTokenStore, type StorageLike, type TokenStore, type Tokens } from "./storage.js";
 import { defaultTabLock, type TabLock } from "./tab-lock.js";
@@ -92,7 +93,9 @@ function lifetimeSeconds(jwt: string): number | undefined {
  * - `request(document, variables)` runs any generated document and returns its typed data, or
  *   throws `TodoqlError` (with `code` from `extensions.code`) or `TodoqlNetworkError`.
  * - It keeps the tokens of the sign-in methods (signUp, signIn, signInWithCode, completeOAuth,
- *   changePassword) in its token store and sends `Authorization: Bearer` on every request.
+ *   verifyMfa, changePassword) in its token store and sends `Authorization: Bearer` on every
+ *   request. signIn, signInWithCode and completeOAuth resolve to a `SignInResult`: SIGNED_IN, or
+ *   MFA_REQUIRED when the account has a second factor (then `verifyMfa` finishes the sign-in).
  * - It refreshes the access token shortly before it expires, and once more when the server
  *   answers UNAUTHENTICATED to a request that carried a token; then it retries that request.
  * - Refreshes are single-flight: however many requests need a new token at once, exactly one
@@ -221,6 +224,22 @@ export class TodoqlClient {
   private keep<T extends Tokens>(payload: T, event: AuthEvent = "SIGNED_IN"): T {
     this.change(event, payload);
     return payload;
+  }
+
+  /**
+   * Runs a first factor: SIGNED_IN (tokens kept), or MFA_REQUIRED (nothing kept: the server
+   * made no session yet). Every other error is thrown as it is.
+   */
+  private async firstFactor(signIn: () => Promise<ops.AuthPayloadFieldsFragment>): Promise<SignInResult> {
+    let payload: ops.AuthPayloadFieldsFragment;
+    try {
+      payload = await signIn();
+    } catch (error) {
+      const mfa = mfaRequiredFrom(error);
+      if (mfa) return mfa;
+      throw error;
+    }
+    return { ...this.keep(payload), kind: "SIGNED_IN" };
   }
 
   /** Whether the access token expires within the refresh margin. */
@@ -399,9 +418,43 @@ export class TodoqlClient {
   async signUp(input: ops.SignUpInput) {
     return this.keep((await this.request(ops.SignUpDocument, { input }, { anonymous: true })).signUp);
   }
-  /** Signs in with email and password (keeps the tokens). */
-  async signIn(input: ops.SignInInput) {
-    return this.keep((await this.request(ops.SignInDocument, { input }, { anonymous: true })).signIn);
+  /**
+   * Signs in with email and password: SIGNED_IN (tokens kept) or MFA_REQUIRED (finish with
+   * verifyMfa). Wrong credentials throw TodoqlError INVALID_CREDENTIALS.
+   */
+  async signIn(input: ops.SignInInput): Promise<SignInResult> {
+    return this.firstFactor(async () => (await this.request(ops.SignInDocument, { input }, { anonymous: true })).signIn);
+  }
+  /**
+   * The second step of a sign-in that answered MFA_REQUIRED: the mfaToken with a code of the
+   * authenticator app (`totpCode`) or a recovery code (`recoveryCode`). Keeps the tokens
+   * (SIGNED_IN). A wrong code throws TodoqlError INVALID_TOKEN; the mfaToken survives 4 of them.
+   */
+  async verifyMfa(input: VerifyMfaArgs) {
+    return this.keep((await this.request(ops.VerifyMfaDocument, { input }, { anonymous: true })).verifyMfa);
+  }
+  /**
+   * Starts turning on TOTP: a new secret (base32, for manual entry) and its otpauth:// URI (for a
+   * QR code). Inactive until confirmTotpEnrollment. Needs a verified address and a recent sign-in
+   * (else REAUTHENTICATION_REQUIRED), and a server with TODOQL_ENCRYPTION_KEY (`authConfig().totp`).
+   */
+  async startTotpEnrollment() {
+    return (await this.request(ops.StartTotpEnrollmentDocument)).startTotpEnrollment;
+  }
+  /**
+   * Turns TOTP on with a current code of the authenticator app. Resolves to the 10 recovery codes:
+   * show them now, the server never shows them again. The user's other sessions end.
+   */
+  async confirmTotpEnrollment(code: string) {
+    return (await this.request(ops.ConfirmTotpEnrollmentDocument, { code })).confirmTotpEnrollment.codes;
+  }
+  /** Turns TOTP off with a current authenticator code or a recovery code. */
+  async disableTotp(code: string) {
+    return (await this.request(ops.DisableTotpDocument, { code })).disableTotp;
+  }
+  /** New recovery codes for a current authenticator code; the old ones stop working. */
+  async regenerateRecoveryCodes(code: string) {
+    return (await this.request(ops.RegenerateRecoveryCodesDocument, { code })).regenerateRecoveryCodes.codes;
   }
   /** Revokes the current session and forgets the tokens (also when the session had already ended). */
   async signOut(): Promise<boolean> {
@@ -443,9 +496,11 @@ export class TodoqlClient {
   async requestSignInCode(email: string) {
     return (await this.request(ops.RequestSignInCodeDocument, { email }, { anonymous: true })).requestSignInCode;
   }
-  /** Signs in with {email, code} or {token} (keeps the tokens). */
-  async signInWithCode(input: ops.SignInWithCodeInput) {
-    return this.keep((await this.request(ops.SignInWithCodeDocument, { input }, { anonymous: true })).signInWithCode);
+  /** Signs in with {email, code} or {token}: SIGNED_IN (tokens kept) or MFA_REQUIRED (see signIn). */
+  async signInWithCode(input: ops.SignInWithCodeInput): Promise<SignInResult> {
+    return this.firstFactor(
+      async () => (await this.request(ops.SignInWithCodeDocument, { input }, { anonymous: true })).signInWithCode,
+    );
   }
   async requestPasswordReset(email: string) {
     return (await this.request(ops.RequestPasswordResetDocument, { email }, { anonymous: true })).requestPasswordReset;
@@ -474,15 +529,18 @@ export class TodoqlClient {
   }
   /**
    * Finishes OAuth with the `code` and `state` of the callback URL and the verifier startOAuth
-   * kept for that state (keeps the tokens). Signed in, it links the provider account instead.
-   * A callback this browser did not start is refused (INVALID_TOKEN).
+   * kept for that state: SIGNED_IN (tokens kept) or MFA_REQUIRED (see signIn). Signed in, it
+   * links the provider account instead. A callback this browser did not start is refused
+   * (INVALID_TOKEN).
    */
-  async completeOAuth(input: Omit<ops.CompleteOAuthInput, "codeVerifier"> & { codeVerifier?: string }) {
+  async completeOAuth(
+    input: Omit<ops.CompleteOAuthInput, "codeVerifier"> & { codeVerifier?: string },
+  ): Promise<SignInResult> {
     // Forgotten whatever the answer: the server allows one try per state.
     const kept = takeVerifier(this.oauthVerifiers, input.state);
     const codeVerifier = input.codeVerifier ?? kept ?? "";
-    return this.keep(
-      (await this.request(ops.CompleteOAuthDocument, { input: { ...input, codeVerifier } })).completeOAuth,
+    return this.firstFactor(
+      async () => (await this.request(ops.CompleteOAuthDocument, { input: { ...input, codeVerifier } })).completeOAuth,
     );
   }
   async unlinkAccount(provider: string) {

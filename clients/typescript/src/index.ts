@@ -6,6 +6,8 @@ export { AUTH_EVENTS } from "./auth-state.js";
 export type { AuthEvent, AuthChangeDetails, AuthStateListener } from "./auth-state.js";
 export { TodoqlError, TodoqlNetworkError, isTodoqlError, ERROR_CODES } from "./errors.js";
 export type { ErrorCode, GraphQLErrorItem } from "./errors.js";
+export { mfaRequiredFrom } from "./mfa.js";
+export type { MfaMethod, MfaRequired, SignedIn, SignInResult, VerifyMfaArgs } from "./mfa.js";
 export { memoryTokenStore, localStorageTokenStore } from "./storage.js";
 export type { Tokens, TokenStore, StorageLike } from "./storage.js";
 export { realmLock } from "./tab-lock.js";

@@ -12,6 +12,7 @@ import {
   PASSWORD,
   codeAndLink,
   recordingFetch,
+  signedIn,
   startSmtpSink,
   startTodoql,
   uniqueEmail,
@@ -110,7 +111,7 @@ describe("the whole contract through the client", () => {
     // Sessions: a second device, revoked one by one and all at once.
     const phone = new TodoqlClient({ url: server.graphqlUrl, fetch: recorder.fetch });
     const tablet = new TodoqlClient({ url: server.graphqlUrl, fetch: recorder.fetch });
-    const phoneSession = (await phone.signIn({ email, password: PASSWORD })).session;
+    const phoneSession = signedIn(await phone.signIn({ email, password: PASSWORD })).session;
     await tablet.signIn({ email, password: PASSWORD });
     assert.equal((await client.sessions()).length, 3);
     assert.equal(await client.revokeSession(phoneSession.id), true);
@@ -137,7 +138,7 @@ describe("the whole contract through the client", () => {
     const codeClient = new TodoqlClient({ url: server.graphqlUrl, fetch: recorder.fetch });
     assert.equal(await codeClient.requestSignInCode(newEmail), true);
     const codeMail = await sink.waitForMail(newEmail, { match: (m) => /sign-in code/i.test(m.subject) });
-    const byCode = await codeClient.signInWithCode({ email: newEmail, code: codeAndLink(codeMail).code! });
+    const byCode = signedIn(await codeClient.signInWithCode({ email: newEmail, code: codeAndLink(codeMail).code! }));
     assert.equal(byCode.user.email, newEmail);
     assert.equal(await codeClient.signOut(), true);
     assert.equal(await client.requestPasswordReset(newEmail), true);
@@ -155,6 +156,16 @@ describe("the whole contract through the client", () => {
       log.edges.map((edge) => edge.node.type),
       ["SIGNED_IN", "PASSWORD_RESET"],
     );
+
+    // Two-factor authentication: this server has no encryption key, so it is off and says so
+    // (test/mfa.test.ts runs a server that has one).
+    assert.equal(config.totp, false);
+    await rejectsWith(client.startTotpEnrollment(), ["FORBIDDEN"]);
+    await rejectsWith(client.confirmTotpEnrollment("123456"), ["FORBIDDEN"]);
+    // Nothing to turn off or renew on an account without it.
+    await rejectsWith(client.regenerateRecoveryCodes("123456"), ["NOT_FOUND"]);
+    await rejectsWith(client.disableTotp("123456"), ["NOT_FOUND"]);
+    await rejectsWith(client.verifyMfa({ mfaToken: "not a token", totpCode: "123456" }), ["INVALID_TOKEN"]);
 
     // OAuth: no provider is configured on this server.
     await rejectsWith(client.startOAuth("github", "http://app.test/oauth/callback"), ["BAD_USER_INPUT", "NOT_FOUND"]);

@@ -1,6 +1,8 @@
-import { TodoqlClient, type TodoqlClientOptions } from "../dist/index.js";
+import assert from "node:assert/strict";
+import { TodoqlClient, type SignedIn, type SignInResult, type TodoqlClientOptions } from "../dist/index.js";
 
-export { startTodoql, type TodoqlServer } from "../../test-support/server.mjs";
+export { encryptionKeyArgs, startTodoql, type TodoqlServer } from "../../test-support/server.mjs";
+export { totpCode, totpStep } from "../../test-support/totp.mjs";
 export { startSmtpSink, codeAndLink, type SmtpSink, type Mail } from "../../test-support/smtp-sink.mjs";
 
 /** A password the server's strength check accepts. */
@@ -31,6 +33,12 @@ export function recordingClient(url: string, options: Partial<TodoqlClientOption
   const recorder = recordingFetch();
   const client = new TodoqlClient({ url, fetch: recorder.fetch, ...options });
   return { client, ...recorder };
+}
+
+/** The payload of a sign-in that needed no second factor (fails the test on MFA_REQUIRED). */
+export function signedIn(result: SignInResult): SignedIn {
+  if (result.kind !== "SIGNED_IN") assert.fail(`expected SIGNED_IN, got ${result.kind}`);
+  return result;
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

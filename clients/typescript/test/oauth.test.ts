@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { TodoqlClient, TodoqlError, type StorageLike } from "../dist/index.js";
-import { recordingFetch, startTodoql, type TodoqlServer } from "./helpers.js";
+import { recordingFetch, signedIn, startTodoql, type TodoqlServer } from "./helpers.js";
 import { startFakeGitHub, type FakeGitHub } from "./fake-github.js";
 
 const CALLBACK = "http://app.test/oauth/callback";
@@ -78,9 +78,9 @@ describe("OAuth through the client", () => {
 
     github.signIn({ id: 4242, email: "ada@github.example" });
     const { code, state } = callback(await github.authorize(started.authorizationUrl));
-    const signedIn = await client.completeOAuth({ provider: "github", code, state });
+    const result = await client.completeOAuth({ provider: "github", code, state });
 
-    assert.equal(signedIn.user.email, "ada@github.example");
+    assert.equal(signedIn(result).user.email, "ada@github.example");
     assert.equal(client.isSignedIn, true);
     assert.equal(storage.items.size, 0, "the verifier is forgotten once used");
     assert.equal(JSON.parse(sent.at(-1)!).variables.input.codeVerifier, verifier);
@@ -120,7 +120,7 @@ describe("OAuth through the client", () => {
     const started = await client.startOAuth("github", CALLBACK);
     github.signIn({ id: 5151, email: "linker@github.example" });
     const { code, state } = callback(await github.authorize(started.authorizationUrl));
-    const linked = await client.completeOAuth({ provider: "github", code, state });
+    const linked = signedIn(await client.completeOAuth({ provider: "github", code, state }));
 
     assert.equal(linked.user.email, `linker-${process.pid}@example.com`);
     assert.deepEqual(linked.user.linkedAccounts.map((a) => a.accountId), ["5151"]);

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { TodoqlClient, TodoqlError, memoryTokenStore, type Tokens } from "../dist/index.js";
-import { PASSWORD, recordingClient, sleep, startTodoql, uniqueEmail, type TodoqlServer } from "./helpers.js";
+import { PASSWORD, recordingClient, signedIn, sleep, startTodoql, uniqueEmail, type TodoqlServer } from "./helpers.js";
 
 describe("refresh", () => {
   let server: TodoqlServer;
@@ -120,7 +120,7 @@ describe("refresh", () => {
     await client.signOut();
     assert.equal(client.tokens, null);
 
-    const payload = await client.signIn({ email, password: PASSWORD });
+    const payload = signedIn(await client.signIn({ email, password: PASSWORD }));
     const tokens = client.tokens!;
     const me = await client.me();
     await client.signOut();

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { TodoqlClient, TodoqlError, type SecurityEventFieldsFragment, type SecurityEventType } from "../dist/index.js";
-import { PASSWORD, sleep, startTodoql, uniqueEmail, type TodoqlServer } from "./helpers.js";
+import { PASSWORD, signedIn, sleep, startTodoql, uniqueEmail, type TodoqlServer } from "./helpers.js";
 
 /** The user agent every client of this file sends, so that the log's userAgent is known. */
 const USER_AGENT = "todoql-client-tests/security";
@@ -47,7 +47,7 @@ describe("the security log through the client", () => {
       (error) => error instanceof TodoqlError && error.code === "INVALID_CREDENTIALS",
     );
     await untilLogged(owner, "SIGN_IN_FAILED");
-    laptopSessionId = (await laptop.signIn({ email, password: PASSWORD })).session.id;
+    laptopSessionId = signedIn(await laptop.signIn({ email, password: PASSWORD })).session.id;
   });
   after(async () => {
     await server?.stop();

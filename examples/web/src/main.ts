@@ -6,9 +6,11 @@ import {
   TodoqlNetworkError,
   localStorageTokenStore,
   type DeletedTodoFieldsFragment,
+  type MfaRequired,
   type SecurityEventFieldsFragment,
   type SecurityEventType,
   type SessionFieldsFragment,
+  type SignInResult,
   type TodoFieldsFragment,
   type UserFieldsFragment,
 } from "@todoql/client";
@@ -142,6 +144,8 @@ function describe(error: unknown): string {
         return "Wrong email or password.";
       case "INVALID_TOKEN":
         return "This code or link is wrong, expired or already used.";
+      case "REAUTHENTICATION_REQUIRED":
+        return "For your safety this needs a recent sign-in: sign out, sign in again, and retry.";
       case "INTERNAL_SERVER_ERROR":
         return "Something went wrong on the server. Try again.";
       default:
@@ -170,6 +174,7 @@ const routes: Record<string, () => Promise<void> | void> = {
   "/todos": todosPage,
   "/sessions": sessionsPage,
   "/security": securityPage,
+  "/account": accountPage,
 };
 
 function navigate(path: string, message?: string): void {
@@ -204,6 +209,7 @@ function renderNav(): void {
       link("/todos", "Todos"),
       link("/sessions", "Sessions"),
       link("/security", "Security"),
+      link("/account", "Account"),
       h("span", { class: "who" }, user?.email ?? ""),
       h("button", { class: "link", type: "button", onclick: () => void signOut() }, "Sign out"),
     );
@@ -235,6 +241,15 @@ async function afterSignIn(signedIn: UserFieldsFragment): Promise<void> {
   } else {
     navigate("/todos");
   }
+}
+
+/**
+ * After a first factor (password, emailed code or link): on to the app, or, when the account
+ * has two-factor authentication, to the second step.
+ */
+async function finishSignIn(result: SignInResult): Promise<void> {
+  if (result.kind === "MFA_REQUIRED") secondFactorPage(result);
+  else await afterSignIn(result.user);
 }
 
 // --- pages -------------------------------------------------------------------------------
@@ -271,8 +286,7 @@ async function signInPage(): Promise<void> {
     // The link of a sign-in mail: {app}/sign-in?token=…
     render(h("p", {}, "Signing you in…"));
     try {
-      const payload = await client.signInWithCode({ token });
-      await afterSignIn(payload.user);
+      await finishSignIn(await client.signInWithCode({ token }));
     } catch (error) {
       render(h("h1", {}, "Sign in"), h("p", { class: "alert", role: "alert" }, describe(error)), link(MAIL_PAGE.signIn, "Back"));
     }
@@ -283,8 +297,7 @@ async function signInPage(): Promise<void> {
     form(
       "stack",
       async (data) => {
-        const payload = await client.signIn({ email: text(data, "email"), password: String(data.get("password") ?? "") });
-        await afterSignIn(payload.user);
+        await finishSignIn(await client.signIn({ email: text(data, "email"), password: String(data.get("password") ?? "") }));
       },
       field("Email", "email", { type: "email", required: true, autocomplete: "email" }),
       field("Password", "password", { type: "password", required: true, autocomplete: "current-password" }),
@@ -302,6 +315,50 @@ async function signInPage(): Promise<void> {
   );
 }
 
+/**
+ * The second step of a sign-in: a code of the authenticator app, or a recovery code. Not a route:
+ * the mfaToken lives only in this page (5 minutes); a reload starts the sign-in over.
+ */
+function secondFactorPage(challenge: MfaRequired, useRecoveryCode = false): void {
+  const { mfaToken } = challenge;
+  const canSwitch = challenge.methods.includes("TOTP") && challenge.methods.includes("RECOVERY_CODE");
+  const recovery = useRecoveryCode || !challenge.methods.includes("TOTP");
+  render(
+    h("h1", {}, "Two-factor authentication"),
+    h(
+      "p",
+      {},
+      recovery
+        ? "Enter one of your recovery codes. Each one works once."
+        : "Enter the 6-digit code that your authenticator app shows for this account.",
+    ),
+    form(
+      "stack",
+      async (data) => {
+        const code = text(data, "code");
+        const payload = await client.verifyMfa(recovery ? { mfaToken, recoveryCode: code } : { mfaToken, totpCode: code });
+        await afterSignIn(payload.user);
+      },
+      recovery
+        ? field("Recovery code", "code", { type: "text", required: true, autocomplete: "off", spellcheck: "false" })
+        : field("Authenticator code", "code", { inputmode: "numeric", autocomplete: "one-time-code", required: true, pattern: "\\d{6}" }),
+      h("button", { type: "submit" }, "Verify"),
+    ),
+    h(
+      "p",
+      {},
+      canSwitch &&
+        h(
+          "button",
+          { type: "button", class: "link", onclick: () => secondFactorPage(challenge, !recovery) },
+          recovery ? "Use your authenticator app instead" : "Use a recovery code instead",
+        ),
+      canSwitch && " · ",
+      link(MAIL_PAGE.signIn, "Start over"),
+    ),
+  );
+}
+
 function signInCodePage(): void {
   const askForCode = (email: string) =>
     render(
@@ -310,8 +367,7 @@ function signInCodePage(): void {
       form(
         "stack",
         async (data) => {
-          const payload = await client.signInWithCode({ email, code: text(data, "code") });
-          await afterSignIn(payload.user);
+          await finishSignIn(await client.signInWithCode({ email, code: text(data, "code") }));
         },
         field("Code", "code", { inputmode: "numeric", autocomplete: "one-time-code", required: true, pattern: "\\d{6}" }),
         h("button", { type: "submit" }, "Sign in"),
@@ -686,6 +742,101 @@ async function securityPage(): Promise<void> {
     more,
   );
   await load(false);
+}
+
+
+// --- account: two-factor authentication ----------------------------------------------------
+
+/** The secret in groups of 4, as people type it into an authenticator app. */
+const grouped = (secret: string) => secret.replace(/(.{4})(?=.)/g, "$1 ");
+
+async function accountPage(): Promise<void> {
+  if (!client.isSignedIn) return navigate(MAIL_PAGE.signIn, "Sign in to see your account.");
+  // Always fresh: 2FA and the recovery codes left change on this page.
+  const [me, config] = await Promise.all([client.me(), client.authConfig()]);
+  user = me;
+  if (!me) return navigate(MAIL_PAGE.signIn, "Sign in to see your account.");
+  renderNav();
+
+  const status = me.totpEnabled
+    ? `Two-factor authentication is on. ${me.recoveryCodesLeft} recovery code${me.recoveryCodesLeft === 1 ? "" : "s"} left.`
+    : "Two-factor authentication is off.";
+  render(
+    h("h1", {}, "Account"),
+    h("p", {}, `Signed in as ${me.email}.`),
+    h("h2", {}, "Two-factor authentication"),
+    h("p", { class: "status", "data-totp": String(me.totpEnabled) }, status),
+    !config.totp && !me.totpEnabled && h("p", { class: "muted" }, "This server does not offer two-factor authentication."),
+    config.totp &&
+      !me.totpEnabled &&
+      form(
+        "stack",
+        async () => enrollmentPage(await client.startTotpEnrollment()),
+        h("button", { type: "submit" }, "Turn on two-factor authentication"),
+      ),
+    me.totpEnabled &&
+      form(
+        "stack",
+        async (data) => recoveryCodesPage(await client.regenerateRecoveryCodes(text(data, "code")), "Your old recovery codes no longer work."),
+        h("h3", {}, "New recovery codes"),
+        field("Authenticator code", "code", { inputmode: "numeric", autocomplete: "one-time-code", required: true, pattern: "\\d{6}" }),
+        h("button", { type: "submit", class: "secondary" }, "Get new recovery codes"),
+      ),
+    me.totpEnabled &&
+      form(
+        "stack",
+        async (data) => {
+          await client.disableTotp(text(data, "code"));
+          flash = "Two-factor authentication is off.";
+          await accountPage();
+        },
+        h("h3", {}, "Turn it off"),
+        field("Authenticator or recovery code", "code", { type: "text", autocomplete: "off", required: true }),
+        h("button", { type: "submit", class: "danger" }, "Turn off two-factor authentication"),
+      ),
+  );
+}
+
+/** Enrollment: the QR code (drawn here from the otpauth:// URI), the key, and a code to confirm. */
+function enrollmentPage(enrollment: { secret: string; otpauthUri: string }): void {
+  const canvas = h("canvas", { class: "qr", role: "img", "aria-label": "QR code for your authenticator app" }) as HTMLCanvasElement;
+  render(
+    h("h1", {}, "Turn on two-factor authentication"),
+    h("p", {}, "Scan this QR code with an authenticator app, or type the key into it."),
+    canvas,
+    h("p", {}, "Key: ", h("code", { class: "secret", "aria-label": "Secret key" }, grouped(enrollment.secret))),
+    form(
+      "stack",
+      async (data) => recoveryCodesPage(await client.confirmTotpEnrollment(text(data, "code")), "Two-factor authentication is on."),
+      field("Code from the app", "code", { inputmode: "numeric", autocomplete: "one-time-code", required: true, pattern: "\\d{6}" }),
+      h("button", { type: "submit" }, "Turn on"),
+      h("button", { type: "button", class: "secondary", onclick: () => navigate("/account") }, "Cancel"),
+    ),
+  );
+  // In the browser, from the URI: the secret goes to no image service. The QR encoder is loaded
+  // here (a chunk of its own), so the pages that never show a QR code do not carry it.
+  import("qrcode")
+    .then(({ toCanvas }) => toCanvas(canvas, enrollment.otpauthUri, { width: 208, margin: 2 }))
+    .catch(() => canvas.replaceWith(h("p", { class: "alert", role: "alert" }, "The QR code could not be drawn: type the key instead.")));
+}
+
+/**
+ * The recovery codes, shown once: they live only in this page, and the server keeps only their
+ * hashes, so leaving the page loses them.
+ */
+function recoveryCodesPage(codes: string[], headline: string): void {
+  user = null;
+  render(
+    h("h1", {}, "Save your recovery codes"),
+    h("p", { class: "notice", role: "status" }, headline),
+    h(
+      "p",
+      {},
+      "If you lose your authenticator, each of these codes signs you in once. Keep them somewhere safe: this is the only time they are shown.",
+    ),
+    h("ul", { class: "codes", "aria-label": "Recovery codes" }, ...codes.map((code) => h("li", {}, h("code", {}, code)))),
+    h("button", { type: "button", onclick: () => navigate("/account") }, "I have saved them"),
+  );
 }
 
 void route();

@@ -11,8 +11,9 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { build, preview } from "vite";
 import { TodoqlClient, TodoqlError } from "@todoql/client";
-import { startTodoql } from "../../../clients/test-support/server.mjs";
+import { encryptionKeyArgs, startTodoql } from "../../../clients/test-support/server.mjs";
 import { codeAndLink, startSmtpSink } from "../../../clients/test-support/smtp-sink.mjs";
+import { totpCode, totpStep } from "../../../clients/test-support/totp.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const results = path.join(root, "test-results");
@@ -74,8 +75,15 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
     const port = await freePort();
     origin = `http://127.0.0.1:${port}`;
     server = await startTodoql({
-      // Access tokens of 10 s: the app refreshes them (5 s before expiry) during the tests.
-      args: ["--smtp-url", sink.url, "--cors-origins", origin, "--app-url", origin, "--access-token-ttl", String(TOKEN_TTL)],
+      // Access tokens of 10 s: the app refreshes them (5 s before expiry) during the tests. An
+      // encryption key, so that two-factor authentication is on offer.
+      args: [
+        "--smtp-url", sink.url,
+        "--cors-origins", origin,
+        "--app-url", origin,
+        "--access-token-ttl", String(TOKEN_TTL),
+        ...encryptionKeyArgs(),
+      ],
     });
 
     // The app, built against this server and served by `vite preview`.
@@ -371,6 +379,134 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
     assert.deepEqual(types.slice(-5), ["SIGNED_IN", "SIGN_IN_FAILED", "SIGNED_OUT", "SIGNED_IN", "SIGNED_UP"]);
     assert.equal(new Set(await events.evaluateAll((items) => items.map((item) => item.dataset.eventId))).size, 21);
     assert.equal(await page.getByRole("button", { name: "Load more" }).isVisible(), false);
+  });
+
+  it("turns on two-factor authentication, then signs in with an authenticator code and with a recovery code", async () => {
+    const owner = `hopper-${Date.now()}@example.com`;
+    const status = () => page.locator("p.status");
+    const codesList = () => page.getByRole("list", { name: "Recovery codes" });
+    const signInWithPassword = async () => {
+      await page.getByLabel("Email").fill(owner);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("heading", { name: "Two-factor authentication" }).waitFor();
+    };
+    const signOut = async () => {
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    };
+
+    // A verified account (enrollment needs a verified address).
+    await page.goto(`${origin}/sign-up`);
+    await page.getByLabel("Email").fill(owner);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.getByRole("heading", { name: "Verify your email" }).waitFor();
+    const mail = await sink.waitForMail(owner, { match: (m) => /verify your email/i.test(m.subject) });
+    await page.getByLabel("Code").fill(codeAndLink(mail).code);
+    await page.getByRole("button", { name: "Verify" }).click();
+    await page.getByRole("heading", { name: "Your todos" }).waitFor();
+
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Account" }).click();
+    await page.getByRole("heading", { name: "Account" }).waitFor();
+    assert.equal(await status().innerText(), "Two-factor authentication is off.");
+    await page.getByRole("button", { name: "Turn on two-factor authentication" }).click();
+
+    // The QR code is drawn in the page (dark and light pixels on the canvas), and the key is shown.
+    await page.getByRole("heading", { name: "Turn on two-factor authentication" }).waitFor();
+    const qr = page.getByRole("img", { name: "QR code for your authenticator app" });
+    await eventually(
+      () =>
+        qr.evaluate((canvas) => {
+          const { data } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+          let dark = 0;
+          for (let i = 0; i < data.length; i += 4) if (data[i] < 128) dark += 1;
+          return canvas.width > 100 && dark > 0 && dark < data.length / 4;
+        }),
+      "the QR code on the canvas",
+    );
+    const shownKey = await page.getByLabel("Secret key").innerText();
+    const secret = shownKey.replace(/\s/g, "");
+    assert.match(secret, /^[A-Z2-7]{32}$/, shownKey);
+    await shot("14-totp-enrollment");
+
+    // What a phone would show now.
+    await page.getByLabel("Code from the app").fill(totpCode(secret));
+    await page.getByRole("button", { name: "Turn on", exact: true }).click();
+    await page.getByRole("heading", { name: "Save your recovery codes" }).waitFor();
+    assert.equal(await page.getByRole("status").innerText(), "Two-factor authentication is on.");
+    const codes = (await codesList().locator("li").allInnerTexts()).map((c) => c.trim());
+    assert.equal(codes.length, 10);
+    assert.equal(new Set(codes).size, 10);
+    for (const code of codes) assert.match(code, /^[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}$/);
+    const kept = codes[0];
+    await shot("15-recovery-codes");
+
+    // Shown once: the account page has the count, not the codes.
+    await page.getByRole("button", { name: "I have saved them" }).click();
+    await page.getByRole("heading", { name: "Account" }).waitFor();
+    assert.equal(await status().innerText(), "Two-factor authentication is on. 10 recovery codes left.");
+    assert.equal(await codesList().count(), 0);
+    assert.equal(await page.getByText(kept).count(), 0);
+
+    // Password, then the authenticator's code. The enrollment used this step's code and a step
+    // counts once: the phone's next code (the server allows one step of skew).
+    await signOut();
+    await signInWithPassword();
+    await shot("16-second-factor");
+    await page.getByLabel("Authenticator code").fill(totpCode(secret, totpStep() + 1));
+    await page.getByRole("button", { name: "Verify" }).click();
+    await page.getByRole("heading", { name: "Your todos" }).waitFor();
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Account" }).click();
+    await page.getByRole("heading", { name: "Account" }).waitFor();
+    assert.equal(await status().innerText(), "Two-factor authentication is on. 10 recovery codes left.");
+
+    // Password, then the kept recovery code instead.
+    await signOut();
+    await signInWithPassword();
+    await page.getByRole("button", { name: "Use a recovery code instead" }).click();
+    await page.getByLabel("Recovery code").fill(kept);
+    await shot("17-recovery-code");
+    await page.getByRole("button", { name: "Verify" }).click();
+    await page.getByRole("heading", { name: "Your todos" }).waitFor();
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Account" }).click();
+    await page.getByRole("heading", { name: "Account" }).waitFor();
+    assert.equal(await status().innerText(), "Two-factor authentication is on. 9 recovery codes left.");
+
+    // The same recovery code a second time is refused, on the page.
+    await signOut();
+    await signInWithPassword();
+    await page.getByRole("button", { name: "Use a recovery code instead" }).click();
+    await page.getByLabel("Recovery code").fill(kept);
+    await page.getByRole("button", { name: "Verify" }).click();
+    await page.getByText("This code or link is wrong, expired or already used.").waitFor();
+    assert.equal(await page.getByRole("heading", { name: "Two-factor authentication" }).count(), 1);
+
+    // The security log tells how each sign-in was made.
+    await page.getByLabel("Recovery code").fill(codes[1]);
+    await page.getByRole("button", { name: "Verify" }).click();
+    await page.getByRole("heading", { name: "Your todos" }).waitFor();
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Security" }).click();
+    await page.getByRole("heading", { name: "Security log" }).waitFor();
+    const log = page.getByRole("list", { name: "Security events" });
+    const rows = (type) => log.locator(`li[data-event-type="${type}"]`);
+    // A refused answer is written just after it: reload until it is there.
+    await eventually(async () => {
+      if ((await rows("MFA_FAILED").count()) === 1) return true;
+      await page.reload();
+      await page.getByRole("heading", { name: "Security log" }).waitFor();
+      return false;
+    }, "the refused recovery code in the log");
+    await shot("18-security-log-2fa");
+    assert.equal(await rows("TOTP_ENABLED").count(), 1);
+    assert.equal(await rows("RECOVERY_CODE_USED").count(), 2);
+    const signIns = (await rows("SIGNED_IN").allInnerTexts()).map((t) => t.split("\n")[0].trim());
+    assert.deepEqual(signIns, [
+      "Signed in with recovery code",
+      "Signed in with recovery code",
+      "Signed in with authenticator code",
+      "Signed in with password",
+    ]);
   });
 
   it("GraphiQL loads with no network and runs { authConfig { passwordSignIn } }", async () => {
