@@ -56,7 +56,8 @@ const output = await codegen({
     useTypeImports: true,
     enumsAsTypes: true,
     strictScalars: true,
-    scalars: { DateTime: "string", ID: "string" },
+    // JSON carries WebAuthn options and credentials in their standard JSON forms (objects).
+    scalars: { DateTime: "string", ID: "string", JSON: "Record<string, unknown>" },
     avoidOptionals: { field: true, inputValue: false, object: true, defaultValue: false },
     immutableTypes: false,
     dedupeFragments: true,
