@@ -21,7 +21,6 @@ const SIGN_IN: &str = "mutation($input: SignInInput!) { signIn(input: $input) { 
 const SIGN_IN_WITH_CODE: &str =
     "mutation($input: SignInWithCodeInput!) { signInWithCode(input: $input) { accessToken } }";
 const ME: &str = "{ me { id totpEnabled recoveryCodesLeft } }";
-const EVENTS: &str = "{ securityEvents(first: 50) { edges { node { type method } } } }";
 
 /// A server that can store authenticator secrets (TODOQL_ENCRYPTION_KEY), with mail.
 async fn mfa_app(extra: &[&str]) -> (TestApp, SmtpSink) {
@@ -135,22 +134,6 @@ async fn me(app: &TestApp, token: &str) -> Value {
     app.graphql_as(token, ME, json!({})).await.data()["me"].clone()
 }
 
-/// The caller's security events, newest first, as (type, method).
-async fn events(app: &TestApp, token: &str) -> Vec<(String, Option<String>)> {
-    let response = app.graphql_as(token, EVENTS, json!({})).await;
-    response.data()["securityEvents"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["node"]["type"].as_str().unwrap().to_owned(),
-                e["node"]["method"].as_str().map(str::to_owned),
-            )
-        })
-        .collect()
-}
-
 fn count(events: &[(String, Option<String>)], kind: &str) -> usize {
     events.iter().filter(|(k, _)| k == kind).count()
 }
@@ -218,21 +201,12 @@ async fn enrollment_hands_out_a_secret_that_a_code_confirms_with_ten_recovery_co
     assert_eq!(me["totpEnabled"], true);
     assert_eq!(me["recoveryCodesLeft"], 10);
     // The confirming session proved the second factor: it says so.
-    let sessions = app
-        .graphql_as(
-            &user.access_token,
-            "{ sessions { current authenticationMethods } }",
-            json!({}),
-        )
-        .await;
     assert_eq!(
-        sessions.data()["sessions"][0]["authenticationMethods"],
-        json!(["PASSWORD", "TOTP"]),
-        "{}",
-        sessions.body
+        app.current_session_methods(&user.access_token).await,
+        json!(["PASSWORD", "TOTP"])
     );
     assert_eq!(
-        events(&app, &user.access_token).await[0],
+        app.security_log(&user.access_token).await[0],
         ("TOTP_ENABLED".to_owned(), None)
     );
     // Once on, another enrollment is CONFLICT.
@@ -326,7 +300,10 @@ async fn confirmation_revokes_the_other_sessions_and_keeps_this_one() {
 
     assert_eq!(me(&app, &laptop_token).await, Value::Null, "revoked");
     assert_eq!(me(&app, &user.access_token).await["totpEnabled"], true);
-    let revoked = count(&events(&app, &user.access_token).await, "SESSION_REVOKED");
+    let revoked = count(
+        &app.security_log(&user.access_token).await,
+        "SESSION_REVOKED",
+    );
     assert_eq!(revoked, 1);
 }
 
@@ -356,25 +333,12 @@ async fn a_password_sign_in_needs_the_second_factor_and_creates_no_session_until
     assert_eq!(sessions_of(&app, &user).await, before + 1);
     let access = payload["accessToken"].as_str().unwrap();
     assert_eq!(me(&app, access).await["id"], user.id.as_str());
-    let sessions = app
-        .graphql_as(
-            access,
-            "{ sessions { current authenticationMethods } }",
-            json!({}),
-        )
-        .await;
-    let current: Vec<&Value> = sessions.data()["sessions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["current"] == true)
-        .collect();
     assert_eq!(
-        current[0]["authenticationMethods"],
+        app.current_session_methods(access).await,
         json!(["PASSWORD", "TOTP"])
     );
     assert_eq!(
-        events(&app, access).await[0],
+        app.security_log(access).await[0],
         ("SIGNED_IN".to_owned(), Some("TOTP".to_owned()))
     );
     // The token is used up.
@@ -555,7 +519,7 @@ async fn five_wrong_answers_kill_the_token_and_each_is_logged() {
     let access = signed_in.data()["verifyMfa"]["accessToken"]
         .as_str()
         .unwrap();
-    let log = events(&app, access).await;
+    let log = app.security_log(access).await;
     assert_eq!(count(&log, "MFA_FAILED"), 5);
     assert!(log.contains(&("MFA_FAILED".to_owned(), Some("TOTP".to_owned()))));
     drop(user);
@@ -625,7 +589,7 @@ async fn each_recovery_code_works_once() {
     );
     let access = payload["accessToken"].as_str().unwrap();
     assert_eq!(me(&app, access).await["recoveryCodesLeft"], 9);
-    let log = events(&app, access).await;
+    let log = app.security_log(access).await;
     assert_eq!(count(&log, "RECOVERY_CODE_USED"), 1);
     assert!(log.contains(&("SIGNED_IN".to_owned(), Some("RECOVERY_CODE".to_owned()))));
 
@@ -718,7 +682,7 @@ async fn disabling_needs_a_valid_code_and_then_sign_in_needs_one_factor() {
     assert_eq!(me_now["totpEnabled"], false);
     assert_eq!(me_now["recoveryCodesLeft"], 0);
     password_sign_in(&app, "ada@example.com").await.data();
-    let log = events(&app, &user.access_token).await;
+    let log = app.security_log(&user.access_token).await;
     assert!(log.contains(&("TOTP_DISABLED".to_owned(), Some("RECOVERY_CODE".to_owned()))));
     assert_eq!(count(&log, "MFA_FAILED"), 2);
     assert_eq!(
@@ -773,7 +737,7 @@ async fn new_recovery_codes_need_a_totp_code_and_replace_the_old_ones() {
     assert!(fresh.iter().all(|c| !old.contains(c)));
     assert_eq!(
         count(
-            &events(&app, &user.access_token).await,
+            &app.security_log(&user.access_token).await,
             "RECOVERY_CODES_REGENERATED"
         ),
         1

@@ -4,7 +4,7 @@ use crate::fake_providers::{FakeProvider, FakeUser, Tamper};
 use crate::support::*;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use todoql_domain::auth::oauth::{EncryptionKey, TokenCipher, purpose};
 use todoql_entity::{account, oauth_state};
 
@@ -1660,22 +1660,11 @@ async fn linking_from_a_session_that_gave_its_second_factor_needs_no_other_and_c
         .complete("github", &back.code, &back.state, Some(&local.access_token))
         .await;
     assert_eq!(payload(&linked).user().providers(), ["github"]);
-    let sessions = world
-        .app
-        .graphql_as(
-            &payload(&linked).access_token,
-            "{ sessions { current authenticationMethods } }",
-            json!({}),
-        )
-        .await;
-    let current: Vec<&Value> = sessions.data()["sessions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["current"] == true)
-        .collect();
     assert_eq!(
-        current[0]["authenticationMethods"],
+        world
+            .app
+            .current_session_methods(&payload(&linked).access_token)
+            .await,
         json!(["OAUTH", "TOTP"])
     );
 

@@ -7,6 +7,7 @@ use chrono::Duration;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
 use todoql_entity::{passkey, user};
+use todoql_server::config::Config;
 
 const START_REGISTRATION: &str = "mutation { startPasskeyRegistration { ceremonyId options } }";
 const FINISH_REGISTRATION: &str = "mutation($input: FinishPasskeyRegistrationInput!) { finishPasskeyRegistration(input: $input) { id name createdAt lastUsedAt } }";
@@ -17,7 +18,27 @@ const PASSKEYS: &str = "{ me { passkeys { id name lastUsedAt } } }";
 const RENAME: &str =
     "mutation($id: ID!, $name: String!) { renamePasskey(id: $id, name: $name) { id name } }";
 const DELETE: &str = "mutation($id: ID!) { deletePasskey(id: $id) }";
-const EVENTS: &str = "{ securityEvents(first: 50) { edges { node { type method } } } }";
+
+/// How a device or page can lie: the options' challenge changed, another origin, another RP
+/// id, no user verification. Each must be refused.
+type Lie = fn(&mut SoftAuthenticator, &mut Value);
+
+fn lies() -> [(&'static str, Lie); 4] {
+    [
+        ("challenge", |_, options| {
+            options["challenge"] = json!(base64_url(b"a challenge the server never issued"));
+        }),
+        ("origin", |device, _| {
+            device.origin = "https://evil.example.com".into()
+        }),
+        ("rp id", |device, _| {
+            device.rp_id_override = Some("evil.example.com".into())
+        }),
+        ("user verification", |device, _| {
+            device.user_verified = false
+        }),
+    ]
+}
 
 /// A started ceremony: its id and the options for the browser.
 struct Started {
@@ -97,21 +118,6 @@ async fn passkeys(app: &TestApp, token: &str) -> Vec<Value> {
         .clone()
 }
 
-async fn events(app: &TestApp, token: &str) -> Vec<(String, Option<String>)> {
-    let response = app.graphql_as(token, EVENTS, json!({})).await;
-    response.data()["securityEvents"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["node"]["type"].as_str().unwrap().to_owned(),
-                e["node"]["method"].as_str().map(str::to_owned),
-            )
-        })
-        .collect()
-}
-
 async fn stored_passkeys(app: &TestApp) -> u64 {
     passkey::Entity::find().count(app.state.db()).await.unwrap()
 }
@@ -168,7 +174,7 @@ async fn a_passkey_is_registered_from_standard_options_and_then_signs_in_alone()
     let me = app.graphql_as(access, "{ me { id } }", json!({})).await;
     assert_eq!(me.data()["me"]["id"], ada.id.as_str());
     assert!(passkeys(&app, access).await[0]["lastUsedAt"].is_string());
-    let log = events(&app, access).await;
+    let log = app.security_log(access).await;
     assert_eq!(log[0], ("SIGNED_IN".to_owned(), Some("PASSKEY".to_owned())));
     assert!(log.contains(&("PASSKEY_ADDED".to_owned(), None)));
 }
@@ -228,22 +234,7 @@ async fn a_second_registration_excludes_the_first_passkey() {
 async fn registration_refuses_a_wrong_challenge_origin_rp_id_or_no_user_verification() {
     let app = TestApp::spawn_with(&["--app-url", APP_URL]).await;
     let ada = app.sign_up("ada@example.com").await;
-    type Lie = fn(&mut SoftAuthenticator, &mut Value);
-    let lies: [(&str, Lie); 4] = [
-        ("challenge", |_, options| {
-            options["challenge"] = json!(base64_url(b"a challenge the server never issued"));
-        }),
-        ("origin", |device, _| {
-            device.origin = "https://evil.example.com".into()
-        }),
-        ("rp id", |device, _| {
-            device.rp_id_override = Some("evil.example.com".into())
-        }),
-        ("user verification", |device, _| {
-            device.user_verified = false
-        }),
-    ];
-    for (what, lie) in lies {
+    for (what, lie) in lies() {
         let mut device = authenticator();
         let ceremony = start_registration(&app, &ada.access_token).await;
         let mut options = ceremony.options.clone();
@@ -293,22 +284,7 @@ async fn sign_in_refuses_a_wrong_challenge_origin_rp_id_or_no_user_verification(
     let ada = app.sign_up("ada@example.com").await;
     let mut device = authenticator();
     register(&app, &ada.access_token, &mut device).await;
-    type Lie = fn(&mut SoftAuthenticator, &mut Value);
-    let lies: [(&str, Lie); 4] = [
-        ("challenge", |_, options| {
-            options["challenge"] = json!(base64_url(b"a challenge the server never issued"));
-        }),
-        ("origin", |device, _| {
-            device.origin = "https://evil.example.com".into()
-        }),
-        ("rp id", |device, _| {
-            device.rp_id_override = Some("evil.example.com".into())
-        }),
-        ("user verification", |device, _| {
-            device.user_verified = false
-        }),
-    ];
-    for (what, lie) in lies {
+    for (what, lie) in lies() {
         let ceremony = start_sign_in(&app, Some("ada@example.com")).await;
         let mut options = ceremony.options.clone();
         lie(&mut device, &mut options);
@@ -327,7 +303,8 @@ async fn sign_in_refuses_a_wrong_challenge_origin_rp_id_or_no_user_verification(
         .to_owned();
     // Recorded off the answer's path: wait for the four.
     wait_until("four failed passkey sign-ins are recorded", || async {
-        let failed = events(&app, &access)
+        let failed = app
+            .security_log(&access)
             .await
             .iter()
             .filter(|(kind, method)| {
@@ -508,7 +485,7 @@ async fn passkeys_are_renamed_and_deleted_by_their_owner_only() {
     assert_eq!(deleted.data()["deletePasskey"], true);
     assert!(passkeys(&app, &ada.access_token).await.is_empty());
     assert!(
-        events(&app, &ada.access_token)
+        app.security_log(&ada.access_token)
             .await
             .contains(&("PASSKEY_REMOVED".to_owned(), None))
     );
@@ -558,6 +535,57 @@ async fn the_last_way_to_sign_in_cannot_be_deleted() {
             .unwrap(),
         0
     );
+}
+
+#[tokio::test]
+async fn an_app_url_on_an_ip_address_turns_passkeys_off_instead_of_stopping_the_server() {
+    let app = TestApp::spawn_with(&["--app-url", "http://127.0.0.1:5173"]).await;
+    let config = app.graphql("{ authConfig { passkeys } }", json!({})).await;
+    assert_eq!(config.data()["authConfig"]["passkeys"], false);
+    let ada = app.sign_up("ada@example.com").await;
+    let refused = app
+        .graphql_as(&ada.access_token, START_REGISTRATION, json!({}))
+        .await;
+    refused.assert_error("FORBIDDEN", None);
+    assert!(
+        refused.message().contains("TODOQL_WEBAUTHN_RP_ID"),
+        "{}",
+        refused.body
+    );
+    app.graphql(START_SIGN_IN, json!({ "email": null }))
+        .await
+        .assert_error("FORBIDDEN", None);
+    // Named explicitly, the same host is a configuration error (exit 2, see the CLI tests).
+    let explicit = Config::from_args([
+        "--jwt-secret",
+        "test-secret-test-secret-test-secret!!",
+        "--app-url",
+        "http://127.0.0.1:5173",
+        "--webauthn-rp-id",
+        "127.0.0.1",
+    ]);
+    assert!(explicit.is_err());
+}
+
+#[tokio::test]
+async fn deleting_the_account_deletes_its_passkeys() {
+    let app = TestApp::spawn_with(&["--app-url", APP_URL]).await;
+    let ada = app.sign_up("ada@example.com").await;
+    let mut device = authenticator();
+    register(&app, &ada.access_token, &mut device).await;
+    app.graphql_as(
+        &ada.access_token,
+        "mutation($input: DeleteAccountInput!) { deleteAccount(input: $input) }",
+        json!({ "input": { "password": PASSWORD } }),
+    )
+    .await
+    .data();
+    assert_eq!(stored_passkeys(&app).await, 0);
+    let ceremony = start_sign_in(&app, None).await;
+    let assertion = device.get(&ceremony.options).unwrap();
+    finish_sign_in(&app, &ceremony.id, assertion)
+        .await
+        .assert_error("INVALID_TOKEN", None);
 }
 
 fn base64_url(bytes: &[u8]) -> String {

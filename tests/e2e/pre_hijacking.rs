@@ -119,6 +119,57 @@ async fn a_password_set_before_the_owner_signs_in_with_a_code_dies_with_its_sess
 }
 
 #[tokio::test]
+async fn a_passkey_added_before_the_owner_signs_in_with_a_code_is_dropped() {
+    const FINISH_REGISTRATION: &str = "mutation($input: FinishPasskeyRegistrationInput!) { finishPasskeyRegistration(input: $input) { id } }";
+    const START_SIGN_IN: &str =
+        "mutation($email: String) { startPasskeySignIn(email: $email) { ceremonyId options } }";
+    const FINISH_SIGN_IN: &str = "mutation($input: FinishPasskeyInput!) { finishPasskeySignIn(input: $input) { accessToken } }";
+    let (app, sink) = spawn_mail_app(&[]).await;
+    let attacker = attacker_signs_up(&app, &sink).await;
+    let mut device = SoftAuthenticator::new(APP_URL);
+    let started = app
+        .graphql_as(
+            &attacker.access_token,
+            "mutation { startPasskeyRegistration { ceremonyId options } }",
+            json!({}),
+        )
+        .await;
+    let ceremony = &started.data()["startPasskeyRegistration"];
+    let credential = device.create(&ceremony["options"]);
+    app.graphql_as(
+        &attacker.access_token,
+        FINISH_REGISTRATION,
+        json!({ "input": { "ceremonyId": ceremony["ceremonyId"], "credential": credential } }),
+    )
+    .await
+    .data();
+
+    let victim = victim_signs_in_with_a_code(&app, &sink).await;
+
+    assert_eq!(victim.user().id, attacker.id, "the same account");
+    let passkeys = app
+        .graphql_as(
+            &victim.access_token,
+            "{ me { passkeys { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(passkeys.data()["me"]["passkeys"], json!([]));
+    // The attacker's authenticator no longer gets in.
+    let started = app.graphql(START_SIGN_IN, json!({ "email": VICTIM })).await;
+    let ceremony = &started.data()["startPasskeySignIn"];
+    let request =
+        json!({ "rpId": "app.example.com", "challenge": ceremony["options"]["challenge"] });
+    let assertion = device.get(&request).unwrap();
+    app.graphql(
+        FINISH_SIGN_IN,
+        json!({ "input": { "ceremonyId": ceremony["ceremonyId"], "credential": assertion } }),
+    )
+    .await
+    .assert_error("INVALID_TOKEN", None);
+}
+
+#[tokio::test]
 async fn a_password_set_before_the_owner_signs_in_with_the_link_dies_with_its_sessions() {
     let (app, sink) = spawn_mail_app(&[]).await;
     let attacker = attacker_signs_up(&app, &sink).await;

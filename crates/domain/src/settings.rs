@@ -118,8 +118,9 @@ pub struct Settings {
     pub oauth: crate::auth::oauth::OAuthSettings,
     /// How long security events are kept; the purge drops older ones.
     pub audit_retention: Duration,
-    /// The relying party of passkeys (from `app_url` unless overridden).
-    pub passkeys: crate::auth::passkeys::PasskeySettings,
+    /// The relying party of passkeys (from `app_url` unless overridden); `None`: passkeys
+    /// are off.
+    pub passkeys: Option<crate::auth::passkeys::PasskeySettings>,
 }
 
 impl Settings {
@@ -142,7 +143,7 @@ impl Settings {
             max_user_agent_len: 512,
             oauth: Default::default(),
             audit_retention: Duration::days(i64::from(DEFAULT_AUDIT_RETENTION_DAYS)),
-            passkeys: crate::auth::passkeys::PasskeySettings::default(),
+            passkeys: Some(crate::auth::passkeys::PasskeySettings::default()),
         }
     }
 }

@@ -66,7 +66,7 @@ impl AppState {
         .into_bytes();
         let cipher = settings.oauth.encryption_key.as_ref().map(TokenCipher::new);
         let oauth = OAuth::new(&settings.oauth, cipher.clone());
-        let passkeys = Relying::new(&settings.passkeys);
+        let passkeys = Relying::new(settings.passkeys.as_ref());
         Self {
             inner: Arc::new(Inner {
                 db,

@@ -197,6 +197,38 @@ impl TestApp {
             .expect("mark verified");
     }
 
+    /// The security log of `token`'s user, newest first, as (type, method).
+    pub async fn security_log(&self, token: &str) -> Vec<(String, Option<String>)> {
+        let query = "{ securityEvents(first: 50) { edges { node { type method } } } }";
+        let response = self.graphql_as(token, query, json!({})).await;
+        response.data()["securityEvents"]["edges"]
+            .as_array()
+            .expect("securityEvents edges")
+            .iter()
+            .map(|edge| {
+                (
+                    edge["node"]["type"].as_str().unwrap().to_owned(),
+                    edge["node"]["method"].as_str().map(str::to_owned),
+                )
+            })
+            .collect()
+    }
+
+    /// `authenticationMethods` of the session `token` belongs to.
+    pub async fn current_session_methods(&self, token: &str) -> Value {
+        let query = "{ sessions { current authenticationMethods } }";
+        let response = self.graphql_as(token, query, json!({})).await;
+        let sessions = response.data()["sessions"]
+            .as_array()
+            .expect("sessions")
+            .clone();
+        sessions
+            .into_iter()
+            .find(|s| s["current"] == true)
+            .map(|s| s["authenticationMethods"].clone())
+            .expect("the current session is listed")
+    }
+
     /// Statements run since the last call.
     pub fn take_statement_count(&self) -> usize {
         self.statements.swap(0, Ordering::SeqCst)

@@ -20,8 +20,9 @@ use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use secrecy::{ExposeSecret, SecretString};
 use todoql_entity::{
-    account, deleted_todo_log, email_verification_code, mfa_challenge, oauth_state,
+    account, deleted_todo_log, email_verification_code, mfa_challenge, oauth_state, passkey,
     password_reset_token, recovery_code, security_event, session, todo, totp_factor, user,
+    webauthn_ceremony,
 };
 
 /// What sign-up needs.
@@ -188,24 +189,17 @@ pub async fn delete_account(
     Ok(())
 }
 
-/// Everything of a user that goes at once when the account is deleted.
+/// Everything of a user that goes at once when the account is deleted. (The row stays,
+/// soft-deleted; the purge removes it later, and its foreign keys cascade then.)
 async fn purge_user_data<C: ConnectionTrait>(db: &C, user: &user::Model) -> AppResult<()> {
-    todo::Entity::delete_many()
-        .filter(todo::Column::UserId.eq(user.id))
-        .exec(db)
-        .await?;
-    deleted_todo_log::Entity::delete_many()
-        .filter(deleted_todo_log::Column::UserId.eq(user.id))
-        .exec(db)
-        .await?;
-    session::Entity::delete_many()
-        .filter(session::Column::UserId.eq(user.id))
-        .exec(db)
-        .await?;
+    let id = user.id;
+    delete_owned::<todo::Entity, _>(db, todo::Column::UserId, id).await?;
+    delete_owned::<deleted_todo_log::Entity, _>(db, deleted_todo_log::Column::UserId, id).await?;
+    delete_owned::<session::Entity, _>(db, session::Column::UserId, id).await?;
     email_verification_code::Entity::delete_many()
         .filter(
             Condition::any()
-                .add(email_verification_code::Column::UserId.eq(user.id))
+                .add(email_verification_code::Column::UserId.eq(id))
                 // Codes sent to this address for no user (verification, sign-in), but not
                 // another user's pending change to this address.
                 .add(
@@ -216,34 +210,26 @@ async fn purge_user_data<C: ConnectionTrait>(db: &C, user: &user::Model) -> AppR
         )
         .exec(db)
         .await?;
-    password_reset_token::Entity::delete_many()
-        .filter(password_reset_token::Column::UserId.eq(user.id))
-        .exec(db)
+    delete_owned::<password_reset_token::Entity, _>(db, password_reset_token::Column::UserId, id)
         .await?;
-    account::Entity::delete_many()
-        .filter(account::Column::UserId.eq(user.id))
-        .exec(db)
-        .await?;
-    oauth_state::Entity::delete_many()
-        .filter(oauth_state::Column::UserId.eq(user.id))
-        .exec(db)
-        .await?;
-    totp_factor::Entity::delete_many()
-        .filter(totp_factor::Column::UserId.eq(user.id))
-        .exec(db)
-        .await?;
-    recovery_code::Entity::delete_many()
-        .filter(recovery_code::Column::UserId.eq(user.id))
-        .exec(db)
-        .await?;
-    mfa_challenge::Entity::delete_many()
-        .filter(mfa_challenge::Column::UserId.eq(user.id))
-        .exec(db)
-        .await?;
-    // The user's security log goes with the account (the row stays, soft-deleted).
-    security_event::Entity::delete_many()
-        .filter(security_event::Column::UserId.eq(user.id))
-        .exec(db)
-        .await?;
+    delete_owned::<account::Entity, _>(db, account::Column::UserId, id).await?;
+    delete_owned::<oauth_state::Entity, _>(db, oauth_state::Column::UserId, id).await?;
+    delete_owned::<totp_factor::Entity, _>(db, totp_factor::Column::UserId, id).await?;
+    delete_owned::<recovery_code::Entity, _>(db, recovery_code::Column::UserId, id).await?;
+    delete_owned::<mfa_challenge::Entity, _>(db, mfa_challenge::Column::UserId, id).await?;
+    delete_owned::<passkey::Entity, _>(db, passkey::Column::UserId, id).await?;
+    delete_owned::<webauthn_ceremony::Entity, _>(db, webauthn_ceremony::Column::UserId, id).await?;
+    // The user's security log goes with the account.
+    delete_owned::<security_event::Entity, _>(db, security_event::Column::UserId, id).await?;
+    Ok(())
+}
+
+/// Deletes the rows of `E` whose `owner` column is `user_id`.
+async fn delete_owned<E: EntityTrait, C: ConnectionTrait>(
+    db: &C,
+    owner: E::Column,
+    user_id: uuid::Uuid,
+) -> AppResult<()> {
+    E::delete_many().filter(owner.eq(user_id)).exec(db).await?;
     Ok(())
 }

@@ -15,7 +15,7 @@
 //!   stay; every *other* session is revoked.
 //! - **Any other proof** (verifyEmail signed out or as someone else, signInWithCode, a reset
 //!   link): the prover never held the account. The password, every provider link, every
-//!   session, pending email changes (an attacker's pending change would move the account to
+//!   passkey, every session, pending email changes (an attacker's pending change would move the account to
 //!   their address after the victim verified it) and pending linking flows are dropped. The
 //!   prover gets in by what they proved: a new session (signInWithCode), a new password
 //!   (resetPassword), or, after verifyEmail, by an emailed code or a reset link.
@@ -34,7 +34,7 @@ use crate::state::Ctx;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use todoql_entity::email_verification_code::CodeAction;
-use todoql_entity::{account, email_verification_code, oauth_state, user};
+use todoql_entity::{account, email_verification_code, oauth_state, passkey, user};
 use uuid::Uuid;
 
 /// Where a proof of the address came from.
@@ -116,6 +116,10 @@ async fn drop_what_the_prover_never_held<C: ConnectionTrait>(
         .await?;
     oauth_state::Entity::delete_many()
         .filter(oauth_state::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    passkey::Entity::delete_many()
+        .filter(passkey::Column::UserId.eq(user_id))
         .exec(db)
         .await?;
     Ok(())

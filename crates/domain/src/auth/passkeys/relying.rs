@@ -17,10 +17,18 @@ impl std::fmt::Debug for Relying {
 }
 
 impl Relying {
-    /// The relying party of `settings` (the server checked them at start-up).
-    pub fn new(settings: &PasskeySettings) -> Self {
+    /// The relying party of `settings` (the server checked them at start-up); without
+    /// settings, passkeys are off.
+    pub fn new(settings: Option<&PasskeySettings>) -> Self {
         Self {
-            webauthn: build(settings),
+            webauthn: match settings {
+                Some(settings) => build(settings),
+                None => Err(
+                    "TODOQL_APP_URL names no domain to bind passkeys to (its host is \
+                     an IP address); set TODOQL_WEBAUTHN_RP_ID and TODOQL_WEBAUTHN_ORIGINS"
+                        .into(),
+                ),
+            },
         }
     }
 
@@ -29,10 +37,11 @@ impl Relying {
         self.webauthn.is_ok()
     }
 
+    /// The relying party, or FORBIDDEN saying why passkeys are off on this server.
     pub(crate) fn webauthn(&self) -> AppResult<&Webauthn> {
         self.webauthn
             .as_ref()
-            .map_err(|err| AppError::internal(anyhow::anyhow!("passkeys misconfigured: {err}")))
+            .map_err(|why| AppError::Forbidden(format!("Passkeys are off on this server: {why}.")))
     }
 }
 
@@ -116,7 +125,8 @@ mod tests {
             PasskeySettings::for_app("https://app.example.com", None, &["not a url".into()], None)
                 .unwrap();
         assert!(check(&not_a_url).is_err());
-        assert!(Relying::new(&not_a_url).webauthn().is_err());
-        assert!(Relying::new(&fine).is_available());
+        assert!(Relying::new(Some(&not_a_url)).webauthn().is_err());
+        assert!(Relying::new(Some(&fine)).is_available());
+        assert!(!Relying::new(None).is_available());
     }
 }
