@@ -24,7 +24,7 @@ use async_graphql::{QueryPathNode, QueryPathSegment, Response, ServerError, Serv
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// The extension on its own (its tests use it). The schema runs [`Propagation`] inside its one
+/// The extension on its own (its tests use it). The schema runs `Propagation` inside its one
 /// extension, `hooks::SchemaHooks`, instead: see there why.
 pub struct NullPropagation;
 
