@@ -7,44 +7,18 @@
 //! the parser caps nesting at 32 and the complexity limit still counts every field, so the
 //! depth limit, which exists to stop expensive nesting of our own objects, skips it.
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, Variables};
+use async_graphql::{ServerError, ServerResult};
 use std::collections::HashMap;
-use std::sync::Arc;
 
-/// Refuses operations nested deeper than `max` levels of non-introspection fields.
-pub struct DepthLimit {
-    /// The deepest nesting allowed.
-    pub max: usize,
-}
-
-impl ExtensionFactory for DepthLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DepthLimitExtension { max: self.max })
+/// Refuses a parsed document nested deeper than `max` levels of non-introspection fields
+/// (called by the schema's extension, `schema::hooks`, once the document is parsed).
+pub fn check_depth(document: &ExecutableDocument, max: usize) -> ServerResult<()> {
+    if document_depth(document) > max {
+        // The same words as async-graphql's own limit.
+        return Err(ServerError::new("Query is nested too deep.", None));
     }
-}
-
-struct DepthLimitExtension {
-    max: usize,
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for DepthLimitExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        if document_depth(&document) > self.max {
-            // The same words as async-graphql's own limit.
-            return Err(ServerError::new("Query is nested too deep.", None));
-        }
-        Ok(document)
-    }
+    Ok(())
 }
 
 /// The deepest nesting of any operation in the document, introspection fields not counted.

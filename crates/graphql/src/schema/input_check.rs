@@ -45,7 +45,8 @@ const AS_TYPED: &[(&str, &str)] = &[
     ("DeleteAccountInput", "password"),
 ];
 
-/// The extension that applies the check to every request.
+/// The check as an extension on its own (its tests use it); the schema calls
+/// [`check_document`] from its one extension, `hooks::SchemaHooks`.
 pub struct InputCheck;
 
 impl ExtensionFactory for InputCheck {

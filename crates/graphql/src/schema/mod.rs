@@ -7,6 +7,7 @@ pub mod connection;
 pub mod cost;
 pub mod depth;
 pub mod email;
+pub mod hooks;
 pub mod input_check;
 #[cfg(test)]
 mod input_check_tests;
@@ -23,7 +24,7 @@ pub mod suggestions;
 pub mod todos;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
-use cost::{CostAnalyzer, CostLimit, CostLimits};
+use cost::{CostAnalyzer, CostLimits};
 use std::sync::Arc;
 use todoql_domain::state::AppState;
 
@@ -106,20 +107,16 @@ fn schema_builder(
     let mut builder = builder()
         .data(state)
         .data(analyzer.clone())
-        .extension(CostLimit { analyzer })
-        .extension(depth::DepthLimit {
-            max: limits.max_depth,
+        // One extension for every hook: async-graphql boxes a future per extension per field.
+        .extension(hooks::SchemaHooks {
+            analyzer,
+            max_depth: limits.max_depth,
+            strip_suggestions: !limits.introspection,
         })
-        .extension(input_check::InputCheck)
-        .extension(null_propagation::NullPropagation)
-        .extension(stage::Stages)
         .limit_recursive_depth(32)
         .limit_directives(8);
     if !limits.introspection {
-        builder = builder
-            .disable_introspection()
-            .disable_suggestions()
-            .extension(suggestions::NoSuggestions);
+        builder = builder.disable_introspection().disable_suggestions();
     }
     builder
 }

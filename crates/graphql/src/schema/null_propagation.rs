@@ -24,7 +24,8 @@ use async_graphql::{QueryPathNode, QueryPathSegment, Response, ServerError, Serv
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// The extension; its state lives for one request.
+/// The extension on its own (its tests use it). The schema runs `Propagation` inside its one
+/// extension, `hooks::SchemaHooks`, instead: see there why.
 pub struct NullPropagation;
 
 impl ExtensionFactory for NullPropagation {
@@ -40,8 +41,10 @@ enum Segment {
     Index(usize),
 }
 
+/// The state of one request; [`finish`](Propagation::finish) and
+/// [`around_field`](Propagation::around_field) are the extension's hooks.
 #[derive(Default)]
-struct Propagation {
+pub(crate) struct Propagation {
     /// Whether `pending` may hold anything (the fast path of every field reads only this).
     any_pending: AtomicBool,
     inner: Mutex<Inner>,
@@ -72,7 +75,23 @@ impl Extension for Propagation {
         operation_name: Option<&str>,
         next: NextExecute<'_>,
     ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
+        self.finish(next.run(ctx, operation_name).await)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        self.around_field(ctx, info, next).await
+    }
+}
+
+impl Propagation {
+    /// The end of execution: `data` is null if a root field's null reached it, and the field
+    /// errors join the response.
+    pub(crate) fn finish(&self, mut response: Response) -> Response {
         let mut inner = self.lock();
         // Root fields still pending sit directly in `data`, which cannot be null-free then.
         if inner.pending.iter().any(|path| path.len() == 1) {
@@ -85,7 +104,8 @@ impl Extension for Propagation {
         response
     }
 
-    async fn resolve(
+    /// Around one field's resolver (and each item of a list: passed through).
+    pub(crate) async fn around_field(
         &self,
         ctx: &ExtensionContext<'_>,
         info: ResolveInfo<'_>,
@@ -138,9 +158,7 @@ impl Extension for Propagation {
         }
         Ok(Some(value))
     }
-}
 
-impl Propagation {
     /// The value of a field that is null (failed, or nulled by a child): null, and if the field
     /// is non-null, its parent's business.
     fn null_field(&self, path_node: &QueryPathNode<'_>, return_type: &str) -> Value {

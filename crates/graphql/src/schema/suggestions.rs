@@ -2,36 +2,14 @@
 //! arguments and types that introspection would have hidden.
 //!
 //! async-graphql's `disable_suggestions` covers unknown fields and field arguments, but its
-//! unknown-argument error for directives suggests regardless; this extension strips what is
-//! left from every validation error.
+//! unknown-argument error for directives suggests regardless; the schema's extension
+//! (`schema::hooks`) strips what is left from every validation error with
+//! [`without_suggestion`].
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
-use async_graphql::{ServerError, ValidationResult};
-use std::sync::Arc;
+use async_graphql::ServerError;
 
-/// Removes suggestions from validation errors.
-pub struct NoSuggestions;
-
-impl ExtensionFactory for NoSuggestions {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(NoSuggestions)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for NoSuggestions {
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx)
-            .await
-            .map_err(|errors| errors.into_iter().map(without_suggestion).collect())
-    }
-}
-
-fn without_suggestion(mut error: ServerError) -> ServerError {
+/// `error` without its "Did you mean …?".
+pub fn without_suggestion(mut error: ServerError) -> ServerError {
     if let Some(at) = error.message.find(" Did you mean") {
         error.message.truncate(at);
     }

@@ -179,7 +179,7 @@ impl Documents {
     /// Gives `request` its parsed document and its analysis (and, for a persisted query sent by
     /// hash only, its text). An error is the answer to send instead of executing: a refused
     /// document never reaches async-graphql's validation. The cost with the request's
-    /// variables is checked by the schema's `CostLimit` extension, first thing in execution.
+    /// variables is checked by the schema's extension (`cost::check_request`), first thing in execution.
     pub fn prepare(&self, request: &mut Request) -> Result<(), ServerError> {
         match persisted(request) {
             Persisted::No => {}

@@ -4,7 +4,7 @@
 //! fragment again at every spread: `query { ...F0 } fragment F0 on Query { ...F1 ...F1 } …`
 //! doubles the work per level in a few bytes, and the work runs on a runtime worker, where no
 //! timeout reaches it. So every document goes through [`CostAnalyzer`] first, from its
-//! [`CostLimit`] extension, before async-graphql parses or validates it:
+//! schema's extension ([`check_request`]), before async-graphql parses or validates it:
 //!
 //! 1. its tokens and bracket nesting are counted ([`tokens`]) before parsing;
 //! 2. it is parsed, and its shape bounded ([`shape`]: fragments, arguments);
@@ -16,14 +16,14 @@
 //! (linear in the document, microseconds).
 
 mod analyzer;
-mod extension;
 pub mod model;
+mod request;
 pub mod shape;
 pub mod tokens;
 pub mod walk;
 
 pub use analyzer::{Analyzed, CostAnalyzer, CostLimits, MAX_NESTING};
-pub use extension::CostLimit;
+pub use request::check_request;
 
 #[cfg(test)]
 mod tests;
