@@ -22,8 +22,8 @@ use todoql_entity::webauthn_ceremony::CeremonyKind;
 use uuid::Uuid;
 use webauthn_rs::fake::{FakePasskeyDistribution, WebauthnFakeCredentialGenerator};
 use webauthn_rs::prelude::{
-    DiscoverableAuthentication, DiscoverableKey, PasskeyAuthentication, PublicKeyCredential,
-    WebauthnError,
+    CredentialID, DiscoverableAuthentication, DiscoverableKey, PasskeyAuthentication,
+    PublicKeyCredential, WebauthnError,
 };
 
 /// Options for `navigator.credentials.get()`: for `email`'s passkeys, or without an address
@@ -69,12 +69,7 @@ async fn decoy(app: &AppState, email: &str) -> AppResult<Ceremony> {
         .start_discoverable_authentication()
         .map_err(internal)?;
     let mut options = options_json(&options.public_key)?;
-    // webauthn-rs's generator: believable ids (count and lengths as real passkeys have them),
-    // the same for an address on every request and every instance (keyed by a server key).
-    let fake_ids =
-        WebauthnFakeCredentialGenerator::<FakePasskeyDistribution>::new(app.refresh_key())
-            .and_then(|generator| generator.generate(email.as_bytes()))
-            .map_err(internal)?;
+    let fake_ids = decoy_ids(app.refresh_key(), email)?;
     let allow: Vec<serde_json::Value> = fake_ids
         .iter()
         .map(|id| json!({ "type": "public-key", "id": credential_id(id.as_ref()) }))
@@ -86,6 +81,30 @@ async fn decoy(app: &AppState, email: &str) -> AppResult<Ceremony> {
     }
     let id = ceremony::store(app.on(app.db()), None, CeremonyKind::Decoy, &state).await?;
     Ok(Ceremony { id, options })
+}
+
+/// The credential ids an address without passkeys is shown: webauthn-rs's generator gives
+/// believable ones (lengths as real passkeys have them), the same for an address on every
+/// request and every instance (keyed by a server key). Its distribution sometimes draws no
+/// credential at all, but a user with passkeys always has one, so an empty draw would give the
+/// address away: then the next draw (of the address with a counter, still deterministic) is
+/// taken.
+fn decoy_ids(key: &[u8], email: &str) -> AppResult<Vec<CredentialID>> {
+    let generator =
+        WebauthnFakeCredentialGenerator::<FakePasskeyDistribution>::new(key).map_err(internal)?;
+    for attempt in 0u8..32 {
+        let seed = match attempt {
+            0 => email.to_owned(),
+            n => format!("{email}\u{0}{n}"),
+        };
+        let ids = generator.generate(seed.as_bytes()).map_err(internal)?;
+        if !ids.is_empty() {
+            return Ok(ids);
+        }
+    }
+    Err(AppError::internal(anyhow::anyhow!(
+        "the fake credential generator drew no credential 32 times"
+    )))
 }
 
 /// Finishes the sign-in `ceremony_id` with the browser's `credential`
