@@ -67,7 +67,8 @@ export function assertPasskeysSupported(): void {
 
 /** `credential.toJSON()`, checked: the server needs the JSON form, and old browsers lack it. */
 function toJSON(credential: Credential | null, ceremony: string): CredentialJSON {
-  if (!credential) throw new PasskeysUnsupportedError(`The browser returned no credential for the ${ceremony}.`);
+  // Browsers reject (NotAllowedError) rather than resolve to null for a publicKey request.
+  if (!credential) throw new Error(`The browser returned no credential for the passkey ${ceremony}.`);
   const json = (credential as Partial<PublicKeyCredential>).toJSON;
   if (typeof json !== "function") {
     throw new PasskeysUnsupportedError("Passkeys need PublicKeyCredential.toJSON(), which this browser lacks.");
