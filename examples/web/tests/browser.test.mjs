@@ -223,7 +223,7 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
     const codeMail = await sink.waitForMail(email, { match: (m) => /sign-in code/i.test(m.subject) });
     await page.getByLabel("Code").fill(codeAndLink(codeMail).code);
     await shot("06-sign-in-with-code");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByRole("heading", { name: "Your todos" }).waitFor();
     await todoList().getByText("Call Grace on Sunday").waitFor();
 
@@ -243,10 +243,10 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
 
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByText("Wrong email or password.").waitFor();
     await page.getByLabel("Password").fill(NEW_PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByRole("heading", { name: "Your todos" }).waitFor();
     await todoList().getByText("Call Grace on Sunday").waitFor();
     assert.deepEqual(await titles(), ["Buy milk", "Write the report", "Call Grace on Sunday"]);
@@ -276,7 +276,7 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
 
       await page.getByLabel("Email").fill(email);
       await page.getByLabel("Password").fill(NEW_PASSWORD);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await page.getByRole("heading", { name: "Your todos" }).waitFor();
       await second.getByText("You signed in in another tab.").waitFor();
       await second.getByRole("heading", { name: "Your todos" }).waitFor();
@@ -335,10 +335,10 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     await page.getByLabel("Email").fill(owner);
     await page.getByLabel("Password").fill("not my password at all");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByText("Wrong email or password.").waitFor();
     await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByRole("heading", { name: "Verify your email" }).waitFor();
 
     // The log is readable before the address is verified, from the signed-in navigation.
@@ -393,7 +393,7 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
     const signInWithPassword = async () => {
       await page.getByLabel("Email").fill(owner);
       await page.getByLabel("Password").fill(PASSWORD);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await page.getByRole("heading", { name: "Two-factor authentication" }).waitFor();
     };
     const signOut = async () => {
