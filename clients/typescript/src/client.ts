@@ -2,7 +2,14 @@ import { AuthChannel, pickTokens, type AuthEvent, type AuthStateListener } from 
 import { documentText, operationNameOf, type TodoqlDocument } from "./documents.js";
 import { TodoqlError, TodoqlNetworkError, type GraphQLErrorItem } from "./errors.js";
 import * as ops from "./generated/graphql.js";
-import { mfaRequiredFrom, type SignInResult, type VerifyMfaArgs } from "./mfa.js";
+import { mfaRequiredFrom, type SignedIn, type SignInResult, type VerifyMfaArgs } from "./mfa.js";
+import {
+  assertPasskeysSupported,
+  createCredential,
+  getCredential,
+  type RegisterPasskeyOptions,
+  type SignInWithPasskeyOptions,
+} from "./passkeys.js";
 import { defaultVerifierStorage, keepVerifier, newVerifierPair, takeVerifier } from "./oauth-verifier.js";
 import { memoryTokenStore, type StorageLike, type TokenStore, type Tokens } from "./storage.js";
 import { defaultTabLock, type TabLock } from "./tab-lock.js";
@@ -93,7 +100,7 @@ function lifetimeSeconds(jwt: string): number | undefined {
  * - `request(document, variables)` runs any generated document and returns its typed data, or
  *   throws `TodoqlError` (with `code` from `extensions.code`) or `TodoqlNetworkError`.
  * - It keeps the tokens of the sign-in methods (signUp, signIn, signInWithCode, completeOAuth,
- *   verifyMfa, changePassword) in its token store and sends `Authorization: Bearer` on every
+ *   signInWithPasskey, verifyMfa, changePassword) in its token store and sends `Authorization: Bearer` on every
  *   request. signIn, signInWithCode and completeOAuth resolve to a `SignInResult`: SIGNED_IN, or
  *   MFA_REQUIRED when the account has a second factor (then `verifyMfa` finishes the sign-in).
  * - It refreshes the access token shortly before it expires, and once more when the server
@@ -455,6 +462,58 @@ export class TodoqlClient {
   /** New recovery codes for a current authenticator code; the old ones stop working. */
   async regenerateRecoveryCodes(code: string) {
     return (await this.request(ops.RegenerateRecoveryCodesDocument, { code })).regenerateRecoveryCodes.codes;
+  }
+  /**
+   * Adds a passkey to the signed-in user: startPasskeyRegistration, then the browser's dialog
+   * (navigator.credentials.create), then finishPasskeyRegistration with the credential's
+   * toJSON(). Resolves to the new passkey. Needs a recent sign-in (else TodoqlError
+   * REAUTHENTICATION_REQUIRED) and a browser with WebAuthn's JSON helpers (else
+   * PasskeysUnsupportedError, before any request). A dismissed dialog rejects with the
+   * browser's DOMException (NotAllowedError); an authenticator that already holds one of the
+   * user's passkeys is refused by the browser (InvalidStateError).
+   */
+  async registerPasskey(options: RegisterPasskeyOptions = {}) {
+    assertPasskeysSupported();
+    const ceremony = (await this.request(ops.StartPasskeyRegistrationDocument)).startPasskeyRegistration;
+    const credential = await createCredential(ceremony.options, options.signal);
+    const input = { ceremonyId: ceremony.ceremonyId, credential, name: options.name ?? null };
+    return (await this.request(ops.FinishPasskeyRegistrationDocument, { input })).finishPasskeyRegistration;
+  }
+  /**
+   * Signs in with a passkey: startPasskeySignIn (for `email`'s passkeys, or any discoverable one
+   * without it), then the browser's dialog (navigator.credentials.get, `mediation` as given),
+   * then finishPasskeySignIn. Keeps the tokens (SIGNED_IN) and resolves to SIGNED_IN: a passkey
+   * sign-in needs no second factor. A refused answer throws TodoqlError INVALID_TOKEN.
+   */
+  async signInWithPasskey(options: SignInWithPasskeyOptions = {}): Promise<SignedIn> {
+    assertPasskeysSupported();
+    const email = options.email?.trim() || null;
+    const ceremony = (await this.request(ops.StartPasskeySignInDocument, { email }, { anonymous: true }))
+      .startPasskeySignIn;
+    const credential = await getCredential(ceremony.options, options);
+    const input = { ceremonyId: ceremony.ceremonyId, credential };
+    const payload = (await this.request(ops.FinishPasskeySignInDocument, { input }, { anonymous: true }))
+      .finishPasskeySignIn;
+    return { ...this.keep(payload), kind: "SIGNED_IN" };
+  }
+  /** The signed-in user's passkeys, oldest first. */
+  async passkeys() {
+    const me = (await this.request(ops.PasskeysDocument)).me;
+    if (!me) {
+      // `me` is null, not an error, without a valid token; a list of none would be a lie.
+      throw new TodoqlError([{ message: "Sign in to list passkeys.", extensions: { code: "UNAUTHENTICATED" } }], {
+        operationName: "Passkeys",
+      });
+    }
+    return me.passkeys;
+  }
+  /** Renames one of the user's passkeys (1 to 64 characters, trimmed). */
+  async renamePasskey(id: string, name: string) {
+    return (await this.request(ops.RenamePasskeyDocument, { id, name })).renamePasskey;
+  }
+  /** Deletes one of the user's passkeys; TodoqlError CONFLICT when it is their last way to sign in. */
+  async deletePasskey(id: string) {
+    return (await this.request(ops.DeletePasskeyDocument, { id })).deletePasskey;
   }
   /** Revokes the current session and forgets the tokens (also when the session had already ended). */
   async signOut(): Promise<boolean> {

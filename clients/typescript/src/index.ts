@@ -8,6 +8,8 @@ export { TodoqlError, TodoqlNetworkError, isTodoqlError, ERROR_CODES } from "./e
 export type { ErrorCode, GraphQLErrorItem } from "./errors.js";
 export { mfaRequiredFrom } from "./mfa.js";
 export type { MfaMethod, MfaRequired, SignedIn, SignInResult, VerifyMfaArgs } from "./mfa.js";
+export { PasskeysUnsupportedError, passkeysSupported } from "./passkeys.js";
+export type { CredentialJSON, RegisterPasskeyOptions, SignInWithPasskeyOptions } from "./passkeys.js";
 export { memoryTokenStore, localStorageTokenStore } from "./storage.js";
 export type { Tokens, TokenStore, StorageLike } from "./storage.js";
 export { realmLock } from "./tab-lock.js";

@@ -167,6 +167,35 @@ describe("the whole contract through the client", () => {
     await rejectsWith(client.disableTotp("123456"), ["NOT_FOUND"]);
     await rejectsWith(client.verifyMfa({ mfaToken: "not a token", totpCode: "123456" }), ["INVALID_TOKEN"]);
 
+    // Passkeys: the ceremonies' GraphQL halves (Node has no WebAuthn, so registerPasskey and
+    // signInWithPasskey refuse before sending; test/passkeys.test.ts runs them with a software
+    // authenticator, examples/web in Chromium).
+    assert.equal(config.passkeys, true);
+    const registration = (await client.request(api.StartPasskeyRegistrationDocument)).startPasskeyRegistration;
+    assert.equal((registration.options.rp as { id?: unknown }).id, "app.test");
+    assert.equal(typeof registration.options.challenge, "string");
+    await rejectsWith(
+      client.request(api.FinishPasskeyRegistrationDocument, {
+        input: { ceremonyId: registration.ceremonyId, credential: { id: "not a credential" } },
+      }),
+      ["BAD_USER_INPUT"],
+    );
+    const signIn = (await client.request(api.StartPasskeySignInDocument, { email: newEmail }, { anonymous: true }))
+      .startPasskeySignIn;
+    assert.equal(signIn.options.rpId, "app.test");
+    await rejectsWith(
+      client.request(
+        api.FinishPasskeySignInDocument,
+        { input: { ceremonyId: "not a ceremony", credential: {} } },
+        { anonymous: true },
+      ),
+      ["INVALID_TOKEN", "BAD_USER_INPUT"],
+    );
+    assert.deepEqual(await client.passkeys(), []);
+    const noSuchPasskey = "00000000-0000-7000-8000-000000000000";
+    await rejectsWith(client.renamePasskey(noSuchPasskey, "Phone"), ["NOT_FOUND"]);
+    await rejectsWith(client.deletePasskey(noSuchPasskey), ["NOT_FOUND"]);
+
     // OAuth: no provider is configured on this server.
     await rejectsWith(client.startOAuth("github", "http://app.test/oauth/callback"), ["BAD_USER_INPUT", "NOT_FOUND"]);
     await rejectsWith(client.completeOAuth({ provider: "github", code: "x", state: "y" }), [

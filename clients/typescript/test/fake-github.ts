@@ -9,6 +9,8 @@ import type { AddressInfo } from "node:net";
 export interface FakeGitHubUser {
   id: number;
   email: string;
+  /** Whether GitHub vouches for the address (default true). */
+  verified?: boolean;
 }
 
 interface Grant {
@@ -101,7 +103,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
       return json(res, 200, { id: caller.id, login: `user${caller.id}`, name: null, avatar_url: null, email: null });
     }
     if (req.method === "GET" && url.pathname === "/user/emails" && caller) {
-      return json(res, 200, [{ email: caller.email, primary: true, verified: true, visibility: "private" }]);
+      return json(res, 200, [{ email: caller.email, primary: true, verified: caller.verified ?? true, visibility: "private" }]);
     }
     json(res, 401, { message: "Bad credentials" });
   });

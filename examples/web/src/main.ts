@@ -1,12 +1,15 @@
 // A minimal todoql web app in plain TypeScript on @todoql/client: every page is a function
 // that renders into <main>. The client keeps the tokens in localStorage and refreshes them.
 import {
+  PasskeysUnsupportedError,
   TodoqlClient,
   TodoqlError,
   TodoqlNetworkError,
   localStorageTokenStore,
+  passkeysSupported,
   type DeletedTodoFieldsFragment,
   type MfaRequired,
+  type PasskeyFieldsFragment,
   type SecurityEventFieldsFragment,
   type SecurityEventType,
   type SessionFieldsFragment,
@@ -153,7 +156,15 @@ function describe(error: unknown): string {
     }
   }
   if (error instanceof TodoqlNetworkError) return `Cannot reach the todoql server (${API_URL}).`;
-  return String(error);
+  if (error instanceof PasskeysUnsupportedError) return "This browser cannot use passkeys.";
+  // What the browser's WebAuthn dialog rejects with.
+  if (error instanceof DOMException && error.name === "NotAllowedError") {
+    return "The passkey request was cancelled or timed out.";
+  }
+  if (error instanceof DOMException && error.name === "InvalidStateError") {
+    return "This device already holds a passkey for your account.";
+  }
+  return error instanceof Error ? error.message : String(error);
 }
 
 function when(iso: string | null | undefined): string {
@@ -292,17 +303,42 @@ async function signInPage(): Promise<void> {
     }
     return;
   }
-  render(
-    h("h1", {}, "Sign in"),
+  // A server that is down still gets its sign-in page; the passkey button then stays away.
+  const config = await client.authConfig().catch(() => null);
+  const passwordForm = form(
+    "stack",
+    async (data) => {
+      await finishSignIn(await client.signIn({ email: text(data, "email"), password: String(data.get("password") ?? "") }));
+    },
+    field("Email", "email", { type: "email", required: true, autocomplete: "email" }),
+    field("Password", "password", { type: "password", required: true, autocomplete: "current-password" }),
+    h("button", { type: "submit" }, "Sign in"),
+  );
+  // With the address typed, the browser offers that account's passkeys; without, any passkey of
+  // this site that the device keeps.
+  const passkeyForm =
+    config?.passkeys &&
+    passkeysSupported() &&
     form(
       "stack",
-      async (data) => {
-        await finishSignIn(await client.signIn({ email: text(data, "email"), password: String(data.get("password") ?? "") }));
+      async () => {
+        const email = (passwordForm.querySelector('input[name="email"]') as HTMLInputElement).value;
+        let signedIn;
+        try {
+          signedIn = await client.signInWithPasskey({ email });
+        } catch (error) {
+          // The server's words fit a refused passkey better than describe()'s "code or link".
+          if (error instanceof TodoqlError && error.code === "INVALID_TOKEN") throw new Error(error.message);
+          throw error;
+        }
+        await finishSignIn(signedIn);
       },
-      field("Email", "email", { type: "email", required: true, autocomplete: "email" }),
-      field("Password", "password", { type: "password", required: true, autocomplete: "current-password" }),
-      h("button", { type: "submit" }, "Sign in"),
-    ),
+      h("button", { type: "submit", class: "secondary" }, "Sign in with a passkey"),
+    );
+  render(
+    h("h1", {}, "Sign in"),
+    passwordForm,
+    passkeyForm,
     h(
       "p",
       {},
@@ -758,12 +794,14 @@ async function accountPage(): Promise<void> {
   if (!me) return navigate(MAIL_PAGE.signIn, "Sign in to see your account.");
   renderNav();
 
+  const passkeys = passkeysSection(me.passkeys, config.passkeys);
   const status = me.totpEnabled
     ? `Two-factor authentication is on. ${me.recoveryCodesLeft} recovery code${me.recoveryCodesLeft === 1 ? "" : "s"} left.`
     : "Two-factor authentication is off.";
   render(
     h("h1", {}, "Account"),
     h("p", {}, `Signed in as ${me.email}.`),
+    passkeys,
     h("h2", {}, "Two-factor authentication"),
     h("p", { class: "status", "data-totp": String(me.totpEnabled) }, status),
     !config.totp && !me.totpEnabled && h("p", { class: "muted" }, "This server does not offer two-factor authentication."),
@@ -795,6 +833,88 @@ async function accountPage(): Promise<void> {
         h("button", { type: "submit", class: "danger" }, "Turn off two-factor authentication"),
       ),
   );
+}
+
+// --- account: passkeys --------------------------------------------------------------------
+
+/** The account page's passkeys: the list (rename, delete) and "Add a passkey". */
+function passkeysSection(passkeys: PasskeyFieldsFragment[], offered: boolean): HTMLElement {
+  const alert = h("p", { class: "alert", role: "alert", hidden: true });
+  const act = async (action: () => Promise<unknown>, done: string) => {
+    alert.hidden = true;
+    try {
+      await action();
+      flash = done;
+      await accountPage();
+    } catch (error) {
+      // E.g. CONFLICT: the server refuses to delete the last way to sign in, and says why.
+      alert.textContent = describe(error);
+      alert.hidden = false;
+    }
+  };
+  const item = (passkey: PasskeyFieldsFragment): HTMLElement => {
+    const row = h(
+      "li",
+      { "data-passkey-id": passkey.id },
+      h(
+        "span",
+        { class: "grow" },
+        h("span", { class: "title" }, passkey.name),
+        h("br"),
+        h("span", { class: "muted" }, `added ${when(passkey.createdAt)} · ${passkey.lastUsedAt ? `last used ${when(passkey.lastUsedAt)}` : "never used to sign in"}`),
+      ),
+      h("button", { type: "button", class: "secondary", "aria-label": `Rename ${passkey.name}`, onclick: () => rename() }, "Rename"),
+      h(
+        "button",
+        { type: "button", class: "danger", "aria-label": `Delete ${passkey.name}`, onclick: () => void act(() => client.deletePasskey(passkey.id), `${passkey.name} is deleted.`) },
+        "Delete",
+      ),
+    );
+    const rename = () => {
+      const editor = form(
+        "inline grow",
+        async (data) => {
+          await client.renamePasskey(passkey.id, text(data, "name"));
+          flash = "Passkey renamed.";
+          await accountPage();
+        },
+        h("input", { name: "name", value: passkey.name, "aria-label": `New name for ${passkey.name}`, required: true, maxlength: "64" }),
+        h("button", { type: "submit" }, "Save"),
+        h("button", { type: "button", class: "secondary", onclick: () => row.replaceWith(item(passkey)) }, "Cancel"),
+      );
+      row.replaceChildren(editor);
+      editor.querySelector("input")?.focus();
+    };
+    return row;
+  };
+
+  const section = h(
+    "section",
+    { "aria-labelledby": "passkeys-heading" },
+    h("h2", { id: "passkeys-heading" }, "Passkeys"),
+    h("p", {}, "Sign in with your fingerprint, face or screen lock instead of a password."),
+    alert,
+    passkeys.length > 0
+      ? h("ul", { class: "items", "aria-label": "Passkeys" }, ...passkeys.map(item))
+      : h("p", { class: "muted" }, "No passkeys yet."),
+  );
+  if (!offered) section.append(h("p", { class: "muted" }, "This server does not offer passkeys."));
+  else if (!passkeysSupported()) section.append(h("p", { class: "muted" }, "This browser cannot use passkeys."));
+  else {
+    section.append(
+      form(
+        "stack",
+        async (data) => {
+          const added = await client.registerPasskey({ name: text(data, "name") || null });
+          flash = `${added.name} is added: you can sign in with it.`;
+          await accountPage();
+        },
+        field("Name (optional)", "name", { type: "text", maxlength: "64", placeholder: "e.g. Work laptop" }),
+        h("button", { type: "submit" }, "Add a passkey"),
+      ),
+    );
+  }
+  return section;
 }
 
 /** Enrollment: the QR code (drawn here from the otpauth:// URI), the key, and a code to confirm. */

@@ -35,6 +35,9 @@ function freePort() {
   });
 }
 
+/** A UUID's 16 bytes in base64url: the WebAuthn user handle the server gives its users. */
+const uuidBase64Url = (uuid) => Buffer.from(uuid.replace(/-/g, ""), "hex").toString("base64url");
+
 const isLocal = (url) => {
   const { protocol, hostname } = new URL(url);
   return protocol === "data:" || protocol === "blob:" || hostname === "127.0.0.1" || hostname === "localhost";
@@ -73,7 +76,9 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
 
     sink = await startSmtpSink();
     const port = await freePort();
-    origin = `http://127.0.0.1:${port}`;
+    // The app's origin is also the server's app URL, whose host is the passkeys' relying party:
+    // WebAuthn takes a domain there, not an IP address, so the app is opened as localhost.
+    origin = `http://localhost:${port}`;
     server = await startTodoql({
       // Access tokens of 10 s: the app refreshes them (5 s before expiry) during the tests. An
       // encryption key, so that two-factor authentication is on offer.
@@ -218,7 +223,7 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
     const codeMail = await sink.waitForMail(email, { match: (m) => /sign-in code/i.test(m.subject) });
     await page.getByLabel("Code").fill(codeAndLink(codeMail).code);
     await shot("06-sign-in-with-code");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByRole("heading", { name: "Your todos" }).waitFor();
     await todoList().getByText("Call Grace on Sunday").waitFor();
 
@@ -238,10 +243,10 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
 
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByText("Wrong email or password.").waitFor();
     await page.getByLabel("Password").fill(NEW_PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByRole("heading", { name: "Your todos" }).waitFor();
     await todoList().getByText("Call Grace on Sunday").waitFor();
     assert.deepEqual(await titles(), ["Buy milk", "Write the report", "Call Grace on Sunday"]);
@@ -271,7 +276,7 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
 
       await page.getByLabel("Email").fill(email);
       await page.getByLabel("Password").fill(NEW_PASSWORD);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await page.getByRole("heading", { name: "Your todos" }).waitFor();
       await second.getByText("You signed in in another tab.").waitFor();
       await second.getByRole("heading", { name: "Your todos" }).waitFor();
@@ -330,10 +335,10 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     await page.getByLabel("Email").fill(owner);
     await page.getByLabel("Password").fill("not my password at all");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByText("Wrong email or password.").waitFor();
     await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByRole("heading", { name: "Verify your email" }).waitFor();
 
     // The log is readable before the address is verified, from the signed-in navigation.
@@ -388,7 +393,7 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
     const signInWithPassword = async () => {
       await page.getByLabel("Email").fill(owner);
       await page.getByLabel("Password").fill(PASSWORD);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await page.getByRole("heading", { name: "Two-factor authentication" }).waitFor();
     };
     const signOut = async () => {
@@ -507,6 +512,132 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
       "Signed in with authenticator code",
       "Signed in with password",
     ]);
+  });
+
+  it("adds a passkey on the account page, then signs in with it, with and without the address", async () => {
+    const owner = `lovelace-${Date.now()}@example.com`;
+    const passkeyList = () => page.getByRole("list", { name: "Passkeys" });
+    const account = async () => {
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Account" }).click();
+      await page.getByRole("heading", { name: "Account" }).waitFor();
+    };
+    const signOut = async () => {
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    };
+    const signInWithPasskey = async (typed) => {
+      await page.getByLabel("Email").fill(typed);
+      await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+    };
+    // The methods of the session whose tokens the page holds, as the server has them.
+    const sessionMethods = async () => {
+      const { accessToken } = JSON.parse(await page.evaluate((key) => localStorage.getItem(key), TOKENS_KEY));
+      const response = await fetch(server.graphqlUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${accessToken}` },
+        body: JSON.stringify({ query: "{ sessions { current authenticationMethods } }" }),
+      });
+      const { data, errors } = await response.json();
+      assert.equal(errors, undefined, JSON.stringify(errors));
+      return data.sessions.find((s) => s.current).authenticationMethods;
+    };
+
+    // Chromium's virtual authenticator, as a phone's or laptop's platform authenticator: it keeps
+    // discoverable credentials and verifies the user (as a fingerprint would) without a dialog.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("WebAuthn.enable", { enableUI: false });
+    const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+      options: {
+        protocol: "ctap2",
+        transport: "internal",
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    const stored = async () => (await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials;
+    try {
+      // A new, verified account.
+      await page.goto(`${origin}/sign-up`);
+      await page.getByLabel("Email").fill(owner);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Create account" }).click();
+      await page.getByRole("heading", { name: "Verify your email" }).waitFor();
+      const mail = await sink.waitForMail(owner, { match: (m) => /verify your email/i.test(m.subject) });
+      await page.getByLabel("Code").fill(codeAndLink(mail).code);
+      await page.getByRole("button", { name: "Verify" }).click();
+      await page.getByRole("heading", { name: "Your todos" }).waitFor();
+
+      await account();
+      await page.getByText("No passkeys yet.").waitFor();
+      await page.getByLabel("Name (optional)").fill("Laptop");
+      await page.getByRole("button", { name: "Add a passkey" }).click();
+      await page.getByText("Laptop is added: you can sign in with it.").waitFor();
+      await shot("19-passkey-added");
+
+      const rows = passkeyList().locator("li");
+      assert.equal(await rows.count(), 1);
+      assert.match(await rows.first().innerText(), /Laptop[\s\S]*never used to sign in/);
+      // The authenticator holds it: a discoverable credential for this site, for this user.
+      const [credential, ...others] = await stored();
+      assert.deepEqual(others, []);
+      assert.equal(credential.rpId, "localhost");
+      assert.equal(credential.isResidentCredential, true);
+      const me = new TodoqlClient({ url: server.graphqlUrl });
+      await me.signIn({ email: owner, password: PASSWORD });
+      const [listed] = await me.passkeys();
+      assert.equal(listed.name, "Laptop");
+      assert.equal(Buffer.from(credential.userHandle, "base64").toString("base64url"), uuidBase64Url((await me.me()).id));
+      await me.signOut();
+
+      // Signed out, the typed address and the passkey sign in: no password, no second step.
+      await signOut();
+      await page.getByLabel("Email").fill(owner);
+      await shot("20-sign-in-page-with-passkey");
+      await signInWithPasskey(owner);
+      await page.getByRole("heading", { name: "Your todos" }).waitFor();
+      assert.deepEqual(await sessionMethods(), ["PASSKEY"]);
+      assert.equal((await stored())[0].signCount > credential.signCount, true);
+
+      // And with no address: the authenticator offers its discoverable credential.
+      await signOut();
+      await signInWithPasskey("");
+      await page.getByRole("heading", { name: "Your todos" }).waitFor();
+      assert.deepEqual(await sessionMethods(), ["PASSKEY"]);
+      await shot("21-signed-in-with-passkey");
+
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Security" }).click();
+      await page.getByRole("heading", { name: "Security log" }).waitFor();
+      const log = page.getByRole("list", { name: "Security events" });
+      const firstLines = async (type) =>
+        (await log.locator(`li[data-event-type="${type}"]`).allInnerTexts()).map((t) => t.split("\n")[0].trim());
+      assert.deepEqual((await firstLines("SIGNED_IN")).slice(0, 2), ["Signed in with passkey", "Signed in with passkey"]);
+      assert.deepEqual(await firstLines("PASSKEY_ADDED"), ["Passkey added"]);
+
+      // Renamed; its last use is shown; then deleted (the account keeps its password and address).
+      await account();
+      assert.match(await rows.first().innerText(), /Laptop[\s\S]*last used/);
+      await page.getByRole("button", { name: "Rename Laptop" }).click();
+      await page.getByLabel("New name for Laptop").fill("Work laptop");
+      await page.getByRole("button", { name: "Save" }).click();
+      await page.getByText("Passkey renamed.").waitFor();
+      assert.match(await rows.first().innerText(), /^Work laptop/);
+      await shot("22-passkeys-on-account-page");
+      await page.getByRole("button", { name: "Delete Work laptop" }).click();
+      await page.getByText("Work laptop is deleted.").waitFor();
+      await page.getByText("No passkeys yet.").waitFor();
+
+      // The authenticator still holds the credential, but the server no longer takes it.
+      await signOut();
+      await signInWithPasskey("");
+      await page.getByText("This passkey could not be verified for this sign-in.").waitFor();
+      assert.equal(await page.getByRole("heading", { name: "Sign in" }).count(), 1);
+      assert.equal(await page.evaluate((key) => localStorage.getItem(key), TOKENS_KEY), null);
+    } finally {
+      await cdp.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId });
+      await cdp.detach();
+    }
   });
 
   it("GraphiQL loads with no network and runs { authConfig { passwordSignIn } }", async () => {
