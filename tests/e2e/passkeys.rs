@@ -578,6 +578,38 @@ async fn an_app_url_on_an_ip_address_turns_passkeys_off_instead_of_stopping_the_
 }
 
 #[tokio::test]
+async fn passkey_sign_in_starts_are_limited_per_client_ip() {
+    // Each start stores a ceremony and needs no account: without a limit, a flood of starts
+    // would fill the table.
+    let app = TestApp::spawn_with(&["--app-url", APP_URL, "--passkey-starts-per-ip", "3"]).await;
+    for email in [None, Some("ada@example.com"), None] {
+        app.graphql(START_SIGN_IN, json!({ "email": email }))
+            .await
+            .data();
+    }
+    let limited = app.graphql(START_SIGN_IN, json!({ "email": null })).await;
+    limited.assert_error("RATE_LIMITED", None);
+    assert!(
+        limited.body["errors"][0]["extensions"]["retryAfter"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert_eq!(
+        todoql_entity::webauthn_ceremony::Entity::find()
+            .count(app.state.db())
+            .await
+            .unwrap(),
+        3,
+        "the refused start stored nothing"
+    );
+    app.clock.advance(Duration::minutes(15));
+    app.graphql(START_SIGN_IN, json!({ "email": null }))
+        .await
+        .data();
+}
+
+#[tokio::test]
 async fn deleting_the_account_deletes_its_passkeys() {
     let app = TestApp::spawn_with(&["--app-url", APP_URL]).await;
     let ada = app.sign_up("ada@example.com").await;

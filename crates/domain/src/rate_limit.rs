@@ -41,6 +41,9 @@ pub enum Key<'a> {
     /// Wrong second-factor answers (TOTP or recovery codes) for one user, whatever the
     /// mfaToken: a new first factor does not buy new guesses.
     SecondFactorUser(&'a str),
+    /// Passkey sign-ins started from one client IP: each stores a ceremony for 5 minutes, and
+    /// starting one takes no account.
+    PasskeyStartIp(&'a str),
 }
 
 impl Key<'_> {
@@ -54,6 +57,7 @@ impl Key<'_> {
             Key::CodeGuessAddress(email) => format!("code-guess:{email}"),
             Key::CodeGuessIp(ip) => format!("code-guess-ip:{}", client_bucket(ip)),
             Key::SecondFactorUser(user_id) => format!("second-factor:{user_id}"),
+            Key::PasskeyStartIp(ip) => format!("passkey-start-ip:{}", client_bucket(ip)),
         }
     }
 
@@ -67,6 +71,7 @@ impl Key<'_> {
             Key::CodeGuessAddress(_) => limits.code_guesses_per_address,
             Key::CodeGuessIp(_) => limits.code_guesses_per_ip,
             Key::SecondFactorUser(_) => limits.second_factor_guesses_per_user,
+            Key::PasskeyStartIp(_) => limits.passkey_sign_in_starts_per_ip,
         }
     }
 }

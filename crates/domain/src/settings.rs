@@ -30,6 +30,8 @@ pub struct RateLimits {
     pub code_guesses_per_ip: Limit,
     /// Wrong second-factor answers for one user (whatever the mfaToken).
     pub second_factor_guesses_per_user: Limit,
+    /// Passkey sign-ins started from one client IP (each stores a ceremony).
+    pub passkey_sign_in_starts_per_ip: Limit,
 }
 
 impl RateLimits {
@@ -62,6 +64,10 @@ impl RateLimits {
         },
         second_factor_guesses_per_user: Limit {
             max: 10,
+            window: Duration::minutes(15),
+        },
+        passkey_sign_in_starts_per_ip: Limit {
+            max: 120,
             window: Duration::minutes(15),
         },
     };

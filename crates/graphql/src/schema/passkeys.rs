@@ -62,7 +62,8 @@ impl PasskeyMutation {
         ctx: &Context<'_>,
         email: Option<String>,
     ) -> Result<PasskeyCeremony> {
-        Ok(sign_in::start(state(ctx), email.as_deref()).await?.into())
+        let ceremony = sign_in::start(state(ctx), email.as_deref(), &client_info(ctx)).await?;
+        Ok(ceremony.into())
     }
 
     /// A passkey sign-in with user verification is complete on its own: it never answers MFA_REQUIRED.

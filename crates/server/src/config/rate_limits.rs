@@ -37,6 +37,11 @@ pub struct RateLimitConfig {
     /// whatever the mfaToken.
     #[arg(long, env = "TODOQL_MFA_GUESSES_PER_USER", default_value_t = RateLimits::DEFAULT.second_factor_guesses_per_user.max, value_parser = parse::positive, display_order = 30)]
     pub mfa_guesses_per_user: u32,
+
+    /// Passkey sign-ins started (startPasskeySignIn) per client IP per 15 minutes: each stores
+    /// a ceremony for 5 minutes.
+    #[arg(long, env = "TODOQL_PASSKEY_STARTS_PER_IP", default_value_t = RateLimits::DEFAULT.passkey_sign_in_starts_per_ip.max, value_parser = parse::positive, display_order = 30)]
+    pub passkey_starts_per_ip: u32,
 }
 
 impl RateLimitConfig {
@@ -61,6 +66,9 @@ impl RateLimitConfig {
             second_factor_guesses_per_user: windows
                 .second_factor_guesses_per_user
                 .with_max(self.mfa_guesses_per_user),
+            passkey_sign_in_starts_per_ip: windows
+                .passkey_sign_in_starts_per_ip
+                .with_max(self.passkey_starts_per_ip),
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::auth::identity::normalize_email;
 use crate::auth::sessions::{self, SignedIn};
 use crate::auth::users;
 use crate::error::{AppError, AppResult};
+use crate::rate_limit::{self, Key};
 use crate::security_log::{self, EventType};
 use crate::state::AppState;
 use sea_orm::sea_query::Expr;
@@ -27,9 +28,20 @@ use webauthn_rs::prelude::{
 };
 
 /// Options for `navigator.credentials.get()`: for `email`'s passkeys, or without an address
-/// for any discoverable passkey of this site.
-pub async fn start(app: &AppState, email: Option<&str>) -> AppResult<Ceremony> {
+/// for any discoverable passkey of this site. Each start stores a ceremony, so starts are
+/// limited per client IP (RATE_LIMITED), counted before anything else.
+pub async fn start(
+    app: &AppState,
+    email: Option<&str>,
+    client: &ClientInfo,
+) -> AppResult<Ceremony> {
     let webauthn = app.services().passkeys().webauthn()?;
+    if let Some(ip) = &client.ip {
+        let keys = [Key::PasskeyStartIp(ip)];
+        rate_limit::take(app.db(), &app.settings().rate_limits, &keys, app.now())
+            .await?
+            .keep();
+    }
     let cx = app.on(app.db());
     let Some(email) = email.filter(|e| !e.trim().is_empty()) else {
         let (options, state) = webauthn
