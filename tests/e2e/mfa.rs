@@ -307,6 +307,46 @@ async fn confirmation_revokes_the_other_sessions_and_keeps_this_one() {
     assert_eq!(revoked, 1);
 }
 
+#[tokio::test]
+async fn sign_ins_racing_the_confirmation_leave_no_session_without_the_second_factor() {
+    let (app, _sink) = mfa_app(&[]).await;
+    let user = app.verified_user("ada@example.com").await;
+    let started = app.graphql_as(&user.access_token, START, json!({})).await;
+    let phone = Phone::new(
+        started.data()["startTotpEnrollment"]["secret"]
+            .as_str()
+            .unwrap(),
+    );
+    to_step_start(&app);
+    let code = phone.code(&app, 0);
+    let confirm = app.graphql_as(&user.access_token, CONFIRM, json!({ "code": code }));
+    let sign_ins =
+        futures_util::future::join_all((0..8).map(|_| password_sign_in(&app, "ada@example.com")));
+    let (confirmed, answers) = tokio::join!(confirm, sign_ins);
+    confirmed.data();
+    for answer in &answers {
+        // Before the confirmation: a session (revoked by it); after: MFA_REQUIRED; while it
+        // commits: refused. Never anything else.
+        let fine = answer.body["data"]["signIn"].is_object()
+            || matches!(answer.code(), "MFA_REQUIRED" | "INVALID_CREDENTIALS");
+        assert!(fine, "{}", answer.body);
+    }
+    // Every live session of the user gave the second factor: the confirming one only.
+    let now = app.state.now();
+    let live: Vec<session::Model> = session::Entity::find()
+        .filter(session::Column::UserId.eq(uuid::Uuid::parse_str(&user.id).unwrap()))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now))
+        .all(app.state.db())
+        .await
+        .unwrap();
+    let methods: Vec<&str> = live
+        .iter()
+        .map(|s| s.authentication_methods.as_str())
+        .collect();
+    assert_eq!(methods, ["PASSWORD,TOTP"], "{live:?}");
+}
+
 // --- MFA_REQUIRED from every first factor ------------------------------------------------------
 
 #[tokio::test]
