@@ -32,6 +32,9 @@ pub trait ConnectionNode: OutputType + Sized {
     type Edge: OutputType;
     /// What the list's `totalCount` needs and how it is described.
     type Count: ListCount;
+    /// Whether the connection shows `revision` (the todo list only; the field is removed
+    /// from the other connections' types when registered).
+    const REVISION: bool = false;
 
     /// The node showing `row`.
     fn from_row(row: Self::Row) -> Self;
@@ -91,6 +94,13 @@ impl<N: ConnectionNode> Fields<N> {
         PageInfo::of(&self.page)
     }
 
+    /// The caller's change revision this page was read at: subscribe to todoChanges(since:) with it.
+    async fn revision(&self) -> Result<i32> {
+        // The resolver asks for it whenever the selection has it (one statement with the page).
+        let revision = self.page.revision.unwrap_or(0);
+        Ok(i32::try_from(revision).unwrap_or(i32::MAX))
+    }
+
     // Described per list by `Connection::create_type_info`.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i32> {
         match self.page.total_count {
@@ -109,10 +119,13 @@ impl<N: ConnectionNode> OutputType for Connection<N> {
         // Returns the type as a field refers to it ("TodoConnection!"); the registry keys the
         // type by its bare name.
         let name = Fields::<N>::create_type_info(registry);
-        if let Some(MetaType::Object { fields, .. }) = registry.types.get_mut(N::CONNECTION_NAME)
-            && let Some(total_count) = fields.get_mut("totalCount")
-        {
-            total_count.description = Some(N::Count::DESCRIPTION.to_owned());
+        if let Some(MetaType::Object { fields, .. }) = registry.types.get_mut(N::CONNECTION_NAME) {
+            if let Some(total_count) = fields.get_mut("totalCount") {
+                total_count.description = Some(N::Count::DESCRIPTION.to_owned());
+            }
+            if !N::REVISION {
+                fields.shift_remove("revision");
+            }
         }
         name
     }

@@ -17,6 +17,7 @@ impl ConnectionNode for Todo {
     type Row = todo::Model;
     type Edge = TodoEdge;
     type Count = TodoListFields;
+    const REVISION: bool = true;
 
     fn from_row(row: todo::Model) -> Self {
         Todo::from(row)
