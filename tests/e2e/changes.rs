@@ -299,3 +299,54 @@ async fn account_deletion_records_purged_for_todos_and_trash() {
         ]
     );
 }
+
+#[tokio::test]
+async fn the_list_revision_comes_with_every_shape_of_page() {
+    let app = spawn_app().await;
+    let ada = todo_user(&app, "ada@example.com").await;
+    let revision_of = |query: &'static str| {
+        let (app, ada) = (&app, &ada);
+        async move {
+            app.graphql_as(&ada.access_token, query, json!({}))
+                .await
+                .data()["todos"]["revision"]
+                .clone()
+        }
+    };
+    // An empty list, without the count.
+    assert_eq!(revision_of("{ todos { revision } }").await, 0);
+    new_todo(&app, &ada, "a").await;
+    create_todo(
+        &app,
+        &ada,
+        json!({ "title": "b", "dueDate": at(&app, Duration::days(1)) }),
+    )
+    .await
+    .data();
+    assert_eq!(revision_of("{ todos { revision nodes { id } } }").await, 2);
+    // The ordering with missing keys (a union of two ranges), with and without the count.
+    assert_eq!(
+        revision_of(
+            "{ todos(orderBy: { field: DUE_DATE, direction: ASC }) { revision nodes { id } } }"
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        revision_of(
+            "{ todos(orderBy: { field: DUE_DATE, direction: DESC }) { totalCount revision } }"
+        )
+        .await,
+        2
+    );
+    // A filter that matches nothing still answers the revision.
+    assert_eq!(
+        revision_of("{ todos(filter: { search: \"zzz\" }) { revision totalCount } }").await,
+        2
+    );
+    // Through a fragment.
+    assert_eq!(
+        revision_of("{ todos { ...R } } fragment R on TodoConnection { revision }").await,
+        2
+    );
+}

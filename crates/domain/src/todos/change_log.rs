@@ -13,8 +13,7 @@
 
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::todos::trash;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use crate::todos::{changes, trash};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 use todoql_entity::todo_change::{self, TodoChangeKind};
@@ -46,19 +45,9 @@ pub struct ChangePage {
     pub has_more: bool,
 }
 
-/// `SELECT change_revision FROM users WHERE id = owner`: also read inside the todo list's
-/// page statement.
-pub(crate) fn revision_statement(owner: Uuid) -> sea_orm::sea_query::SelectStatement {
-    Query::select()
-        .column(Alias::new("change_revision"))
-        .from(Alias::new("users"))
-        .and_where(Expr::col(Alias::new("id")).eq(owner))
-        .to_owned()
-}
-
 /// The user's current revision (0 before the first change).
 pub async fn current_revision<C: ConnectionTrait>(db: &C, owner: Uuid) -> AppResult<i64> {
-    match db.query_one(&revision_statement(owner)).await? {
+    match db.query_one(&changes::revision_statement(owner)).await? {
         Some(row) => Ok(row.try_get_by_index(0)?),
         None => Ok(0),
     }

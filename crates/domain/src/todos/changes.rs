@@ -23,6 +23,16 @@ fn change_revision() -> Alias {
     Alias::new("change_revision")
 }
 
+/// `SELECT change_revision FROM users WHERE id = owner`: also read inside the todo list's
+/// page statement.
+pub(crate) fn revision_statement(owner: Uuid) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(change_revision())
+        .from(users())
+        .and_where(Expr::col(Alias::new("id")).eq(owner))
+        .to_owned()
+}
+
 /// Adds `n` to the user's revision under its row lock; the new (last) revision.
 async fn take_revisions<C: ConnectionTrait>(
     cx: Ctx<'_, C>,
@@ -82,10 +92,7 @@ fn row<C: ConnectionTrait>(
 /// on SQLite, whose write transaction already excludes other writers.
 pub(crate) async fn lock_log<C: ConnectionTrait>(cx: Ctx<'_, C>, user_id: Uuid) -> AppResult<()> {
     if cx.db().get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        let statement = Query::select()
-            .column(change_revision())
-            .from(users())
-            .and_where(Expr::col(Alias::new("id")).eq(user_id))
+        let statement = revision_statement(user_id)
             .lock(LockType::Update)
             .to_owned();
         cx.db().query_one(&statement).await?;

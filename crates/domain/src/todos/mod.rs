@@ -377,7 +377,7 @@ pub async fn list(
     let backend = app.db().get_database_backend();
     let mut keyset = keyset(owner, filter, request.ordering.key, backend);
     if with_revision {
-        keyset.revision = Some(change_log::revision_statement(owner));
+        keyset.revision = Some(changes::revision_statement(owner));
     }
     keyset.fetch(app.db(), request, with_count).await
 }

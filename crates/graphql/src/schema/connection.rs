@@ -50,6 +50,12 @@ pub trait ListCount: Send + Sync {
 
     /// How many items the whole list holds.
     fn total_count<'a>(&'a self, ctx: &'a Context<'_>) -> BoxFuture<'a, Result<i32>>;
+
+    /// The list's change revision when the page did not bring it along (only the todo list
+    /// shows `revision`; the others never get here, their types have no such field).
+    fn revision<'a>(&'a self, _ctx: &'a Context<'_>) -> BoxFuture<'a, Result<i32>> {
+        Box::pin(async { Ok(0) })
+    }
 }
 
 /// One page of a list of `N` (Relay connection spec).
@@ -95,10 +101,13 @@ impl<N: ConnectionNode> Fields<N> {
     }
 
     /// The caller's change revision this page was read at: subscribe to todoChanges(since:) with it.
-    async fn revision(&self) -> Result<i32> {
-        // The resolver asks for it whenever the selection has it (one statement with the page).
-        let revision = self.page.revision.unwrap_or(0);
-        Ok(i32::try_from(revision).unwrap_or(i32::MAX))
+    async fn revision(&self, ctx: &Context<'_>) -> Result<i32> {
+        // The list's resolver reads it with the page whenever the selection has it; the
+        // statement of its own is a fallback, not in the page's snapshot.
+        match self.page.revision {
+            Some(revision) => Ok(i32::try_from(revision).unwrap_or(i32::MAX)),
+            None => self.count.revision(ctx).await,
+        }
     }
 
     // Described per list by `Connection::create_type_info`.

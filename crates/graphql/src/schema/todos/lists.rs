@@ -50,6 +50,13 @@ impl ListCount for TodoListFields {
     fn total_count<'a>(&'a self, ctx: &'a Context<'_>) -> BoxFuture<'a, Result<i32>> {
         Box::pin(counted(todos::count(state(ctx), self.owner, &self.filter)))
     }
+
+    fn revision<'a>(&'a self, ctx: &'a Context<'_>) -> BoxFuture<'a, Result<i32>> {
+        Box::pin(async move {
+            let revision = todos::change_log::current_revision(state(ctx).db(), self.owner).await?;
+            Ok(i32::try_from(revision).unwrap_or(i32::MAX))
+        })
+    }
 }
 
 impl ConnectionNode for DeletedTodo {
