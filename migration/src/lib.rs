@@ -14,6 +14,7 @@ mod m20261125_000200_session_authentication;
 mod m20261126_000300_security_events;
 mod m20261126_000400_second_factor;
 mod m20261126_000500_passkeys;
+mod m20261126_000600_todo_changes;
 
 /// The ordered list of todoql's migrations.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000300_security_events::Migration),
             Box::new(m20261126_000400_second_factor::Migration),
             Box::new(m20261126_000500_passkeys::Migration),
+            Box::new(m20261126_000600_todo_changes::Migration),
         ]
     }
 }
@@ -55,6 +57,7 @@ mod tests {
         "seaql_migrations",
         "security_events",
         "sessions",
+        "todo_changes",
         "todos",
         "totp_factors",
         "users",

@@ -4,6 +4,7 @@ mod support;
 
 mod accounts;
 mod attempt_limits;
+mod changes;
 mod cost;
 mod documents;
 mod email;

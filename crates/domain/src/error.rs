@@ -36,6 +36,8 @@ pub enum AppError {
     /// A sensitive change needs a sign-in less than `max_age_secs` old (or the current
     /// password, where the operation takes one).
     ReauthenticationRequired { max_age_secs: u64 },
+    /// `since` is older than the kept change history: the client fetches the list again.
+    ResyncRequired,
     /// An outside service (an OAuth provider) failed. Shown as INTERNAL_SERVER_ERROR with a
     /// message that names the provider but no internals; the cause is logged where it happens.
     ProviderUnavailable(String),
@@ -81,6 +83,9 @@ impl AppError {
             AppError::ReauthenticationRequired { max_age_secs } => format!(
                 "Sign in again to do this: it needs a sign-in less than {max_age_secs} seconds old."
             ),
+            AppError::ResyncRequired => {
+                "The changes after this revision are no longer kept: fetch the list again.".into()
+            }
             AppError::Internal(_) => "Internal server error.".into(),
         }
     }

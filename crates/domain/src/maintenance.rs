@@ -1,4 +1,4 @@
-//! The clean-up pass: old trash, expired sessions, codes, tokens, OAuth states, pending second-factor sign-ins, rate-limit
+//! The clean-up pass: old trash, old change-log entries, expired sessions, codes, tokens, OAuth states, pending second-factor sign-ins, rate-limit
 //! windows, security events past their retention, and users soft-deleted long ago. Every step is an idempotent DELETE by a time
 //! cutoff, so several instances may run it at once.
 
@@ -7,15 +7,17 @@ use crate::state::AppState;
 use chrono::Duration;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use todoql_entity::{
-    deleted_todo_log, email_verification_code, mfa_challenge, oauth_state, password_reset_token,
-    security_event, session, user, webauthn_ceremony,
+    email_verification_code, mfa_challenge, oauth_state, password_reset_token, security_event,
+    session, todo_change, user, webauthn_ceremony,
 };
 
 /// What one pass removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct PurgeReport {
-    /// Trash entries older than 30 days.
+    /// Trash entries older than 30 days (each recorded as PURGED in its user's change log).
     pub deleted_todos: u64,
+    /// Change-log entries older than the configured retention (30 days by default).
+    pub todo_changes: u64,
     /// Expired or long-revoked sessions.
     pub sessions: u64,
     /// Expired email codes.
@@ -41,12 +43,9 @@ pub async fn purge(app: &AppState) -> AppResult<PurgeReport> {
     let db = app.db();
     let now = app.now();
     let report = PurgeReport {
-        // `lte`: exactly what deletedTodos and restoreTodo no longer show (`deleted_at > cutoff`).
-        deleted_todos: deleted_todo_log::Entity::delete_many()
-            .filter(
-                deleted_todo_log::Column::DeletedAt
-                    .lte(now - Duration::days(crate::todos::trash::RETENTION_DAYS)),
-            )
+        deleted_todos: crate::todos::trash_purge::purge(app).await?,
+        todo_changes: todo_change::Entity::delete_many()
+            .filter(todo_change::Column::OccurredAt.lt(now - app.settings().changes_retention))
             .exec(db)
             .await?
             .rows_affected,

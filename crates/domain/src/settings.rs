@@ -92,6 +92,9 @@ impl Default for RateLimits {
 /// Days a security event is kept by default (`TODOQL_AUDIT_RETENTION_DAYS`).
 pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 90;
 
+/// Days the todo change log is kept by default (`TODOQL_CHANGES_RETENTION_DAYS`).
+pub const DEFAULT_CHANGES_RETENTION_DAYS: u32 = 30;
+
 /// Everything the domain needs to know that is not in the database.
 #[derive(Debug)]
 pub struct Settings {
@@ -124,6 +127,8 @@ pub struct Settings {
     pub oauth: crate::auth::oauth::OAuthSettings,
     /// How long security events are kept; the purge drops older ones.
     pub audit_retention: Duration,
+    /// How long the todo change log is kept; older `since` is RESYNC_REQUIRED.
+    pub changes_retention: Duration,
     /// The relying party of passkeys (from `app_url` unless overridden); `None`: passkeys
     /// are off.
     pub passkeys: Option<crate::auth::passkeys::PasskeySettings>,
@@ -149,6 +154,7 @@ impl Settings {
             max_user_agent_len: 512,
             oauth: Default::default(),
             audit_retention: Duration::days(i64::from(DEFAULT_AUDIT_RETENTION_DAYS)),
+            changes_retention: Duration::days(i64::from(DEFAULT_CHANGES_RETENTION_DAYS)),
             passkeys: Some(crate::auth::passkeys::PasskeySettings::default()),
         }
     }

@@ -16,6 +16,7 @@ pub mod refresh_token_history;
 pub mod security_event;
 pub mod session;
 pub mod todo;
+pub mod todo_change;
 pub mod totp_factor;
 pub mod user;
 pub mod webauthn_ceremony;
@@ -36,6 +37,7 @@ pub mod prelude {
     pub use crate::security_event::Entity as SecurityEvent;
     pub use crate::session::Entity as Session;
     pub use crate::todo::Entity as Todo;
+    pub use crate::todo_change::Entity as TodoChange;
     pub use crate::totp_factor::Entity as TotpFactor;
     pub use crate::user::Entity as User;
     pub use crate::webauthn_ceremony::Entity as WebauthnCeremony;

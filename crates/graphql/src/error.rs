@@ -32,6 +32,8 @@ pub enum ErrorCode {
     /// The first factor was right and a second is needed: `extensions.mfaToken` (5 minutes,
     /// single use) and `extensions.methods`; finish with verifyMfa. No session exists yet.
     MfaRequired,
+    /// `since` is older than the kept change history: fetch the list again.
+    ResyncRequired,
     /// Anything else; the cause is logged, never shown.
     InternalServerError,
     /// The document is not GraphQL (a syntax error). HTTP 400 under
@@ -59,6 +61,7 @@ impl ErrorCode {
             AppError::RateLimited { .. } => ErrorCode::RateLimited,
             AppError::ReauthenticationRequired { .. } => ErrorCode::ReauthenticationRequired,
             AppError::MfaRequired { .. } => ErrorCode::MfaRequired,
+            AppError::ResyncRequired => ErrorCode::ResyncRequired,
             AppError::ProviderUnavailable(_) | AppError::Internal(_) => {
                 ErrorCode::InternalServerError
             }

@@ -101,6 +101,7 @@ async fn purge(args: PurgeArgs) -> anyhow::Result<()> {
         .context("connecting to the database")?;
     let mut settings = crate::config::offline_settings();
     settings.audit_retention = args.retention.audit_retention();
+    settings.changes_retention = args.retention.changes_retention();
     let state = todoql_domain::AppState::new(db, settings, Arc::new(SystemClock));
     let report = todoql_domain::maintenance::purge(&state)
         .await

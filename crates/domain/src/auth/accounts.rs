@@ -172,6 +172,7 @@ pub async fn delete_account(
     let now = app.now();
 
     let txn = crate::db::begin_write(app.db()).await?;
+    purge_todos(app.on(&txn), user.id).await?;
     purge_user_data(&txn, user).await?;
     user::Entity::update_many()
         .col_expr(user::Column::DeletedAt, Expr::value(now))
@@ -189,12 +190,39 @@ pub async fn delete_account(
     Ok(())
 }
 
+/// The user's todos and trash go at once, each recorded as PURGED (left for good), so a
+/// device that syncs up to the deletion sees them go. The user's row lock comes first (the
+/// change log's lock order).
+async fn purge_todos<C: ConnectionTrait>(
+    cx: crate::state::Ctx<'_, C>,
+    user_id: uuid::Uuid,
+) -> AppResult<()> {
+    use crate::todos::changes;
+    changes::lock_log(cx, user_id).await?;
+    let mut gone: Vec<uuid::Uuid> = todo::Entity::delete_many()
+        .filter(todo::Column::UserId.eq(user_id))
+        .exec_with_returning(cx.db())
+        .await?
+        .into_iter()
+        .map(|todo| todo.id)
+        .collect();
+    gone.extend(
+        deleted_todo_log::Entity::delete_many()
+            .filter(deleted_todo_log::Column::UserId.eq(user_id))
+            .exec_with_returning(cx.db())
+            .await?
+            .into_iter()
+            .map(|entry| entry.original_todo_id),
+    );
+    gone.sort_unstable();
+    changes::record_purged(cx, user_id, &gone).await
+}
+
 /// Everything of a user that goes at once when the account is deleted. (The row stays,
 /// soft-deleted; the purge removes it later, and its foreign keys cascade then.)
 async fn purge_user_data<C: ConnectionTrait>(db: &C, user: &user::Model) -> AppResult<()> {
     let id = user.id;
-    delete_owned::<todo::Entity, _>(db, todo::Column::UserId, id).await?;
-    delete_owned::<deleted_todo_log::Entity, _>(db, deleted_todo_log::Column::UserId, id).await?;
+    // Todos and trash: `purge_todos`, which records them.
     delete_owned::<session::Entity, _>(db, session::Column::UserId, id).await?;
     email_verification_code::Entity::delete_many()
         .filter(

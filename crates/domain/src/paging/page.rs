@@ -67,6 +67,9 @@ pub struct Page<M> {
     pub has_previous_page: bool,
     /// How many rows match the filter across all pages, when it was asked for.
     pub total_count: Option<u64>,
+    /// The value of the keyset's `revision` statement, read by the page's own statement (so
+    /// in the page's snapshot), when the keyset has one.
+    pub revision: Option<i64>,
 }
 
 impl<M> Page<M> {
@@ -99,6 +102,9 @@ pub(crate) struct Keyset<E: EntityTrait> {
     /// A row of the page statement as a model, read by position (`E::Column::iter()` order):
     /// reading by name costs a formatted name and a lookup per column and row.
     pub decode: fn(&QueryResult) -> Result<E::Model, DbErr>,
+    /// A one-value statement read in the page's statement, as a scalar subquery (the todo
+    /// list's change revision): no statement of its own, and the same snapshot as the rows.
+    pub revision: Option<SelectStatement>,
 }
 
 fn key_value(value: &KeyValue) -> Value {
@@ -248,8 +254,20 @@ impl<E: EntityTrait> Keyset<E> {
             self.order(&mut page, request.ordering, None);
             page
         };
-        if !with_count {
+        if !with_count && self.revision.is_none() {
             return page;
+        }
+        // One row: the count and/or the revision, LEFT JOINed to the page.
+        let mut header = if with_count {
+            self.count_statement()
+        } else {
+            Query::select()
+        };
+        if let Some(revision) = &self.revision {
+            header.expr_as(
+                Expr::SubQuery(None, Box::new(revision.clone().into())),
+                Alias::new("revision"),
+            );
         }
         let counted = Alias::new("counted");
         let rows = Alias::new("page_rows");
@@ -257,10 +275,18 @@ impl<E: EntityTrait> Keyset<E> {
         for column in E::Column::iter() {
             outer.column((rows.clone(), column));
         }
-        outer
-            .column((counted.clone(), Alias::new("total_count")))
-            .from_subquery(self.count_statement(), counted)
-            .join_subquery(JoinType::LeftJoin, page, rows.clone(), Expr::cust("1 = 1"));
+        if with_count {
+            outer.column((counted.clone(), Alias::new("total_count")));
+        }
+        if self.revision.is_some() {
+            outer.column((counted.clone(), Alias::new("revision")));
+        }
+        outer.from_subquery(header, counted).join_subquery(
+            JoinType::LeftJoin,
+            page,
+            rows.clone(),
+            Expr::cust("1 = 1"),
+        );
         self.order(&mut outer, request.ordering, Some(&rows));
         outer
     }
@@ -279,11 +305,18 @@ impl<E: EntityTrait> Keyset<E> {
             .position(|c| c.as_str() == self.id.as_str())
             .unwrap_or(0);
         let mut total_count = None;
+        let mut revision = None;
         let mut models = Vec::new();
         for row in db.query_all(&statement).await? {
             if with_count {
                 let total: i64 = row.try_get_by_index(columns)?;
                 total_count = Some(u64::try_from(total).unwrap_or(0));
+            }
+            if self.revision.is_some() {
+                revision =
+                    row.try_get_by_index::<Option<i64>>(columns + usize::from(with_count))?;
+            }
+            if with_count || self.revision.is_some() {
                 // The LEFT JOIN yields one row of NULLs when the page is empty.
                 if row.try_get_by_index::<Option<Uuid>>(id_index)?.is_none() {
                     continue;
@@ -300,6 +333,7 @@ impl<E: EntityTrait> Keyset<E> {
             has_next_page,
             has_previous_page: request.after.is_some(),
             total_count: total_count.or(if with_count { Some(0) } else { None }),
+            revision,
         })
     }
 
@@ -333,6 +367,7 @@ mod tests {
                 id: model.id,
             },
             decode: crate::todos::row::todo_from_row,
+            revision: None,
         }
     }
 

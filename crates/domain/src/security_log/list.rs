@@ -40,6 +40,7 @@ fn keyset(owner: Uuid, filter: &EventFilter) -> Keyset<security_event::Entity> {
             id: event.id,
         },
         decode: |row| security_event::Model::from_query_result(row, ""),
+        revision: None,
     }
 }
 

@@ -9,8 +9,11 @@
 //! - completedAt is set when a todo is completed and cleared when it is reopened; updatedAt
 //!   moves forward on every change.
 
+pub mod change_log;
+pub mod changes;
 pub mod row;
 pub mod trash;
+pub mod trash_purge;
 
 use crate::error::{AppError, AppResult};
 use crate::paging::cursor::{Cursor, KeyValue, Ordering, SortKey};
@@ -24,6 +27,7 @@ use sea_orm::{
     QuerySelect, Set,
 };
 use todoql_entity::todo::{self, Column};
+use todoql_entity::todo_change::TodoChangeKind;
 use uuid::Uuid;
 
 /// Longest title, in characters (after trimming).
@@ -99,8 +103,14 @@ pub struct TodoChanges {
     pub is_completed: Patch<bool>,
 }
 
-/// Creates a todo for `owner`. CONFLICT when an incomplete todo of theirs has the same title.
-pub async fn create(app: &AppState, owner: Uuid, input: NewTodo) -> AppResult<todo::Model> {
+/// Creates a todo for `owner` from their `session` (recorded as CREATED). CONFLICT when an
+/// incomplete todo of theirs has the same title.
+pub async fn create(
+    app: &AppState,
+    owner: Uuid,
+    session: Uuid,
+    input: NewTodo,
+) -> AppResult<todo::Model> {
     let now = app.now();
     let title = validate_title(&input.title)?;
     let description = input.description.map(validate_description).transpose()?;
@@ -108,9 +118,19 @@ pub async fn create(app: &AppState, owner: Uuid, input: NewTodo) -> AppResult<to
         .due_date
         .map(|due| validate_due_date(due, now))
         .transpose()?;
-    // One INSERT: the partial unique index decides between concurrent creations.
-    todo::ActiveModel {
-        id: Set(Uuid::now_v7()),
+    let id = Uuid::now_v7();
+    let txn = crate::db::begin_write(app.db()).await?;
+    changes::record(
+        app.on(&txn),
+        owner,
+        TodoChangeKind::Created,
+        id,
+        Some(session),
+    )
+    .await?;
+    // The partial unique index decides between concurrent creations.
+    let created = todo::ActiveModel {
+        id: Set(id),
         user_id: Set(owner),
         title: Set(title),
         description: Set(description),
@@ -120,9 +140,11 @@ pub async fn create(app: &AppState, owner: Uuid, input: NewTodo) -> AppResult<to
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(app.db())
+    .insert(&txn)
     .await
-    .map_err(|err| AppError::conflict_on_unique(err, DUPLICATE_TITLE))
+    .map_err(|err| AppError::conflict_on_unique(err, DUPLICATE_TITLE))?;
+    txn.commit().await?;
+    Ok(created)
 }
 
 /// The todo `id` when it belongs to `owner`.
@@ -139,6 +161,7 @@ pub async fn find(app: &AppState, owner: Uuid, id: Uuid) -> AppResult<Option<tod
 pub async fn update(
     app: &AppState,
     owner: Uuid,
+    session: Uuid,
     id: Uuid,
     changes: TodoChanges,
 ) -> AppResult<todo::Model> {
@@ -172,6 +195,15 @@ pub async fn update(
     };
 
     let txn = crate::db::begin_write(app.db()).await?;
+    // The revision first (the log's lock order); a no-op or a failure rolls it back.
+    changes::record(
+        app.on(&txn),
+        owner,
+        TodoChangeKind::Updated,
+        id,
+        Some(session),
+    )
+    .await?;
     // FOR UPDATE on PostgreSQL; SQLite's write transaction already excludes other writers.
     let current = todo::Entity::find_by_id(id)
         .filter(Column::UserId.eq(owner))
@@ -198,7 +230,8 @@ pub async fn update(
         changed.completed_at = Set(done.then_some(changed_at));
     }
     if !changed.is_changed() {
-        txn.commit().await?;
+        // Nothing changed: no revision either.
+        txn.rollback().await?;
         return Ok(current);
     }
     changed.updated_at = Set(changed_at);
@@ -319,17 +352,20 @@ fn keyset(
         id: Column::Id,
         cursor_of: todo_cursor,
         decode: row::todo_from_row,
+        revision: None,
     }
 }
 
-/// One page of `owner`'s todos matching `filter`; the total count too when `with_count`
-/// (still one statement).
+/// One page of `owner`'s todos matching `filter`; the total count too when `with_count`, and
+/// the user's change revision when `with_revision` (still one statement, so the revision is
+/// the one the page was read at).
 pub async fn list(
     app: &AppState,
     owner: Uuid,
     filter: &TodoFilter,
     request: &PageRequest,
     with_count: bool,
+    with_revision: bool,
 ) -> AppResult<Page<todo::Model>> {
     filter.validate()?;
     if request.ordering.key == SortKey::DeletedAt {
@@ -339,9 +375,11 @@ pub async fn list(
         ));
     }
     let backend = app.db().get_database_backend();
-    keyset(owner, filter, request.ordering.key, backend)
-        .fetch(app.db(), request, with_count)
-        .await
+    let mut keyset = keyset(owner, filter, request.ordering.key, backend);
+    if with_revision {
+        keyset.revision = Some(changes::revision_statement(owner));
+    }
+    keyset.fetch(app.db(), request, with_count).await
 }
 
 /// How many of `owner`'s todos match `filter`.

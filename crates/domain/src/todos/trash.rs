@@ -14,6 +14,7 @@ use sea_orm::{
 };
 use todoql_entity::deleted_todo_log::{self, Column};
 use todoql_entity::todo;
+use todoql_entity::todo_change::TodoChangeKind;
 use uuid::Uuid;
 
 /// How long a deleted todo stays in the trash, restorable; the purge removes it after.
@@ -38,9 +39,16 @@ pub const TRASH_ORDERING: Ordering = Ordering {
 /// Moves `owner`'s todo `id` to the trash: the copy and the removal happen in one
 /// transaction. Of concurrent deletions of one todo exactly one succeeds; the others (and
 /// deletions of anyone else's todo) are NOT_FOUND.
-pub async fn delete(app: &AppState, owner: Uuid, id: Uuid) -> AppResult<deleted_todo_log::Model> {
+pub async fn delete(
+    app: &AppState,
+    owner: Uuid,
+    session: Uuid,
+    id: Uuid,
+) -> AppResult<deleted_todo_log::Model> {
     let now = app.now();
     let txn = crate::db::begin_write(app.db()).await?;
+    let cx = app.on(&txn);
+    crate::todos::changes::record(cx, owner, TodoChangeKind::Deleted, id, Some(session)).await?;
     // DELETE … RETURNING: the row goes to whichever transaction deletes it first.
     let removed = todo::Entity::delete_many()
         .filter(todo::Column::Id.eq(id))
@@ -80,9 +88,16 @@ fn not_restorable() -> AppError {
 /// in the past stays as it was), in one transaction. CONFLICT when an incomplete todo with the
 /// same title exists (the entry then stays in the trash); NOT_FOUND when the entry is older
 /// than 30 days, already restored, or someone else's.
-pub async fn restore(app: &AppState, owner: Uuid, id: Uuid) -> AppResult<todo::Model> {
+pub async fn restore(
+    app: &AppState,
+    owner: Uuid,
+    session: Uuid,
+    id: Uuid,
+) -> AppResult<todo::Model> {
     let now = app.now();
     let txn = crate::db::begin_write(app.db()).await?;
+    let cx = app.on(&txn);
+    crate::todos::changes::record(cx, owner, TodoChangeKind::Restored, id, Some(session)).await?;
     let entry = deleted_todo_log::Entity::find()
         .filter(Column::OriginalTodoId.eq(id))
         .filter(Column::UserId.eq(owner))
@@ -132,6 +147,7 @@ fn keyset(app: &AppState, owner: Uuid) -> Keyset<deleted_todo_log::Entity> {
         id: Column::Id,
         cursor_of: trash_cursor,
         decode: entry_from_row,
+        revision: None,
     }
 }
 

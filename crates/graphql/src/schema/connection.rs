@@ -32,6 +32,9 @@ pub trait ConnectionNode: OutputType + Sized {
     type Edge: OutputType;
     /// What the list's `totalCount` needs and how it is described.
     type Count: ListCount;
+    /// Whether the connection shows `revision` (the todo list only; the field is removed
+    /// from the other connections' types when registered).
+    const REVISION: bool = false;
 
     /// The node showing `row`.
     fn from_row(row: Self::Row) -> Self;
@@ -47,6 +50,12 @@ pub trait ListCount: Send + Sync {
 
     /// How many items the whole list holds.
     fn total_count<'a>(&'a self, ctx: &'a Context<'_>) -> BoxFuture<'a, Result<i32>>;
+
+    /// The list's change revision when the page did not bring it along (only the todo list
+    /// shows `revision`; the others never get here, their types have no such field).
+    fn revision<'a>(&'a self, _ctx: &'a Context<'_>) -> BoxFuture<'a, Result<i32>> {
+        Box::pin(async { Ok(0) })
+    }
 }
 
 /// One page of a list of `N` (Relay connection spec).
@@ -91,6 +100,16 @@ impl<N: ConnectionNode> Fields<N> {
         PageInfo::of(&self.page)
     }
 
+    /// The caller's change revision this page was read at: subscribe to todoChanges(since:) with it.
+    async fn revision(&self, ctx: &Context<'_>) -> Result<i32> {
+        // The list's resolver reads it with the page whenever the selection has it; the
+        // statement of its own is a fallback, not in the page's snapshot.
+        match self.page.revision {
+            Some(revision) => Ok(i32::try_from(revision).unwrap_or(i32::MAX)),
+            None => self.count.revision(ctx).await,
+        }
+    }
+
     // Described per list by `Connection::create_type_info`.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i32> {
         match self.page.total_count {
@@ -109,10 +128,13 @@ impl<N: ConnectionNode> OutputType for Connection<N> {
         // Returns the type as a field refers to it ("TodoConnection!"); the registry keys the
         // type by its bare name.
         let name = Fields::<N>::create_type_info(registry);
-        if let Some(MetaType::Object { fields, .. }) = registry.types.get_mut(N::CONNECTION_NAME)
-            && let Some(total_count) = fields.get_mut("totalCount")
-        {
-            total_count.description = Some(N::Count::DESCRIPTION.to_owned());
+        if let Some(MetaType::Object { fields, .. }) = registry.types.get_mut(N::CONNECTION_NAME) {
+            if let Some(total_count) = fields.get_mut("totalCount") {
+                total_count.description = Some(N::Count::DESCRIPTION.to_owned());
+            }
+            if !N::REVISION {
+                fields.shift_remove("revision");
+            }
         }
         name
     }

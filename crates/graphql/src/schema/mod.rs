@@ -33,6 +33,7 @@ use todoql_domain::state::AppState;
 pub struct Query(
     auth::AuthQuery,
     todos::TodoQuery,
+    todos::TodoChangesQuery,
     security_log::SecurityLogQuery,
 );
 

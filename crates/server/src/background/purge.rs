@@ -31,6 +31,7 @@ fn log_report(report: PurgeReport) {
     // No `..`: a count added to the report does not compile until it is logged here too.
     let PurgeReport {
         deleted_todos,
+        todo_changes,
         sessions,
         email_codes,
         reset_tokens,
@@ -43,6 +44,7 @@ fn log_report(report: PurgeReport) {
     } = report;
     tracing::info!(
         deleted_todos,
+        todo_changes,
         sessions,
         email_codes,
         reset_tokens,

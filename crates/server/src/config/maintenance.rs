@@ -22,6 +22,10 @@ pub struct RetentionConfig {
     /// Days a security event is kept; the purge drops older ones.
     #[arg(long, env = "TODOQL_AUDIT_RETENTION_DAYS", default_value_t = todoql_domain::settings::DEFAULT_AUDIT_RETENTION_DAYS, value_parser = clap::value_parser!(u32).range(1..=36500), display_order = 25)]
     pub audit_retention_days: u32,
+
+    /// Days the todo change log is kept (offline sync); an older `since` is RESYNC_REQUIRED.
+    #[arg(long, env = "TODOQL_CHANGES_RETENTION_DAYS", default_value_t = todoql_domain::settings::DEFAULT_CHANGES_RETENTION_DAYS, value_parser = clap::value_parser!(u32).range(1..=36500), display_order = 26)]
+    pub changes_retention_days: u32,
 }
 
 impl MaintenanceConfig {
@@ -35,5 +39,10 @@ impl RetentionConfig {
     /// How long a security event is kept.
     pub fn audit_retention(&self) -> chrono::Duration {
         chrono::Duration::days(i64::from(self.audit_retention_days))
+    }
+
+    /// How long the todo change log is kept.
+    pub fn changes_retention(&self) -> chrono::Duration {
+        chrono::Duration::days(i64::from(self.changes_retention_days))
     }
 }

@@ -61,6 +61,7 @@ impl Config {
         settings.rate_limits = self.rate_limits.settings();
         settings.oauth = self.oauth.settings();
         settings.audit_retention = self.maintenance.retention.audit_retention();
+        settings.changes_retention = self.maintenance.retention.changes_retention();
         settings.passkeys = self.webauthn.resolved.clone();
         settings
     }

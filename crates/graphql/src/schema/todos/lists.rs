@@ -17,6 +17,7 @@ impl ConnectionNode for Todo {
     type Row = todo::Model;
     type Edge = TodoEdge;
     type Count = TodoListFields;
+    const REVISION: bool = true;
 
     fn from_row(row: todo::Model) -> Self {
         Todo::from(row)
@@ -48,6 +49,13 @@ impl ListCount for TodoListFields {
 
     fn total_count<'a>(&'a self, ctx: &'a Context<'_>) -> BoxFuture<'a, Result<i32>> {
         Box::pin(counted(todos::count(state(ctx), self.owner, &self.filter)))
+    }
+
+    fn revision<'a>(&'a self, ctx: &'a Context<'_>) -> BoxFuture<'a, Result<i32>> {
+        Box::pin(async move {
+            let revision = todos::change_log::current_revision(state(ctx).db(), self.owner).await?;
+            Ok(i32::try_from(revision).unwrap_or(i32::MAX))
+        })
     }
 }
 

@@ -21,6 +21,7 @@ impl TodoMutation {
         let todo = todos::create(
             state(ctx),
             viewer.user.id,
+            viewer.session.id,
             NewTodo {
                 title: input.title,
                 description: input.description,
@@ -42,7 +43,7 @@ impl TodoMutation {
             is_completed: patch(input.is_completed),
         };
         Ok(Todo::from(
-            todos::update(state(ctx), viewer.user.id, id, changes).await?,
+            todos::update(state(ctx), viewer.user.id, viewer.session.id, id, changes).await?,
         ))
     }
 
@@ -55,7 +56,7 @@ impl TodoMutation {
             ..TodoChanges::default()
         };
         Ok(Todo::from(
-            todos::update(state(ctx), viewer.user.id, id, changes).await?,
+            todos::update(state(ctx), viewer.user.id, viewer.session.id, id, changes).await?,
         ))
     }
 
@@ -64,7 +65,7 @@ impl TodoMutation {
         let viewer = require_verified_viewer(ctx).await?;
         let id = parse_id(&id, "id")?;
         Ok(DeletedTodo::from(
-            trash::delete(state(ctx), viewer.user.id, id).await?,
+            trash::delete(state(ctx), viewer.user.id, viewer.session.id, id).await?,
         ))
     }
 
@@ -73,7 +74,7 @@ impl TodoMutation {
         let viewer = require_verified_viewer(ctx).await?;
         let id = parse_id(&id, "id")?;
         Ok(Todo::from(
-            trash::restore(state(ctx), viewer.user.id, id).await?,
+            trash::restore(state(ctx), viewer.user.id, viewer.session.id, id).await?,
         ))
     }
 }

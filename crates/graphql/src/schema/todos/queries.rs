@@ -45,8 +45,18 @@ impl TodoQuery {
             ordering(order_by),
         )?;
         let filter: todos::TodoFilter = filter.unwrap_or_default().into();
-        let with_count = ctx.look_ahead().field("totalCount").exists();
-        let page = todos::list(state(ctx), viewer.user.id, &filter, &request, with_count).await?;
+        let look_ahead = ctx.look_ahead();
+        let with_count = look_ahead.field("totalCount").exists();
+        let with_revision = look_ahead.field("revision").exists();
+        let page = todos::list(
+            state(ctx),
+            viewer.user.id,
+            &filter,
+            &request,
+            with_count,
+            with_revision,
+        )
+        .await?;
         let list_fields = TodoListFields {
             owner: viewer.user.id,
             filter,
