@@ -10,8 +10,12 @@
 
 use crate::error::{AppError, AppResult};
 use crate::state::Ctx;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockType, Query};
-use sea_orm::{ConnectionTrait, EntityTrait, Set};
+use sea_orm::sea_query::{
+    Alias, Asterisk, CommonTableExpression, Expr, ExprTrait, LockType, PostgresQueryBuilder, Query,
+    WithClause,
+};
+use sea_orm::{ActiveModelTrait, ActiveValue, ConnectionTrait, EntityTrait, Iterable, Set};
+use todoql_entity::todo;
 use todoql_entity::todo_change::{self, TodoChangeKind};
 use uuid::Uuid;
 
@@ -85,6 +89,102 @@ fn row<C: ConnectionTrait>(
         origin_session_id: Set(origin),
         occurred_at: Set(cx.now()),
     }
+}
+
+/// On PostgreSQL, one statement that takes the user's next revision, writes the log row of
+/// `kind` by `origin` for `todo`, and inserts `todo` into `todos`, returning it:
+///
+/// ```sql
+/// WITH rev AS (UPDATE users SET change_revision = change_revision + 1 WHERE id = $user
+///              RETURNING change_revision),
+///      logged AS (INSERT INTO todo_changes (…) SELECT …, rev.change_revision, … FROM rev)
+/// INSERT INTO todos (…) SELECT <todo's values> FROM rev RETURNING *
+/// ```
+///
+/// A write whose change must be logged then needs no transaction of its own (one round trip
+/// instead of BEGIN, three statements and COMMIT), and it is still atomic. Both inserts read
+/// `rev`, so they run after the UPDATE has the user's row: the lock order of every change
+/// (the user's row first) holds inside the statement too.
+pub(crate) fn insert_logged_todo<C: ConnectionTrait>(
+    cx: Ctx<'_, C>,
+    todo: todo::ActiveModel,
+    kind: TodoChangeKind,
+    origin: Option<Uuid>,
+) -> AppResult<sea_orm::Statement> {
+    let (ActiveValue::Set(user_id), ActiveValue::Set(todo_id)) = (&todo.user_id, &todo.id) else {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "a new todo without its ids"
+        )));
+    };
+    let (user_id, todo_id) = (*user_id, *todo_id);
+    let rev = Alias::new("rev");
+    let take = Query::update()
+        .table(users())
+        .value(change_revision(), Expr::col(change_revision()).add(1))
+        .and_where(Expr::col(Alias::new("id")).eq(user_id))
+        .returning_col(change_revision())
+        .to_owned();
+    // Each column's value from its model, the revision from `rev`.
+    let log_row = row(user_id, 0, kind, todo_id, origin, cx);
+    let log_values = todo_change::Column::iter()
+        .map(|column| match column {
+            todo_change::Column::Revision => Ok(Expr::col((rev.clone(), change_revision()))),
+            other => value_of(log_row.get(other)),
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    let mut log = Query::insert();
+    log.into_table(todo_change::Entity)
+        .columns(todo_change::Column::iter())
+        .select_from(
+            Query::select()
+                .exprs(log_values)
+                .from(rev.clone())
+                .to_owned(),
+        )
+        .map_err(AppError::internal)?;
+    let todo_values = todo::Column::iter()
+        .map(|column| value_of(todo.get(column)))
+        .collect::<AppResult<Vec<_>>>()?;
+    let mut insert = Query::insert();
+    insert
+        .into_table(todo::Entity)
+        .columns(todo::Column::iter())
+        .select_from(
+            Query::select()
+                .exprs(todo_values)
+                .from(rev.clone())
+                .to_owned(),
+        )
+        .map_err(AppError::internal)?
+        .returning(Query::returning().column(Asterisk));
+    let with = WithClause::new()
+        .cte(
+            CommonTableExpression::new()
+                .query(take)
+                .table_name(rev)
+                .to_owned(),
+        )
+        .cte(
+            CommonTableExpression::new()
+                .query(log)
+                .table_name(Alias::new("logged"))
+                .to_owned(),
+        )
+        .to_owned();
+    let (sql, values) = insert.with(with).build(PostgresQueryBuilder);
+    Ok(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DatabaseBackend::Postgres,
+        sql,
+        values,
+    ))
+}
+
+/// A column's set value as a bound parameter; every column of a new row is set.
+fn value_of(value: ActiveValue<sea_orm::Value>) -> AppResult<Expr> {
+    value
+        .into_value()
+        .map(Expr::val)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("a column of a new row is not set")))
 }
 
 /// Takes the user's row lock without taking a revision: the first statement of a batch that

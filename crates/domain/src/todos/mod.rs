@@ -23,8 +23,8 @@ use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseBackend, EntityTrait, IntoActiveModel, QueryFilter,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult,
+    IntoActiveModel, QueryFilter, QuerySelect, Set,
 };
 use todoql_entity::todo::{self, Column};
 use todoql_entity::todo_change::TodoChangeKind;
@@ -119,6 +119,35 @@ pub async fn create(
         .map(|due| validate_due_date(due, now))
         .transpose()?;
     let id = Uuid::now_v7();
+    let new_todo = todo::ActiveModel {
+        id: Set(id),
+        user_id: Set(owner),
+        title: Set(title),
+        description: Set(description),
+        due_date: Set(due_date),
+        is_completed: Set(false),
+        completed_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    if app.db().get_database_backend() == DatabaseBackend::Postgres {
+        // One statement: the revision, the log row and the todo (see `insert_logged_todo`).
+        let statement = changes::insert_logged_todo(
+            app.on(app.db()),
+            new_todo,
+            TodoChangeKind::Created,
+            Some(session),
+        )?;
+        // The partial unique index decides between concurrent creations.
+        let row = app
+            .db()
+            .query_one_raw(statement)
+            .await
+            .map_err(|err| AppError::conflict_on_unique(err, DUPLICATE_TITLE))?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("no user {owner} to create for")))?;
+        return Ok(todo::Model::from_query_result(&row, "")?);
+    }
+    // SQLite cannot write inside a WITH: one transaction, the revision first.
     let txn = crate::db::begin_write(app.db()).await?;
     changes::record(
         app.on(&txn),
@@ -129,20 +158,10 @@ pub async fn create(
     )
     .await?;
     // The partial unique index decides between concurrent creations.
-    let created = todo::ActiveModel {
-        id: Set(id),
-        user_id: Set(owner),
-        title: Set(title),
-        description: Set(description),
-        due_date: Set(due_date),
-        is_completed: Set(false),
-        completed_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await
-    .map_err(|err| AppError::conflict_on_unique(err, DUPLICATE_TITLE))?;
+    let created = new_todo
+        .insert(&txn)
+        .await
+        .map_err(|err| AppError::conflict_on_unique(err, DUPLICATE_TITLE))?;
     txn.commit().await?;
     Ok(created)
 }
