@@ -48,6 +48,20 @@ async fn app_behind_counter() -> Option<(TestApp, WireCounter)> {
     Some((app, counter))
 }
 
+/// What `request` does on the wire: counted from when the wire is quiet until it is quiet
+/// again after the request (pool returns included).
+async fn wire_of<F: std::future::Future>(
+    app: &TestApp,
+    counter: &WireCounter,
+    request: F,
+) -> (F::Output, Wire) {
+    settle(app, counter).await;
+    counter.take();
+    let output = request.await;
+    settle(app, counter).await;
+    (output, counter.take())
+}
+
 /// Waits until the request pool has every connection back and the wire is quiet.
 async fn settle(app: &TestApp, counter: &WireCounter) {
     let pool = app.state.db().get_postgres_connection_pool().clone();
@@ -77,14 +91,9 @@ async fn an_authenticated_list_request_makes_four_database_round_trips() {
         .graphql_as(&user.access_token, &query, json!({ "first": 20 }))
         .await;
     assert_eq!(warm.data()["todos"]["totalCount"], 25);
-    settle(&app, &counter).await;
-    counter.take();
 
-    let page = app
-        .graphql_as(&user.access_token, &query, json!({ "first": 20 }))
-        .await;
-    settle(&app, &counter).await;
-    let wire = counter.take();
+    let request = app.graphql_as(&user.access_token, &query, json!({ "first": 20 }));
+    let (page, wire) = wire_of(&app, &counter, request).await;
 
     assert_eq!(page.data()["todos"]["nodes"].as_array().unwrap().len(), 20);
     assert_eq!(
@@ -167,12 +176,9 @@ async fn a_password_sign_in_makes_the_round_trips_it_made_before_the_security_lo
     let input = json!({ "input": { "email": "ada@example.com", "password": PASSWORD } });
     // The first sign-in prepares its statements on the connection.
     app.graphql(sign_in, input.clone()).await.data();
-    settle(&app, &counter).await;
-    counter.take();
 
-    app.graphql(sign_in, input).await.data();
-    settle(&app, &counter).await;
-    let wire = counter.take();
+    let (signed_in, wire) = wire_of(&app, &counter, app.graphql(sign_in, input)).await;
+    signed_in.data();
 
     assert_eq!(wire.connections, 0, "{wire:?}");
     assert_eq!(wire.simple_queries, 0, "no transaction: {wire:?}");
@@ -202,14 +208,9 @@ async fn the_list_with_its_revision_makes_the_same_round_trips() {
             .graphql_as(&user.access_token, &query, json!({ "first": 20 }))
             .await;
         assert_eq!(warm.data()["todos"]["revision"], 25);
-        settle(&app, &counter).await;
-        counter.take();
 
-        let page = app
-            .graphql_as(&user.access_token, &query, json!({ "first": 20 }))
-            .await;
-        settle(&app, &counter).await;
-        let wire = counter.take();
+        let request = app.graphql_as(&user.access_token, &query, json!({ "first": 20 }));
+        let (page, wire) = wire_of(&app, &counter, request).await;
 
         assert_eq!(page.data()["todos"]["revision"], 25);
         assert_eq!(page.data()["todos"]["nodes"].as_array().unwrap().len(), 20);
@@ -232,12 +233,8 @@ async fn create_todo_round_trips_with_the_change_log() {
     let user = todo_user(&app, "ada@example.com").await;
     // The first creation prepares the statements on the connection.
     new_todo(&app, &user, "warm").await;
-    settle(&app, &counter).await;
-    counter.take();
 
-    new_todo(&app, &user, "counted").await;
-    settle(&app, &counter).await;
-    let wire = counter.take();
+    let (_created, wire) = wire_of(&app, &counter, new_todo(&app, &user, "counted")).await;
     assert_eq!(wire.statements, 2, "{wire:?}");
     assert_eq!(wire.simple_queries, 0, "{wire:?}");
     assert_eq!(wire.round_trips(), 4, "{wire:?}");
