@@ -37,18 +37,24 @@ pub(crate) fn revision_statement(owner: Uuid) -> sea_orm::sea_query::SelectState
         .to_owned()
 }
 
+/// `UPDATE users SET change_revision = change_revision + n WHERE id = user_id RETURNING
+/// change_revision`: takes `n` revisions under the user's row lock.
+fn take_statement(user_id: Uuid, n: i64) -> sea_orm::sea_query::UpdateStatement {
+    Query::update()
+        .table(users())
+        .value(change_revision(), Expr::col(change_revision()).add(n))
+        .and_where(Expr::col(Alias::new("id")).eq(user_id))
+        .returning_col(change_revision())
+        .to_owned()
+}
+
 /// Adds `n` to the user's revision under its row lock; the new (last) revision.
 async fn take_revisions<C: ConnectionTrait>(
     cx: Ctx<'_, C>,
     user_id: Uuid,
     n: i64,
 ) -> AppResult<i64> {
-    let statement = Query::update()
-        .table(users())
-        .value(change_revision(), Expr::col(change_revision()).add(n))
-        .and_where(Expr::col(Alias::new("id")).eq(user_id))
-        .returning_col(change_revision())
-        .to_owned();
+    let statement = take_statement(user_id, n);
     let row = cx.db().query_one(&statement).await?.ok_or_else(|| {
         AppError::internal(anyhow::anyhow!("no user {user_id} to take a revision of"))
     })?;
@@ -118,12 +124,7 @@ pub(crate) fn insert_logged_todo<C: ConnectionTrait>(
     };
     let (user_id, todo_id) = (*user_id, *todo_id);
     let rev = Alias::new("rev");
-    let take = Query::update()
-        .table(users())
-        .value(change_revision(), Expr::col(change_revision()).add(1))
-        .and_where(Expr::col(Alias::new("id")).eq(user_id))
-        .returning_col(change_revision())
-        .to_owned();
+    let take = take_statement(user_id, 1);
     // Each column's value from its model, the revision from `rev`.
     let log_row = row(user_id, 0, kind, todo_id, origin, cx);
     let log_values = todo_change::Column::iter()
