@@ -612,6 +612,8 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
       const log = page.getByRole("list", { name: "Security events" });
       const firstLines = async (type) =>
         (await log.locator(`li[data-event-type="${type}"]`).allInnerTexts()).map((t) => t.split("\n")[0].trim());
+      // The heading shows before the list has loaded: wait for the rows, then read them.
+      await eventually(async () => (await firstLines("SIGNED_IN")).length >= 3, "the sign-ins in the security log");
       assert.deepEqual((await firstLines("SIGNED_IN")).slice(0, 2), ["Signed in with passkey", "Signed in with passkey"]);
       assert.deepEqual(await firstLines("PASSKEY_ADDED"), ["Passkey added"]);
 
