@@ -451,3 +451,82 @@ async fn terminate_listeners(app: &TestApp) -> i64 {
         .unwrap();
     row.try_get::<i64>("", "n").unwrap()
 }
+
+#[tokio::test]
+async fn a_subscriber_that_stops_reading_is_closed_rather_than_buffered_for() {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+    use todoql_entity::todo_change::{self, TodoChangeKind};
+    let app = TestApp::spawn_with(&["--ws-send-timeout", "1"]).await;
+    let ada = todo_user(&app, "ada@example.com").await;
+    let created = create_todo(
+        &app,
+        &ada,
+        json!({ "title": "long", "description": "x".repeat(1000) }),
+    )
+    .await;
+    let id: uuid::Uuid = created.data()["createTodo"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let user: uuid::Uuid = ada.id.parse().unwrap();
+    let mut live = LiveSocket::subscribed(&app.base_url, &ada.access_token, Some(1)).await;
+
+    // 20,000 more changes of that todo (written as 20,000 updates would write them, in one go):
+    // about 25 MB of messages, far more than the socket buffers between us hold.
+    const FLOOD: i64 = 20_000;
+    // One transaction, the revision first, as every writer does it.
+    let txn = sea_orm::TransactionTrait::begin(app.state.db())
+        .await
+        .unwrap();
+    let take = Query::update()
+        .table(todoql_entity::user::Entity)
+        .value(Alias::new("change_revision"), FLOOD + 1)
+        .and_where(Expr::col(Alias::new("id")).eq(user))
+        .to_owned();
+    assert_eq!(txn.execute(&take).await.unwrap().rows_affected(), 1);
+    for chunk in (2..=FLOOD + 1).collect::<Vec<i64>>().chunks(1000) {
+        todo_change::Entity::insert_many(chunk.iter().map(|revision| todo_change::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            user_id: Set(user),
+            revision: Set(*revision),
+            kind: Set(TodoChangeKind::Updated),
+            todo_id: Set(id),
+            origin_session_id: Set(None),
+            occurred_at: Set(todoql_domain::clock::Clock::now(app.clock.as_ref())),
+        }))
+        .exec_without_returning(&txn)
+        .await
+        .unwrap();
+    }
+    txn.commit().await.unwrap();
+    // (On PostgreSQL the inserts' trigger told the listener; on SQLite the writer does this.)
+    app.state.change_feed().nudge(user);
+
+    // We read nothing for a while: the server's sends wait, and it gives up on us.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let mut delivered = 0;
+    let end = loop {
+        match live.next_frame(FRAME_WAIT).await {
+            Frame::Json(message) if message["type"] == "next" => {
+                assert!(message["payload"].get("errors").is_none(), "{message}");
+                delivered += 1;
+            }
+            other => break other,
+        }
+    };
+    // The close frame (1008) when it still fit, or the dropped connection.
+    assert!(
+        matches!(end, Frame::Closed(1008, _) | Frame::Gone),
+        "{end:?} after {delivered} changes"
+    );
+    assert!(delivered < FLOOD, "all {delivered} changes were delivered");
+    // The server is fine, and a new socket resumes where this one stopped.
+    let mut resumed =
+        LiveSocket::subscribed(&app.base_url, &ada.access_token, Some(1 + delivered)).await;
+    assert_eq!(
+        resumed.next_change().await["revision"].as_i64().unwrap(),
+        2 + delivered
+    );
+}
