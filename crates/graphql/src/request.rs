@@ -2,9 +2,10 @@
 
 use crate::error::Result;
 use secrecy::SecretString;
+use std::future::Future;
 use todoql_domain::auth::sessions::{self, ClientInfo};
 use todoql_domain::auth::viewer::Viewer;
-use todoql_domain::{AppError, AppState};
+use todoql_domain::{AppError, AppResult, AppState};
 use tokio::sync::OnceCell;
 
 /// Per-request data the server puts into each GraphQL request.
@@ -76,6 +77,18 @@ pub fn client_info(ctx: &async_graphql::Context<'_>) -> ClientInfo {
 pub async fn viewer<'a>(ctx: &async_graphql::Context<'a>) -> Result<Option<&'a Viewer>> {
     let request = client(ctx);
     let app = state(ctx);
+    if request.bearer_token.is_some()
+        && !request.viewer.initialized()
+        && ctx.path_node.is_some_and(|node| node.parent.is_none())
+    {
+        // A root field gives way once before checking the token itself: async-graphql polls a
+        // query's root fields in turn within one poll, so a sibling that reads the caller in
+        // its own statement (the todo list, [`require_verified_viewer_with`]) starts that
+        // check first, whatever the order in the document, and this field waits for its
+        // answer instead of reading the session again. Costs one wake-up of the request's
+        // task when no such sibling exists.
+        tokio::task::yield_now().await;
+    }
     let viewer = request
         .viewer
         .get_or_try_init(|| sessions::viewer_of_access_token(app, request.bearer_token.as_ref()))
@@ -98,6 +111,40 @@ pub async fn optional_viewer<'a>(ctx: &async_graphql::Context<'a>) -> Result<Opt
 /// The caller, or UNAUTHENTICATED.
 pub async fn require_viewer<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a Viewer> {
     Ok(viewer(ctx).await?.ok_or(AppError::Unauthenticated)?)
+}
+
+/// [`require_verified_viewer`] for a resolver that can read the caller together with what it
+/// reads itself: when no resolver of this request has checked the token yet, `read` gets the
+/// token, checks it and reads the resolver's data in one go (the todo list: one statement,
+/// `todos::list_for_token`), and the request's caller is taken from its answer, so the rest
+/// of the request does not check again. The data comes back with the caller, or `None` when
+/// the caller was known already (the resolver then reads it on its own).
+pub async fn require_verified_viewer_with<'a, T, F, Fut>(
+    ctx: &async_graphql::Context<'a>,
+    read: F,
+) -> Result<(&'a Viewer, Option<T>)>
+where
+    F: FnOnce(Option<&'a SecretString>) -> Fut,
+    Fut: Future<Output = AppResult<Option<(Viewer, T)>>>,
+{
+    let request = client(ctx);
+    let mut data = None;
+    let slot = &mut data;
+    let viewer =
+        request
+            .viewer
+            .get_or_try_init(|| async move {
+                Ok::<_, AppError>(read(request.bearer_token.as_ref()).await?.map(
+                    |(viewer, read)| {
+                        *slot = Some(read);
+                        viewer
+                    },
+                ))
+            })
+            .await?;
+    let viewer = viewer.as_ref().ok_or(AppError::Unauthenticated)?;
+    viewer.require_verified(state(ctx))?;
+    Ok((viewer, data))
 }
 
 /// The caller with a verified email (unless the server does not require it), or

@@ -7,13 +7,14 @@
 //! until the session ends, so presenting any ancestor is recognised as theft and revokes the
 //! whole session.
 
+use crate::auth::access_token::Claims;
 use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::secrets::{constant_time_eq, hmac_token, random_token, sha256_hex};
 use crate::security_log::{self, Event, EventType};
 use crate::state::{AppState, Ctx, Services};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, InsertStatement, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityName,
     EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QueryResult, Set,
@@ -76,6 +77,63 @@ pub async fn load_live_session(
         session: session_from_row(&row, 0)?,
         user: user_from_row(&row, columns)?,
     }))
+}
+
+/// The session check as a statement to fold into another (the todo list's page reads it in
+/// its own statement, `todos::list_for_token`): one row of the session `session_id` of
+/// `user_id` and its user, both live, or none. Built on [`live`] itself, so the rule is the
+/// one `live_session_sql` restates. Its columns are the session's and then the user's
+/// (`session::Column::iter()`, `user::Column::iter()`), each aliased after its table so that
+/// the two `id` columns stay apart; [`viewer_from_row`] reads them.
+pub(crate) fn live_viewer_select(
+    user_id: Uuid,
+    session_id: Uuid,
+    now: DateTime<Utc>,
+) -> SelectStatement {
+    let mut select = Query::select();
+    for column in session::Column::iter() {
+        select.expr_as(
+            Expr::col((session::Entity, column)),
+            Alias::new(format!("session_{}", column.as_str())),
+        );
+    }
+    for column in user::Column::iter() {
+        select.expr_as(
+            Expr::col((user::Entity, column)),
+            Alias::new(format!("user_{}", column.as_str())),
+        );
+    }
+    select
+        .from(session::Entity)
+        .inner_join(
+            user::Entity,
+            Expr::col((user::Entity, user::Column::Id))
+                .equals((session::Entity, session::Column::UserId)),
+        )
+        .and_where(Expr::col((session::Entity, session::Column::Id)).eq(session_id))
+        .and_where(Expr::col((session::Entity, session::Column::UserId)).eq(user_id))
+        .cond_where(live(now))
+        .and_where(Expr::col((user::Entity, user::Column::DeletedAt)).is_null());
+    select
+}
+
+/// How many columns [`live_viewer_select`] has.
+pub(crate) const VIEWER_COLUMNS: usize = SESSION_COLUMNS + USER_COLUMNS;
+const SESSION_COLUMNS: usize = 13;
+const USER_COLUMNS: usize = 10;
+
+/// The viewer in `row` from column `at` on: the columns of [`live_viewer_select`].
+pub(crate) fn viewer_from_row(row: &QueryResult, at: usize) -> Result<Viewer, DbErr> {
+    Ok(Viewer {
+        session: session_from_row(row, at)?,
+        user: user_from_row(row, at + SESSION_COLUMNS)?,
+    })
+}
+
+/// The claims of a valid, unexpired access token (no database involved yet).
+pub(crate) fn access_claims(app: &AppState, token: Option<&SecretString>) -> Option<Claims> {
+    app.access_tokens()
+        .verify(token?.expose_secret(), app.now())
 }
 
 /// `SELECT <session columns>, <user columns> … WHERE id, user_id` and the session [`live`]
@@ -386,8 +444,9 @@ fn invalid_refresh_token() -> AppError {
 }
 
 /// A live session: not revoked and not yet expired at `now`. This is the one definition; the
-/// in-memory check below and the session check's SQL (`live_session_sql`, written out for
-/// speed and held to these two conditions by a test) say the same.
+/// session check folded into the todo list's statement ([`live_viewer_select`]) is built on
+/// it, and the in-memory check below and the session check's SQL (`live_session_sql`, written
+/// out for speed and held to these two conditions by a test) say the same.
 pub fn live(now: DateTime<Utc>) -> Condition {
     Condition::all()
         .add(session::Column::RevokedAt.is_null())
@@ -508,8 +567,7 @@ pub async fn viewer_of_access_token(
     app: &AppState,
     token: Option<&SecretString>,
 ) -> AppResult<Option<Viewer>> {
-    let Some(token) = token else { return Ok(None) };
-    let Some(claims) = app.access_tokens().verify(token.expose_secret(), app.now()) else {
+    let Some(claims) = access_claims(app, token) else {
         return Ok(None);
     };
     load_live_session(app, claims.sub, claims.sid).await
@@ -556,6 +614,10 @@ mod tests {
                 "deleted_at",
                 "totp_enabled"
             ]
+        );
+        assert_eq!(
+            (sessions.len(), users.len()),
+            (SESSION_COLUMNS, USER_COLUMNS)
         );
     }
 
@@ -611,5 +673,28 @@ mod tests {
         );
         let sqlite = live_session_sql(DatabaseBackend::Sqlite);
         assert_eq!(sqlite.matches('?').count(), 3, "{sqlite}");
+    }
+
+    /// The session check folded into the todo list's statement is built on [`live`]; the
+    /// hand-written one must say the same (session and user bound, not revoked, not expired,
+    /// the user not deleted).
+    #[test]
+    fn the_folded_session_check_says_what_the_written_one_says() {
+        let (id, user_id) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let folded = live_viewer_select(user_id, id, Utc::now()).to_string(PostgresQueryBuilder);
+        for condition in [
+            format!(r#""sessions"."id" = '{id}'"#),
+            format!(r#""sessions"."user_id" = '{user_id}'"#),
+            r#""sessions"."revoked_at" IS NULL"#.to_owned(),
+            r#""sessions"."expires_at" > '"#.to_owned(),
+            r#""users"."deleted_at" IS NULL"#.to_owned(),
+            r#"INNER JOIN "users" ON "users"."id" = "sessions"."user_id""#.to_owned(),
+        ] {
+            assert!(folded.contains(&condition), "{condition} in {folded}");
+        }
+        assert_eq!(folded.matches(" AND ").count(), 4, "{folded}");
+        assert_eq!(folded.matches(" AS ").count(), VIEWER_COLUMNS, "{folded}");
+        let written = live_session_sql(DatabaseBackend::Postgres);
+        assert_eq!(written.matches(" AND ").count(), 4, "{written}");
     }
 }

@@ -12,8 +12,8 @@
 use crate::error::{AppError, AppResult};
 use crate::paging::cursor::{Cursor, Direction, KeyValue, Ordering};
 use sea_orm::sea_query::{
-    Alias, Asterisk, Condition, Expr, ExprTrait, JoinType, NullOrdering, Order, Query,
-    SelectStatement, UnionType, Value,
+    Alias, Asterisk, CommonTableExpression, Condition, Expr, ExprTrait, JoinType, NullOrdering,
+    Order, Query, SelectStatement, UnionType, Value, WithClause, WithQuery,
 };
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult};
 use uuid::Uuid;
@@ -87,6 +87,16 @@ impl<M> Page<M> {
     pub fn end_cursor(&self) -> Option<String> {
         self.rows.last().map(|row| self.cursor(row))
     }
+}
+
+/// A page read behind a gate ([`Keyset::fetch_gated`]), with the gate's row.
+pub(crate) struct Gated<M> {
+    /// The header row: the gate's columns start at `at`.
+    pub gate: QueryResult,
+    /// Where the gate's columns start in `gate`.
+    pub at: usize,
+    /// The page.
+    pub page: Page<M>,
 }
 
 /// How one table is listed: the filter, the key and id columns, and how to make a cursor.
@@ -231,6 +241,52 @@ impl<E: EntityTrait> Keyset<E> {
             .to_owned()
     }
 
+    /// The page's rows, one more than asked (for hasNextPage), in list order.
+    fn page_rows(&self, request: &PageRequest) -> SelectStatement {
+        if request.ordering.key.nullable() {
+            return self.nullable_page(request);
+        }
+        let mut page = match &request.after {
+            Some(cursor) => self.select(Condition::all().add(self.after_key(
+                request.ordering,
+                &cursor.key,
+                cursor.id,
+            ))),
+            None => self.select(Condition::all()),
+        };
+        page.limit(request.first + 1);
+        self.order(&mut page, request.ordering, None);
+        page
+    }
+
+    /// The position of the id column in a row.
+    fn id_index(&self) -> usize {
+        E::Column::iter()
+            .position(|c| c.as_str() == self.id.as_str())
+            .unwrap_or(0)
+    }
+
+    /// The page of `models` (one more than asked when more follow).
+    fn page_of(
+        &self,
+        mut models: Vec<E::Model>,
+        request: &PageRequest,
+        total_count: Option<u64>,
+        revision: Option<i64>,
+    ) -> Page<E::Model> {
+        let has_next_page = models.len() as u64 > request.first;
+        models.truncate(request.first as usize);
+        Page {
+            rows: models,
+            ordering: request.ordering,
+            cursor_of: self.cursor_of,
+            has_next_page,
+            has_previous_page: request.after.is_some(),
+            total_count,
+            revision,
+        }
+    }
+
     /// The one statement of a page: the page's rows (one more than asked, for hasNextPage)
     /// and, with `with_count`, the total count on every row (a lone row of NULLs and the count
     /// when the page is empty).
@@ -239,21 +295,7 @@ impl<E: EntityTrait> Keyset<E> {
         request: &PageRequest,
         with_count: bool,
     ) -> SelectStatement {
-        let page = if request.ordering.key.nullable() {
-            self.nullable_page(request)
-        } else {
-            let mut page = match &request.after {
-                Some(cursor) => self.select(Condition::all().add(self.after_key(
-                    request.ordering,
-                    &cursor.key,
-                    cursor.id,
-                ))),
-                None => self.select(Condition::all()),
-            };
-            page.limit(request.first + 1);
-            self.order(&mut page, request.ordering, None);
-            page
-        };
+        let page = self.page_rows(request);
         if !with_count && self.revision.is_none() {
             return page;
         }
@@ -301,9 +343,7 @@ impl<E: EntityTrait> Keyset<E> {
         let statement = self.page_statement(request, with_count);
         // With the count, the row is the model's columns, then total_count.
         let columns = E::Column::iter().count();
-        let id_index = E::Column::iter()
-            .position(|c| c.as_str() == self.id.as_str())
-            .unwrap_or(0);
+        let id_index = self.id_index();
         let mut total_count = None;
         let mut revision = None;
         let mut models = Vec::new();
@@ -324,17 +364,125 @@ impl<E: EntityTrait> Keyset<E> {
             }
             models.push((self.decode)(&row)?);
         }
-        let has_next_page = models.len() as u64 > request.first;
-        models.truncate(request.first as usize);
-        Ok(Page {
-            rows: models,
-            ordering: request.ordering,
-            cursor_of: self.cursor_of,
-            has_next_page,
-            has_previous_page: request.after.is_some(),
-            total_count: total_count.or(if with_count { Some(0) } else { None }),
-            revision,
-        })
+        let total_count = total_count.or(if with_count { Some(0) } else { None });
+        Ok(self.page_of(models, request, total_count, revision))
+    }
+
+    /// The page statement behind a gate: `gate` is a statement of one row or none, with
+    /// `gate_columns` columns (the todo list's gate is the session check), and the page is
+    /// read only when the gate has its row. One statement, a `UNION ALL` of
+    /// - the page's rows (one more than asked, for hasNextPage), each with NULLs in the
+    ///   places of the header, and
+    /// - one header row: NULLs in the places of the model's columns, then the total count
+    ///   (when `with_count`; NULL otherwise), the `revision` statement's value (NULL without
+    ///   one), then the gate's row,
+    ///
+    /// so the header's values come back once and not on every row. No gate row, no rows at all.
+    pub(crate) fn gated_statement(
+        &self,
+        request: &PageRequest,
+        with_count: bool,
+        gate: SelectStatement,
+        gate_columns: usize,
+    ) -> WithQuery {
+        let gate_name = Alias::new("gate");
+        let listed = Alias::new("listed");
+        let null = || Expr::cust("NULL");
+        let mut rows = Query::select();
+        for column in E::Column::iter() {
+            rows.expr_as(Expr::col((listed.clone(), column)), column);
+        }
+        rows.expr(null()).expr(null());
+        for _ in 0..gate_columns {
+            rows.expr(null());
+        }
+        rows.from_subquery(self.page_rows(request), listed)
+            .and_where(Expr::exists(
+                Query::select()
+                    .expr(Expr::val(1))
+                    .from(gate_name.clone())
+                    .to_owned(),
+            ));
+        let mut header = Query::select();
+        for _ in E::Column::iter() {
+            header.expr(null());
+        }
+        if with_count {
+            header.expr(Expr::SubQuery(
+                None,
+                Box::new(self.count_statement().into()),
+            ));
+        } else {
+            header.expr(null());
+        }
+        match &self.revision {
+            Some(revision) => header.expr(Expr::SubQuery(None, Box::new(revision.clone().into()))),
+            None => header.expr(null()),
+        };
+        header
+            .column((gate_name.clone(), Asterisk))
+            .from(gate_name.clone());
+        rows.union(UnionType::All, header);
+        self.order(&mut rows, request.ordering, None);
+        rows.with(
+            WithClause::new()
+                .cte(
+                    CommonTableExpression::new()
+                        .query(gate)
+                        .table_name(gate_name)
+                        .to_owned(),
+                )
+                .to_owned(),
+        )
+    }
+
+    /// A page behind a gate ([`Keyset::gated_statement`]): `None` when the gate has no row;
+    /// otherwise the page and the gate's row, whose columns start at [`Gated::at`].
+    pub(crate) async fn fetch_gated<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        request: &PageRequest,
+        with_count: bool,
+        gate: SelectStatement,
+        gate_columns: usize,
+    ) -> AppResult<Option<Gated<E::Model>>> {
+        let statement = db.get_database_backend().build(&self.gated_statement(
+            request,
+            with_count,
+            gate,
+            gate_columns,
+        ));
+        let columns = E::Column::iter().count();
+        let id_index = self.id_index();
+        let mut header = None;
+        let mut models = Vec::new();
+        for row in db.query_all_raw(statement).await? {
+            // Every row of the page has its id; the header has none.
+            if row.try_get_by_index::<Option<Uuid>>(id_index)?.is_none() {
+                header = Some(row);
+            } else {
+                models.push((self.decode)(&row)?);
+            }
+        }
+        let Some(header) = header else {
+            return Ok(None);
+        };
+        let total_count = if with_count {
+            let total: i64 = header.try_get_by_index(columns)?;
+            Some(u64::try_from(total).unwrap_or(0))
+        } else {
+            None
+        };
+        let revision = match self.revision {
+            Some(_) => header.try_get_by_index::<Option<i64>>(columns + 1)?,
+            None => None,
+        };
+        let page = self.page_of(models, request, total_count, revision);
+        Ok(Some(Gated {
+            gate: header,
+            at: columns + 2,
+            page,
+        }))
     }
 
     /// How many rows match the filter.
@@ -405,6 +553,33 @@ mod tests {
             assert!(with.contains("COUNT(*)"), "{with}");
             assert!(!without.contains("OFFSET") && !with.contains("OFFSET"));
         }
+    }
+
+    #[test]
+    fn a_gated_page_is_read_only_behind_its_gate_with_the_header_once() {
+        let gate = Query::select()
+            .expr_as(Expr::val(1), Alias::new("one"))
+            .to_owned();
+        let statement = keyset().gated_statement(&request(None), true, gate, 1);
+        let sqlite = statement.to_string(SqliteQueryBuilder);
+        assert!(
+            sqlite.starts_with(r#"WITH "gate" AS (SELECT 1 AS "one") SELECT"#),
+            "{sqlite}"
+        );
+        // The page's rows only when the gate has its row; the header (count, gate) once.
+        assert!(
+            sqlite.contains(r#"WHERE EXISTS(SELECT 1 FROM "gate") UNION ALL SELECT NULL"#),
+            "{sqlite}"
+        );
+        assert!(
+            sqlite.contains(r#"(SELECT COUNT(*) AS "total_count""#),
+            "{sqlite}"
+        );
+        assert!(sqlite.contains(r#""gate".* FROM "gate""#), "{sqlite}");
+        assert!(
+            sqlite.ends_with(r#"ORDER BY "due_date" DESC NULLS LAST, "id" DESC"#),
+            "{sqlite}"
+        );
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub mod row;
 pub mod trash;
 pub mod trash_purge;
 
+use crate::auth::sessions;
+use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::paging::cursor::{Cursor, KeyValue, Ordering, SortKey};
 use crate::paging::page::{Keyset, Page, PageRequest};
@@ -27,6 +29,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult,
     IntoActiveModel, QueryFilter, QuerySelect, Set,
 };
+use secrecy::SecretString;
 use todoql_entity::todo::{self, Column};
 use todoql_entity::todo_change::TodoChangeKind;
 use uuid::Uuid;
@@ -389,6 +392,14 @@ pub async fn list(
     with_count: bool,
     with_revision: bool,
 ) -> AppResult<Page<todo::Model>> {
+    check_list(filter, request)?;
+    list_keyset(app, owner, filter, request, with_revision)
+        .fetch(app.db(), request, with_count)
+        .await
+}
+
+/// BAD_USER_INPUT when `filter` or `request` cannot list todos (before any row is read).
+pub fn check_list(filter: &TodoFilter, request: &PageRequest) -> AppResult<()> {
     filter.validate()?;
     if request.ordering.key == SortKey::DeletedAt {
         return Err(AppError::bad_input(
@@ -396,12 +407,57 @@ pub async fn list(
             "Todos cannot be ordered by deletion.",
         ));
     }
+    Ok(())
+}
+
+fn list_keyset(
+    app: &AppState,
+    owner: Uuid,
+    filter: &TodoFilter,
+    request: &PageRequest,
+    with_revision: bool,
+) -> Keyset<todo::Entity> {
     let backend = app.db().get_database_backend();
     let mut keyset = keyset(owner, filter, request.ordering.key, backend);
     if with_revision {
         keyset.revision = Some(changes::revision_statement(owner));
     }
-    keyset.fetch(app.db(), request, with_count).await
+    keyset
+}
+
+/// [`list`] for the bearer of an access token, whose session is checked by the page's own
+/// statement: the session check ([`sessions::live_viewer_select`]) gates the page, so one
+/// statement on one connection answers both who calls and their page (issue 19: at most two
+/// round trips per list request, the pool's return ping included). Revocation stays
+/// immediate: the session is read by that statement. `None` when the token is invalid or
+/// expired, or its session or user is no longer live; no statement runs for a bad token.
+pub async fn list_for_token(
+    app: &AppState,
+    token: Option<&SecretString>,
+    filter: &TodoFilter,
+    request: &PageRequest,
+    with_count: bool,
+    with_revision: bool,
+) -> AppResult<Option<(Viewer, Page<todo::Model>)>> {
+    check_list(filter, request)?;
+    let Some(claims) = sessions::access_claims(app, token) else {
+        return Ok(None);
+    };
+    let gate = sessions::live_viewer_select(claims.sub, claims.sid, app.now());
+    let Some(gated) = list_keyset(app, claims.sub, filter, request, with_revision)
+        .fetch_gated(
+            app.db(),
+            request,
+            with_count,
+            gate,
+            sessions::VIEWER_COLUMNS,
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let viewer = sessions::viewer_from_row(&gated.gate, gated.at)?;
+    Ok(Some((viewer, gated.page)))
 }
 
 /// How many of `owner`'s todos match `filter`.
