@@ -1,6 +1,7 @@
 //! What the HTTP layer knows about one request, and who is making it (checked at most once).
 
 use crate::error::Result;
+use async_graphql::parser::types::OperationType;
 use secrecy::SecretString;
 use std::future::Future;
 use todoql_domain::auth::sessions::{self, ClientInfo};
@@ -80,13 +81,16 @@ pub async fn viewer<'a>(ctx: &async_graphql::Context<'a>) -> Result<Option<&'a V
     if request.bearer_token.is_some()
         && !request.viewer.initialized()
         && ctx.path_node.is_some_and(|node| node.parent.is_none())
+        && ctx.query_env.operation.node.ty == OperationType::Query
     {
-        // A root field gives way once before checking the token itself: async-graphql polls a
-        // query's root fields in turn within one poll, so a sibling that reads the caller in
-        // its own statement (the todo list, [`require_verified_viewer_with`]) starts that
-        // check first, whatever the order in the document, and this field waits for its
-        // answer instead of reading the session again. Costs one wake-up of the request's
-        // task when no such sibling exists.
+        // A root field of a query gives way once before checking the token itself:
+        // async-graphql polls a query's root fields in turn within one poll, so a sibling that
+        // reads the caller in its own statement (the todo list,
+        // [`require_verified_viewer_with`]) starts that check first, whatever the order in the
+        // document, and this field waits for its answer instead of reading the session again.
+        // Costs one wake-up of the request's task when no such sibling exists. (Mutations run
+        // their root fields one after the other, so they never wait here. `query_env` is
+        // hidden from async-graphql's docs but public; the version is pinned.)
         tokio::task::yield_now().await;
     }
     let viewer = request
