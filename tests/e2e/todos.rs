@@ -221,6 +221,29 @@ async fn me_and_the_list_in_one_request_read_the_caller_once() {
     }
 }
 
+/// An unverified caller's list is refused after its one statement (which read the caller),
+/// with `me` beside it too; `me` alone still answers.
+#[tokio::test]
+async fn the_list_refuses_an_unverified_caller_also_beside_me() {
+    let app = spawn_app().await;
+    let unverified = app.sign_up("ada@example.com").await;
+    for query in [
+        "{ todos { totalCount } }",
+        "{ me { id } todos { totalCount } }",
+        "{ todos { totalCount } me { id } }",
+    ] {
+        app.take_statement_count();
+        app.graphql_as(&unverified.access_token, query, json!({}))
+            .await
+            .assert_error("EMAIL_NOT_VERIFIED", None);
+        assert_eq!(app.take_statement_count(), 1, "{query}");
+    }
+    let me = app
+        .graphql_as(&unverified.access_token, "{ me { id } }", json!({}))
+        .await;
+    assert_eq!(me.data()["me"]["id"], unverified.id.as_str());
+}
+
 #[tokio::test]
 async fn unverified_users_manage_todos_when_the_server_does_not_require_verification() {
     let app = TestApp::spawn_with(&["--require-verified-email", "false"]).await;
