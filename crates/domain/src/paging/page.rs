@@ -5,7 +5,8 @@
 //! rows added or removed before the cursor do not shift later pages. The extra row answers
 //! `hasNextPage`. When the caller wants `totalCount`, the page and the count come back from ONE
 //! statement: a one-row `COUNT(*)` derived table LEFT JOINed to the page, so that even an empty
-//! page carries the count.
+//! page carries the count. A page can also be read behind a gate (`Keyset::gated_statement`:
+//! the todo list's session check), still in one statement.
 //!
 //! Rows without a key (todos without a due date) come last in both directions, ordered by id.
 
@@ -399,7 +400,7 @@ impl<E: EntityTrait> Keyset<E> {
         rows.from_subquery(self.page_rows(request), listed)
             .and_where(Expr::exists(
                 Query::select()
-                    .expr(Expr::val(1))
+                    .expr(Expr::cust("1"))
                     .from(gate_name.clone())
                     .to_owned(),
             ));
