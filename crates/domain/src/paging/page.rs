@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::paging::cursor::{Cursor, Direction, KeyValue, Ordering};
 use sea_orm::sea_query::{
     Alias, Asterisk, CommonTableExpression, Condition, Expr, ExprTrait, JoinType, NullOrdering,
-    Order, Query, SelectStatement, UnionType, Value, WithClause, WithQuery,
+    Order, Query, SelectStatement, UnionType, Value, WithClause,
 };
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult};
 use uuid::Uuid;
@@ -385,7 +385,7 @@ impl<E: EntityTrait> Keyset<E> {
         with_count: bool,
         gate: SelectStatement,
         gate_columns: usize,
-    ) -> WithQuery {
+    ) -> SelectStatement {
         let gate_name = Alias::new("gate");
         let listed = Alias::new("listed");
         let null = || Expr::cust("NULL");
@@ -425,16 +425,14 @@ impl<E: EntityTrait> Keyset<E> {
             .from(gate_name.clone());
         rows.union(UnionType::All, header);
         self.order(&mut rows, request.ordering, None);
-        rows.with(
-            WithClause::new()
-                .cte(
-                    CommonTableExpression::new()
-                        .query(gate)
-                        .table_name(gate_name)
-                        .to_owned(),
-                )
-                .to_owned(),
-        )
+        // Built in place: `SelectStatement::with` and `to_owned` clone the whole tree (about
+        // 100 k instructions per request, callgrind).
+        let mut cte = CommonTableExpression::new();
+        cte.query(gate).table_name(gate_name);
+        let mut with = WithClause::new();
+        with.cte(cte);
+        rows.with_cte(with);
+        rows
     }
 
     /// A page behind a gate ([`Keyset::gated_statement`]): `None` when the gate has no row;
