@@ -7,7 +7,7 @@
 //! until the session ends, so presenting any ancestor is recognised as theft and revokes the
 //! whole session.
 
-use crate::auth::access_token::Verified;
+use crate::auth::access_token::Claims;
 use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::secrets::{constant_time_eq, hmac_token, random_token, sha256_hex};
@@ -131,7 +131,7 @@ pub(crate) fn viewer_from_row(row: &QueryResult, at: usize) -> Result<Viewer, Db
 }
 
 /// The claims of a valid, unexpired access token (no database involved yet).
-pub(crate) fn access_claims(app: &AppState, token: Option<&SecretString>) -> Option<Verified> {
+pub(crate) fn access_claims(app: &AppState, token: Option<&SecretString>) -> Option<Claims> {
     app.access_tokens()
         .verify(token?.expose_secret(), app.now())
 }
