@@ -113,6 +113,7 @@ pub async fn run(setup: Setup<'_>) -> anyhow::Result<LiveReport> {
         }
     );
 
+    open_files_for(setup.subscribers)?;
     let db = seed::connect(setup.database_url).await?;
     let seeded = seed::users(&db, "live", users).await?;
     db.close().await.ok();
@@ -227,6 +228,25 @@ fn instance(launch: &Launch, name: &str, ws_max_per_user: Option<usize>) -> Laun
             .insert(0, ("TODOQL_WS_MAX_PER_USER".to_owned(), max.to_string()));
     }
     launch
+}
+
+/// Raises this process's soft limit of open files (inherited by the servers it starts) when
+/// `sockets` and some room for everything else would not fit; fails when the hard limit is
+/// too low (`ulimit -Hn`).
+fn open_files_for(sockets: usize) -> anyhow::Result<()> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let needed = sockets as u64 + 256;
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
+    if soft >= needed {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        hard >= needed,
+        "{sockets} sockets need about {needed} open files; the hard limit is {hard} (ulimit -Hn)"
+    );
+    setrlimit(Resource::RLIMIT_NOFILE, needed, hard)?;
+    eprintln!("[8] open files: soft limit raised from {soft} to {needed}");
+    Ok(())
 }
 
 /// Each user's current change revision (`todos.revision`), to subscribe from.
