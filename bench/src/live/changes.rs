@@ -107,6 +107,9 @@ pub struct Changes<'a> {
     pub timeout: Duration,
     /// The todo each user's changes work on (created in even rounds, updated in odd ones).
     todos: Vec<Option<String>>,
+    /// Mutations sent, warm-up included: numbers the titles, so that no update leaves its
+    /// todo as it was (the server logs no change for an update that changes nothing).
+    sent: u64,
     dead: Vec<bool>,
     from_response: Histogram<u64>,
     from_request: Histogram<u64>,
@@ -143,6 +146,7 @@ impl<'a> Changes<'a> {
             events,
             timeout,
             todos: vec![None; layout.users()],
+            sent: 0,
             dead: vec![false; layout.sockets],
             from_response: histogram(),
             from_request: histogram(),
@@ -198,7 +202,8 @@ impl<'a> Changes<'a> {
     /// One change of `user`, through the mutating instance, then its deliveries.
     async fn change(&mut self, user: usize, timed: bool) -> anyhow::Result<()> {
         let token = bearer(&self.tokens[user]);
-        let title = format!("live bench change {}", self.outcome.changes);
+        self.sent += 1;
+        let title = format!("live bench change {}", self.sent);
         let (query, variables, kind) = match self.todos[user].take() {
             None => (CREATE, json!({ "input": { "title": title } }), "CREATED"),
             Some(id) => (
