@@ -15,6 +15,7 @@ mod m20261126_000300_security_events;
 mod m20261126_000400_second_factor;
 mod m20261126_000500_passkeys;
 mod m20261126_000600_todo_changes;
+mod m20261126_000700_change_notifications;
 
 /// The ordered list of todoql's migrations.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000400_second_factor::Migration),
             Box::new(m20261126_000500_passkeys::Migration),
             Box::new(m20261126_000600_todo_changes::Migration),
+            Box::new(m20261126_000700_change_notifications::Migration),
         ]
     }
 }

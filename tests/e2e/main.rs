@@ -15,6 +15,7 @@ mod fuzz_cases;
 mod http_spec;
 mod input_rules;
 mod instances;
+mod live;
 mod mfa;
 mod null_propagation;
 mod oauth;

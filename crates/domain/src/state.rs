@@ -12,6 +12,7 @@ use crate::auth::password::PasswordHasher;
 use crate::cipher::TokenCipher;
 use crate::clock::Clock;
 use crate::settings::Settings;
+use crate::todos::live::ChangeFeed;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub struct Services {
     oauth: OAuth,
     cipher: Option<TokenCipher>,
     passkeys: Relying,
+    change_feed: Arc<ChangeFeed>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -80,6 +82,7 @@ impl AppState {
                     oauth,
                     cipher,
                     passkeys,
+                    change_feed: Arc::default(),
                 },
             }),
         }
@@ -136,6 +139,11 @@ impl AppState {
     /// OAuth providers and what their flows need.
     pub fn oauth(&self) -> &OAuth {
         self.services().oauth()
+    }
+
+    /// This instance's live subscribers, by user (nudged after each change of their todos).
+    pub fn change_feed(&self) -> &Arc<ChangeFeed> {
+        &self.services().change_feed
     }
 
     /// Key for deriving refresh-token successors.

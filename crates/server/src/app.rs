@@ -13,6 +13,9 @@ use todoql_graphql::{build_schema, build_traced_schema};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+/// How long shutdown waits for the subscription sockets to send their close frames.
+const SOCKETS_CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A server listening and serving in the background.
 pub struct RunningServer {
     /// Where it listens.
@@ -58,11 +61,22 @@ pub async fn start(
         .data::<Arc<todoql_graphql::schema::cost::CostAnalyzer>>()
         .expect("build_schema gives the schema its cost analyzer")
         .clone();
+    let (stop, stopped) = watch::channel(false);
+    let sockets = http::live::sockets::Sockets::new(config.live.ws_max_per_user);
+    let live = http::live::Live {
+        app: state.clone(),
+        sockets: sockets.clone(),
+        stopped: stopped.clone(),
+        ping_interval: config.live.ws_ping_interval,
+        send_timeout: config.live.ws_send_timeout,
+        origins: config.http.cors_origins.clone().into(),
+    };
     let router = http::router(
         HttpState::new(
             schema,
             state.clone(),
             http::documents::Documents::new(analyzer),
+            live,
             &config.http,
             &config.operations,
         ),
@@ -79,7 +93,6 @@ pub async fn start(
         .as_ref()
         .map(TcpListener::local_addr)
         .transpose()?;
-    let (stop, stopped) = watch::channel(false);
     let metrics_serve = metrics_listener.map(|listener| {
         let router = http::metrics_router(state.clone(), &config.http);
         let signal = crate::shutdown::stopped(stopped.clone());
@@ -94,7 +107,8 @@ pub async fn start(
         tracing::info!("metrics on http://{metrics_addr}/metrics only (TODOQL_METRICS_LISTEN)");
     }
 
-    let background = crate::background::spawn(state.clone(), &config, stopped.clone())?;
+    let background =
+        crate::background::spawn(state.clone(), &config, sockets.clone(), stopped.clone())?;
     let shutdown_timeout = config.http.shutdown_timeout;
     let db = state.db().clone();
     let task = tokio::spawn(async move {
@@ -126,6 +140,8 @@ pub async fn start(
                 Ok(())
             }
         };
+        // The subscription sockets saw the same signal: let their 1012 close frames go out.
+        sockets.closed(SOCKETS_CLOSE_TIMEOUT).await;
         background.stop().await;
         db.close_by_ref().await.ok();
         result

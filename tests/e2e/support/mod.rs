@@ -9,6 +9,7 @@ mod app;
 mod authenticator;
 mod database;
 mod gql;
+pub mod live;
 mod metrics;
 mod mime;
 mod operations;

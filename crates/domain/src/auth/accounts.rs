@@ -186,6 +186,7 @@ pub async fn delete_account(
         .exec(&txn)
         .await?;
     txn.commit().await?;
+    crate::todos::changes::announce(app, user.id);
     tracing::info!(user_id = %user.id, "account deleted");
     Ok(())
 }

@@ -20,6 +20,7 @@ pub mod password_reset;
 pub mod reauth;
 pub mod session_revocation;
 pub mod sessions;
+pub mod socket_sessions;
 pub mod users;
 pub mod viewer;
 pub mod ways_in;

@@ -1,5 +1,5 @@
-//! Reading the todo change log: the changes after a revision, oldest first (`todoChanges`, and
-//! later the subscriptions, which read "the log after revision N" with [`after`]).
+//! Reading the todo change log: the changes after a revision, oldest first (`todoChanges`), and
+//! following it live ([`follow`], the subscription), which reads the same pages with [`after`].
 //!
 //! Replay rule: `todo` and `deletedTodo` are the todo and the trash entry as they are NOW (the
 //! log keeps no copies). A client that applies a page in revision order ends in the state of
@@ -13,9 +13,11 @@
 
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::todos::live::Nudges;
 use crate::todos::{changes, trash};
+use futures_util::Stream;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use todoql_entity::todo_change::{self, TodoChangeKind};
 use todoql_entity::{deleted_todo_log, todo};
 use uuid::Uuid;
@@ -99,6 +101,87 @@ pub async fn after(app: &AppState, owner: Uuid, since: i64, first: i32) -> AppRe
         revision,
         has_more,
     })
+}
+
+/// `owner`'s log, live: with `since`, first every change after it (checked as [`after`] checks
+/// it: BAD_USER_INPUT, RESYNC_REQUIRED), then each change as it commits; without `since`, from
+/// the current revision on. In revision order, each once.
+///
+/// No gap: the nudges are subscribed to before the first read, so a change that commits after
+/// that read nudges it. No duplicate: each read starts after the last revision handed out.
+/// Nothing is buffered beyond one page: a slow reader only reads the log later.
+pub async fn follow(
+    app: AppState,
+    owner: Uuid,
+    since: Option<i64>,
+) -> AppResult<impl Stream<Item = AppResult<Change>> + Send + 'static> {
+    let nudges = app.change_feed().subscribe(owner);
+    let following = match since {
+        Some(since) => {
+            let page = after(&app, owner, since, MAX_CHANGES_PAGE).await?;
+            Following {
+                last: page.revision,
+                pending: page.changes.into(),
+                more: page.has_more,
+                app,
+                owner,
+                nudges,
+                ended: false,
+            }
+        }
+        None => Following {
+            last: current_revision(app.db(), owner).await?,
+            pending: VecDeque::new(),
+            more: false,
+            app,
+            owner,
+            nudges,
+            ended: false,
+        },
+    };
+    Ok(futures_util::stream::unfold(following, Following::next))
+}
+
+/// Where a [`follow`] is.
+struct Following {
+    app: AppState,
+    owner: Uuid,
+    /// The last revision handed out (or `since`).
+    last: i64,
+    /// Read, not yet handed out.
+    pending: VecDeque<Change>,
+    /// Whether the log had more than the last page held.
+    more: bool,
+    nudges: Nudges,
+    ended: bool,
+}
+
+impl Following {
+    async fn next(mut self) -> Option<(AppResult<Change>, Self)> {
+        loop {
+            if self.ended {
+                return None;
+            }
+            if let Some(change) = self.pending.pop_front() {
+                self.last = change.change.revision;
+                return Some((Ok(change), self));
+            }
+            if !self.more {
+                self.nudges.next().await;
+            }
+            match after(&self.app, self.owner, self.last, MAX_CHANGES_PAGE).await {
+                Ok(page) => {
+                    self.more = page.has_more;
+                    self.pending = page.changes.into();
+                }
+                Err(err) => {
+                    // The subscriber resumes with `since` = the last change it got.
+                    self.ended = true;
+                    return Some((Err(err), self));
+                }
+            }
+        }
+    }
 }
 
 /// The todos and trash entries the changes show: at most two statements, none when no change

@@ -9,7 +9,7 @@
 //! order there is no deadlock between a change, the trash purge and account deletion.
 
 use crate::error::{AppError, AppResult};
-use crate::state::Ctx;
+use crate::state::{AppState, Ctx};
 use sea_orm::sea_query::{
     Alias, Asterisk, CommonTableExpression, Expr, ExprTrait, LockType, PostgresQueryBuilder, Query,
     WithClause,
@@ -76,6 +76,15 @@ pub(crate) async fn record<C: ConnectionTrait>(
         .exec_without_returning(cx.db())
         .await?;
     Ok(revision)
+}
+
+/// After the commit of a change of `owner`'s todos: on SQLite, nudges this process's live
+/// subscribers. On PostgreSQL the commit's NOTIFY (the `todo_changes` trigger) reaches every
+/// instance's listener, this one's included, which nudges them.
+pub(crate) fn announce(app: &AppState, owner: Uuid) {
+    if app.db().get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+        app.change_feed().nudge(owner);
+    }
 }
 
 fn row<C: ConnectionTrait>(

@@ -11,6 +11,7 @@
 
 pub mod change_log;
 pub mod changes;
+pub mod live;
 pub mod row;
 pub mod trash;
 pub mod trash_purge;
@@ -163,6 +164,7 @@ pub async fn create(
         .await
         .map_err(|err| AppError::conflict_on_unique(err, DUPLICATE_TITLE))?;
     txn.commit().await?;
+    changes::announce(app, owner);
     Ok(created)
 }
 
@@ -259,6 +261,7 @@ pub async fn update(
         .await
         .map_err(|err| AppError::conflict_on_unique(err, DUPLICATE_TITLE))?;
     txn.commit().await?;
+    changes::announce(app, owner);
     Ok(updated)
 }
 

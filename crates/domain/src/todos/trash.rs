@@ -74,6 +74,7 @@ pub async fn delete(
     .insert(&txn)
     .await?;
     txn.commit().await?;
+    crate::todos::changes::announce(app, owner);
     Ok(entry)
 }
 
@@ -127,6 +128,7 @@ pub async fn restore(
     })?;
     entry.delete(&txn).await?;
     txn.commit().await?;
+    crate::todos::changes::announce(app, owner);
     Ok(restored)
 }
 

@@ -40,6 +40,7 @@ pub async fn purge(app: &AppState) -> AppResult<u64> {
         gone.sort_unstable();
         changes::record_purged(cx, owner, &gone).await?;
         txn.commit().await?;
+        changes::announce(app, owner);
         purged += gone.len() as u64;
     }
     Ok(purged)

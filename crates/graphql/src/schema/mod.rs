@@ -23,7 +23,7 @@ pub mod stage;
 pub mod suggestions;
 pub mod todos;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 use cost::{CostAnalyzer, CostLimits};
 use std::sync::Arc;
 use todoql_domain::state::AppState;
@@ -48,8 +48,12 @@ pub struct Mutation(
     todos::TodoMutation,
 );
 
+/// Every subscription.
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(todos::TodoSubscription);
+
 /// The schema type served by todoql.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// Limits applied to every operation.
 #[derive(Debug, Clone, Copy)]
@@ -75,11 +79,15 @@ impl Default for SchemaLimits {
     }
 }
 
-pub(crate) fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        // Not the type of any field: listed so that clients get every `extensions.code` by
-        // code generation.
-        .register_output_type::<crate::ErrorCode>()
+pub(crate) fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    // Not the type of any field: listed so that clients get every `extensions.code` by
+    // code generation.
+    .register_output_type::<crate::ErrorCode>()
 }
 
 /// The schema with its state and limits. Builds without touching the database.
@@ -103,7 +111,7 @@ pub fn build_traced_schema(state: AppState, limits: SchemaLimits) -> AppSchema {
 fn schema_builder(
     state: AppState,
     limits: SchemaLimits,
-) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+) -> SchemaBuilder<Query, Mutation, Subscription> {
     let analyzer = Arc::new(cost_analyzer(limits));
     let mut builder = builder()
         .data(state)

@@ -13,6 +13,7 @@ mod clap_errors;
 mod command_line;
 mod database;
 mod http;
+mod live;
 mod logging;
 mod mail;
 mod maintenance;
@@ -36,6 +37,7 @@ pub use command_line::{
 };
 pub use database::{DatabaseConfig, StartupMigrations};
 pub use http::HttpConfig;
+pub use live::LiveConfig;
 pub use logging::{LogConfig, LogFormat};
 pub use mail::MailConfig;
 pub use maintenance::{MaintenanceConfig, RetentionConfig};

@@ -2,6 +2,7 @@
 
 use super::database::{DatabaseConfig, StartupMigrations};
 use super::http::HttpConfig;
+use super::live::LiveConfig;
 use super::logging::LogConfig;
 use super::mail::MailConfig;
 use super::maintenance::MaintenanceConfig;
@@ -42,6 +43,8 @@ pub struct Config {
     pub oauth: OAuthConfig,
     #[command(flatten)]
     pub webauthn: WebAuthnConfig,
+    #[command(flatten)]
+    pub live: LiveConfig,
 }
 
 impl Config {

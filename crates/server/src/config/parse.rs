@@ -12,6 +12,15 @@ pub fn seconds(value: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
+pub fn positive_seconds(value: &str) -> Result<Duration, String> {
+    match value.parse::<u64>() {
+        Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
+        _ => Err(format!(
+            "expected a positive whole number of seconds, got {value:?}"
+        )),
+    }
+}
+
 pub fn positive(value: &str) -> Result<u32, String> {
     match value.parse::<u32>() {
         Ok(n) if n > 0 => Ok(n),

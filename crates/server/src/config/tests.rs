@@ -206,8 +206,9 @@ fn debug_output_hides_secrets() {
 
 /// The options whose values are secret, as the product promises them. The code decides it
 /// from the options' types (`secret_args`); this test holds the promise.
-const SECRET_OPTIONS: [&str; 7] = [
+const SECRET_OPTIONS: [&str; 8] = [
     "database-url",
+    "listen-database-url",
     "jwt-secret",
     "smtp-url",
     "encryption-key",

@@ -11,21 +11,29 @@ pub fn request_context(http: &HttpState, headers: &HeaderMap, peer: SocketAddr) 
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then(|| token.trim().to_owned())
-        });
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .and_then(bearer);
     RequestContext::new(
         bearer,
         Some(client_ip(headers, peer, http.trust_proxy)),
-        user_agent,
+        user_agent(headers),
     )
+}
+
+/// The token of an `Authorization: Bearer …` value (a header, or a WebSocket's
+/// connection_init payload).
+pub fn bearer(value: &str) -> Option<String> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+/// The `User-Agent` header.
+pub fn user_agent(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// The client's address: the TCP peer, or, behind a trusted proxy, the last address in

@@ -1,5 +1,6 @@
 //! POST /graphql (JSON only: our CSRF defence) and GET /graphql (GraphiQL for browsers, and
-//! GraphQL-over-HTTP GET for queries, never for mutations); `/graphql/` is the same. The
+//! GraphQL-over-HTTP GET for queries, never for mutations; with `Upgrade: websocket`, the
+//! subscription socket of `live`); `/graphql/` is the same. The
 //! answer's media type and status follow the request's `Accept` (see `media`).
 
 use super::client::request_context;
@@ -10,6 +11,7 @@ use super::state::HttpState;
 use async_graphql::{BatchRequest, BatchResponse, Request, Response as GqlResponse};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -145,8 +147,17 @@ pub async fn get(
     State(http): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    websocket: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     RawQuery(query): RawQuery,
 ) -> Response {
+    match websocket {
+        Ok(websocket) => return super::live::upgrade(&http, websocket, &headers, peer),
+        // Meant as an upgrade but not a valid one: say why rather than serve GraphiQL.
+        Err(rejection) if headers.contains_key(header::UPGRADE) => {
+            return rejection.into_response();
+        }
+        Err(_) => {}
+    }
     let has_query = query.as_deref().is_some_and(|q| !q.is_empty());
     if !has_query {
         return super::graphiql::page_response(has_subscriptions(&http));
@@ -195,12 +206,13 @@ pub async fn get_with_slash(
     state: State<HttpState>,
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    websocket: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if query.as_deref().is_none_or(str::is_empty) {
+    if websocket.is_err() && query.as_deref().is_none_or(str::is_empty) {
         return Redirect::permanent("../graphql").into_response();
     }
-    get(state, peer, headers, RawQuery(query)).await
+    get(state, peer, headers, websocket, RawQuery(query)).await
 }
 
 /// Whether the schema has a Subscription root (GraphiQL then wires its websocket client).

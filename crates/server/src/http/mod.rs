@@ -6,6 +6,7 @@ pub mod documents;
 mod get_request;
 pub mod graphiql;
 pub mod graphql;
+pub mod live;
 mod media;
 mod probes;
 mod request_error;

@@ -2,6 +2,7 @@
 //! document cache.
 
 use super::documents::Documents;
+use super::live::Live;
 use crate::config::{HttpConfig, OperationLimits};
 use axum::extract::FromRef;
 use todoql_domain::AppState;
@@ -22,6 +23,8 @@ pub struct HttpState {
     pub body_limit: usize,
     /// Parsed documents by text, and persisted queries by hash.
     pub documents: Documents,
+    /// The subscription sockets.
+    pub live: Live,
 }
 
 impl HttpState {
@@ -30,6 +33,7 @@ impl HttpState {
         schema: AppSchema,
         app: AppState,
         documents: Documents,
+        live: Live,
         config: &HttpConfig,
         operations: &OperationLimits,
     ) -> Self {
@@ -40,6 +44,7 @@ impl HttpState {
             trust_proxy: config.trust_proxy,
             body_limit: config.body_limit(),
             documents,
+            live,
         }
     }
 }

@@ -20,7 +20,7 @@ pub enum TodoChangeKind {
 }
 
 /// One change of one of the caller's todos.
-pub struct TodoChange(Change);
+pub struct TodoChange(pub(crate) Change);
 
 #[Object]
 impl TodoChange {
