@@ -288,6 +288,30 @@ async fn the_token_expiring_closes_the_socket_with_4403_on_the_real_clock() {
         "closed after {lived:?}"
     );
     assert!(lived < Duration::from_secs(5), "closed after {lived:?}");
+    // Operators see it: the close by reason, and (once the closing handshake is over) no
+    // socket left open.
+    let metrics = || async {
+        reqwest::get(format!("{}/metrics", server.base_url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let text = metrics().await;
+    assert_eq!(
+        metric_value(
+            &text,
+            r#"todoql_subscription_closes_total{reason="forbidden"}"#
+        ),
+        1.0
+    );
+    assert!(text.contains("# HELP todoql_change_listener_reconnects_total"));
+    drop(live);
+    wait_until("the socket is no longer counted", || async {
+        metric_value(&metrics().await, "todoql_subscription_sockets") == 0.0
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -214,8 +214,26 @@ fn connection_init_token(message: &str) -> Result<Option<SecretString>, (u16, &'
     Ok(token)
 }
 
+/// The reason label of a close code the server sends (`todoql_subscription_closes_total`).
+fn close_reason(code: u16) -> Option<&'static str> {
+    Some(match code {
+        4403 => "forbidden",
+        4429 => "too_many",
+        1008 => "too_slow",
+        1001 => "no_answer",
+        1012 => "shutdown",
+        1011 => "internal",
+        4400 | 4401 | 4406 | 4408 | 4409 | 1002 => "protocol",
+        _ => return None,
+    })
+}
+
 /// Sends a close frame (bounded in time) and lets the socket go.
 async fn close(sink: &mut Sink, code: u16, reason: &str) {
+    if let Some(label) = close_reason(code) {
+        metrics::counter!(crate::metrics::catalog::SUBSCRIPTION_CLOSES, "reason" => label)
+            .increment(1);
+    }
     let frame = CloseFrame {
         code,
         reason: Utf8Bytes::from(reason),
