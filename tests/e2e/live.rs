@@ -554,3 +554,65 @@ async fn a_subscriber_that_stops_reading_is_closed_rather_than_buffered_for() {
         2 + delivered
     );
 }
+
+/// The answer of a one-shot operation sent over `socket` as `id`: its `next` payload (then
+/// `complete`).
+async fn over_socket(socket: &mut LiveSocket, id: &str, query: &str) -> Value {
+    socket.subscribe(id, query, json!({})).await;
+    let payload = match socket.next_frame(FRAME_WAIT).await {
+        Frame::Json(message) if message["type"] == "next" && message["id"] == id => {
+            message["payload"].clone()
+        }
+        other => panic!("expected the answer to {id}, got {other:?}"),
+    };
+    match socket.next_frame(FRAME_WAIT).await {
+        Frame::Json(message) if message["type"] == "complete" && message["id"] == id => {}
+        other => panic!("expected {id} to complete, got {other:?}"),
+    }
+    payload
+}
+
+#[tokio::test]
+async fn queries_over_the_socket_check_the_session_and_the_cost_like_http() {
+    let app = spawn_app().await;
+    let ada = todo_user(&app, "ada@example.com").await;
+    todo_id(&app, &ada, "one").await;
+    let mut socket = LiveSocket::init(&app.base_url, Some(&ada.access_token)).await;
+    socket.expect_ack().await;
+    let answer = over_socket(&mut socket, "q1", "{ todos(first: 5) { totalCount } }").await;
+    assert_eq!(answer["data"]["todos"]["totalCount"], 1);
+
+    // A document over the cost limit is refused as over HTTP.
+    let costly = format!(
+        "{{ {} }}",
+        (0..2100)
+            .map(|i| format!("a{i}: __typename"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let over_http = app.graphql_as(&ada.access_token, &costly, json!({})).await;
+    let refused = over_socket(&mut socket, "q2", &costly).await;
+    assert_eq!(refused["errors"][0]["extensions"]["code"], over_http.code());
+    assert!(refused.get("data").is_none_or(Value::is_null));
+
+    // Signed out: the next operation on the socket is UNAUTHENTICATED at once (or the sweep has
+    // closed the socket already), never answered for the ended session.
+    let signed_out = app
+        .graphql_as(&ada.access_token, "mutation { signOut }", json!({}))
+        .await;
+    assert_eq!(signed_out.data()["signOut"], true);
+    socket
+        .subscribe("q3", "{ todos(first: 5) { totalCount } }", json!({}))
+        .await;
+    match socket.next_frame(FRAME_WAIT).await {
+        Frame::Json(message) if message["type"] == "next" => {
+            assert_eq!(
+                message["payload"]["errors"][0]["extensions"]["code"],
+                "UNAUTHENTICATED"
+            );
+            assert!(message["payload"]["data"].is_null(), "{message}");
+        }
+        Frame::Closed(code, _) => assert_eq!(code, 4403),
+        other => panic!("expected UNAUTHENTICATED, got {other:?}"),
+    }
+}

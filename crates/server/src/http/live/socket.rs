@@ -9,11 +9,13 @@
 use super::Live;
 use super::sockets::Registration;
 use crate::http::client::bearer;
-use async_graphql::Data;
 use async_graphql::http::{WebSocket as GraphQLSocket, WsMessage};
+use async_graphql::{Data, Executor};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::stream::BoxStream;
 use futures_util::stream::{SplitSink, StreamExt as _};
 use futures_util::{SinkExt as _, Stream};
+use secrecy::ExposeSecret as _;
 use secrecy::SecretString;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -34,6 +36,49 @@ pub struct Client {
     pub user_agent: Option<String>,
 }
 
+/// The schema as one socket's operations see it: each operation gets a request context of its
+/// own with the socket's token, so each checks the session as an HTTP request does (a query or
+/// mutation sent after a revocation is UNAUTHENTICATED at once, not at the next sweep; a
+/// subscription checks when it starts, and the sweep ends the socket after that).
+#[derive(Clone)]
+struct SocketExecutor {
+    schema: AppSchema,
+    token: SecretString,
+    client: Arc<Client>,
+}
+
+impl SocketExecutor {
+    fn with_context(&self, request: async_graphql::Request) -> async_graphql::Request {
+        request.data(RequestContext::new(
+            Some(self.token.expose_secret().to_owned()),
+            self.client.ip.clone(),
+            self.client.user_agent.clone(),
+        ))
+    }
+}
+
+impl Executor for SocketExecutor {
+    fn execute(
+        &self,
+        request: async_graphql::Request,
+    ) -> impl Future<Output = async_graphql::Response> + Send {
+        let request = self.with_context(request);
+        let schema = self.schema.clone();
+        async move { schema.execute(request).await }
+    }
+
+    fn execute_stream(
+        &self,
+        request: async_graphql::Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, async_graphql::Response> {
+        self.schema.execute_stream_with_session_data(
+            self.with_context(request),
+            session_data.unwrap_or_default(),
+        )
+    }
+}
+
 /// Serves one upgraded socket until it closes.
 pub async fn serve(socket: WebSocket, schema: AppSchema, live: Live, client: Client) {
     let (mut sink, mut source) = socket.split();
@@ -43,18 +88,19 @@ pub async fn serve(socket: WebSocket, schema: AppSchema, live: Live, client: Cli
         Ok(Some(init)) => init,
     };
     let token = match connection_init_token(&init) {
-        Ok(token) => token,
+        Ok(Some(token)) => token,
+        Ok(None) => return close(&mut sink, 4403, "Forbidden").await,
         Err((code, reason)) => return close(&mut sink, code, reason).await,
     };
-    let (viewer, token_expires) =
-        match socket_sessions::viewer_until(&live.app, token.as_ref()).await {
-            Ok(Some(found)) => found,
-            Ok(None) => return close(&mut sink, 4403, "Forbidden").await,
-            Err(err) => {
-                tracing::error!(error = ?err, "subscription socket: the session check failed");
-                return close(&mut sink, 1011, "Internal error").await;
-            }
-        };
+    let (viewer, token_expires) = match socket_sessions::viewer_until(&live.app, Some(&token)).await
+    {
+        Ok(Some(found)) => found,
+        Ok(None) => return close(&mut sink, 4403, "Forbidden").await,
+        Err(err) => {
+            tracing::error!(error = ?err, "subscription socket: the session check failed");
+            return close(&mut sink, 1011, "Internal error").await;
+        }
+    };
     let Ok(registration) = live
         .sockets
         .open(viewer.user.id, viewer.session.id, token_expires)
@@ -77,19 +123,17 @@ pub async fn serve(socket: WebSocket, schema: AppSchema, live: Live, client: Cli
                 _ => None,
             })
         });
-    let mut data = Data::default();
-    data.insert(RequestContext::signed_in(
-        viewer,
-        client.ip,
-        client.user_agent,
-    ));
+    let executor = SocketExecutor {
+        schema,
+        token,
+        client: Arc::new(client),
+    };
     // The connection_init already read goes first; the engine acks it.
     let engine = GraphQLSocket::new(
-        schema,
+        executor,
         futures_util::stream::once(std::future::ready(init.into_bytes())).chain(incoming),
         async_graphql::http::WebSocketProtocols::GraphQLWS,
-    )
-    .connection_data(data);
+    );
     run(sink, engine, registration, &live, heard_at).await;
 }
 
