@@ -528,8 +528,18 @@ async fn a_subscriber_that_stops_reading_is_closed_rather_than_buffered_for() {
     // (On PostgreSQL the inserts' trigger told the listener; on SQLite the writer does this.)
     app.state.change_feed().nudge(user);
 
-    // We read nothing for a while: the server's sends wait, and it gives up on us.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // We read nothing: once the buffers between us are full, the server's send waits, and
+    // after a second it gives up on us. (Only this test makes a socket too slow; the metrics
+    // are the test process's.)
+    let too_slow = r#"todoql_subscription_closes_total{reason="too_slow"}"#;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    while metric_value(&app.metrics_text().await, too_slow) < 1.0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server never gave up on the subscriber"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let mut delivered = 0;
     let end = loop {
         match live.next_frame(FRAME_WAIT).await {
