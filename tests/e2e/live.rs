@@ -626,3 +626,30 @@ async fn queries_over_the_socket_check_the_session_and_the_cost_like_http() {
         other => panic!("expected UNAUTHENTICATED, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_socket_may_run_a_bounded_number_of_operations_at_once() {
+    let app = spawn_app().await;
+    let ada = todo_user(&app, "ada@example.com").await;
+    let mut socket = LiveSocket::init(&app.base_url, Some(&ada.access_token)).await;
+    socket.expect_ack().await;
+    // 25 live subscriptions are fine; finished operations do not count.
+    over_socket(&mut socket, "q", "{ __typename }").await;
+    for id in 0..25 {
+        socket
+            .subscribe(
+                &id.to_string(),
+                crate::support::live::TODO_CHANGES,
+                json!({}),
+            )
+            .await;
+    }
+    socket.expect_silence(QUIET).await;
+    // The 26th closes the socket, as a socket over the per-user limit is closed.
+    socket
+        .subscribe("25", crate::support::live::TODO_CHANGES, json!({}))
+        .await;
+    let (code, reason) = socket.expect_close(FRAME_WAIT).await;
+    assert_eq!(code, 4429);
+    assert!(reason.contains("operations"), "{reason}");
+}

@@ -4,6 +4,7 @@
 //! on another site cannot open a socket with a token it has stolen no way to read anyway, nor
 //! ride on anything ambient.
 
+mod operations;
 mod socket;
 pub mod sockets;
 

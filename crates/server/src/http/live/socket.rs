@@ -7,6 +7,7 @@
 //! rather than the engine's (its failed connection_init is 1002).
 
 use super::Live;
+use super::operations::Operations;
 use super::sockets::Registration;
 use crate::http::client::bearer;
 use async_graphql::http::{WebSocket as GraphQLSocket, WsMessage};
@@ -111,17 +112,20 @@ pub async fn serve(socket: WebSocket, schema: AppSchema, live: Live, client: Cli
     // Every frame from the client counts as a sign of life (pongs included).
     let heard_at = Arc::new(Mutex::new(Instant::now()));
     let heard = Arc::clone(&heard_at);
+    let operations = Arc::new(Operations::default());
+    let counted = Arc::clone(&operations);
     let incoming = source
         .take_while(|frame| {
             std::future::ready(matches!(frame, Ok(frame) if !matches!(frame, Message::Close(_))))
         })
         .filter_map(move |frame| {
             *heard.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
-            std::future::ready(match frame {
+            let message = match frame {
                 Ok(Message::Text(text)) => Some(text.as_str().as_bytes().to_vec()),
                 Ok(Message::Binary(bytes)) => Some(bytes.to_vec()),
                 _ => None,
-            })
+            };
+            std::future::ready(message.filter(|message| counted.from_client(message)))
         });
     let executor = SocketExecutor {
         schema,
@@ -134,7 +138,7 @@ pub async fn serve(socket: WebSocket, schema: AppSchema, live: Live, client: Cli
         futures_util::stream::once(std::future::ready(init.into_bytes())).chain(incoming),
         async_graphql::http::WebSocketProtocols::GraphQLWS,
     );
-    run(sink, engine, registration, &live, heard_at).await;
+    run(sink, engine, registration, &live, heard_at, &operations).await;
 }
 
 /// The socket's life after its connection_init.
@@ -144,6 +148,7 @@ async fn run(
     mut registration: Registration,
     live: &Live,
     heard_at: Arc<Mutex<Instant>>,
+    operations: &Operations,
 ) {
     let mut engine = std::pin::pin!(engine);
     let (code, reason) = serve_until_closing(
@@ -152,6 +157,7 @@ async fn run(
         &mut registration,
         live,
         &heard_at,
+        operations,
     )
     .await;
     if let Some(code) = code {
@@ -174,6 +180,7 @@ async fn serve_until_closing(
     registration: &mut Registration,
     live: &Live,
     heard_at: &Mutex<Instant>,
+    operations: &Operations,
 ) -> (Option<u16>, String) {
     let mut stopped = live.stopped.clone();
     let mut pings =
@@ -183,6 +190,7 @@ async fn serve_until_closing(
         tokio::select! {
             message = engine.next() => match message {
                 Some(WsMessage::Text(text)) => {
+                    operations.from_server(&text);
                     match timeout(live.send_timeout, sink.send(Message::Text(text.into()))).await {
                         Ok(Ok(())) => {}
                         Ok(Err(_)) => return (None, String::new()),
@@ -195,6 +203,9 @@ async fn serve_until_closing(
             },
             ended = &mut registration.ended => {
                 return closing(4403, ended.map_or("Forbidden", |why| why.reason()));
+            }
+            () = operations.overflowed.notified() => {
+                return closing(4429, "Too many operations on this socket");
             }
             () = crate::shutdown::stop_requested(&mut stopped) => {
                 return closing(1012, "Service restart");
