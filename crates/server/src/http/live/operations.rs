@@ -31,7 +31,7 @@ struct Envelope<'a> {
 impl Operations {
     /// A client message about to reach the engine; false when it must not (a subscribe over
     /// the limit: the socket is then closing).
-    pub fn from_client(&self, message: &[u8]) -> bool {
+    pub fn admit_client_message(&self, message: &[u8]) -> bool {
         let Ok(envelope) = serde_json::from_slice::<Envelope<'_>>(message) else {
             // Not ours to judge: the engine answers malformed messages.
             return true;
@@ -54,7 +54,7 @@ impl Operations {
     }
 
     /// A server message on its way out: an operation that completed or failed leaves.
-    pub fn from_server(&self, message: &str) {
+    pub fn note_server_message(&self, message: &str) {
         // The engine writes the type first; most messages are `next`, which end nothing.
         if !(message.starts_with(r#"{"type":"complete""#)
             || message.starts_with(r#"{"type":"error""#))
@@ -83,17 +83,17 @@ mod tests {
     fn operations_are_counted_until_they_end_from_either_side() {
         let operations = Operations::default();
         for id in 0..MAX_OPERATIONS {
-            assert!(operations.from_client(&subscribe(id)));
+            assert!(operations.admit_client_message(&subscribe(id)));
         }
-        assert!(!operations.from_client(&subscribe(MAX_OPERATIONS)));
+        assert!(!operations.admit_client_message(&subscribe(MAX_OPERATIONS)));
         // The client completes one; the server completes another and fails a third.
-        assert!(operations.from_client(br#"{"id":"0","type":"complete"}"#));
-        operations.from_server(r#"{"type":"complete","id":"1"}"#);
-        operations.from_server(r#"{"type":"error","id":"2","payload":[]}"#);
-        operations.from_server(r#"{"type":"next","id":"3","payload":{}}"#);
+        assert!(operations.admit_client_message(br#"{"id":"0","type":"complete"}"#));
+        operations.note_server_message(r#"{"type":"complete","id":"1"}"#);
+        operations.note_server_message(r#"{"type":"error","id":"2","payload":[]}"#);
+        operations.note_server_message(r#"{"type":"next","id":"3","payload":{}}"#);
         for id in 100..103 {
-            assert!(operations.from_client(&subscribe(id)));
+            assert!(operations.admit_client_message(&subscribe(id)));
         }
-        assert!(!operations.from_client(&subscribe(200)));
+        assert!(!operations.admit_client_message(&subscribe(200)));
     }
 }

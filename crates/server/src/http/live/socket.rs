@@ -125,7 +125,7 @@ pub async fn serve(socket: WebSocket, schema: AppSchema, live: Live, client: Cli
                 Ok(Message::Binary(bytes)) => Some(bytes.to_vec()),
                 _ => None,
             };
-            std::future::ready(message.filter(|message| counted.from_client(message)))
+            std::future::ready(message.filter(|message| counted.admit_client_message(message)))
         });
     let executor = SocketExecutor {
         schema,
@@ -190,7 +190,7 @@ async fn serve_until_closing(
         tokio::select! {
             message = engine.next() => match message {
                 Some(WsMessage::Text(text)) => {
-                    operations.from_server(&text);
+                    operations.note_server_message(&text);
                     match timeout(live.send_timeout, sink.send(Message::Text(text.into()))).await {
                         Ok(Ok(())) => {}
                         Ok(Err(_)) => return (None, String::new()),
