@@ -4,6 +4,7 @@
 //! session revoked on another instance; 1012 at shutdown; the per-user limit; the Origin check;
 //! keep-alive; on PostgreSQL, delivery across instances and through a killed listener.
 
+use crate::changes::op;
 use crate::support::live::{FRAME_WAIT, Frame, LiveSocket};
 use crate::support::*;
 use crate::todos::*;
@@ -15,13 +16,6 @@ use std::time::Duration;
 const QUIET: Duration = Duration::from_millis(500);
 /// The sweep runs every second: an ended session closes its sockets within this.
 const CLOSE_WAIT: Duration = Duration::from_secs(4);
-
-async fn op(app: &TestApp, user: &TestUser, query: &str, variables: Value) -> Value {
-    app.graphql_as(&user.access_token, query, variables)
-        .await
-        .data()
-        .clone()
-}
 
 async fn todo_id(app: &TestApp, user: &TestUser, title: &str) -> String {
     new_todo(app, user, title).await["id"]
