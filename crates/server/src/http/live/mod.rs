@@ -4,6 +4,7 @@
 //! on another site cannot open a socket with a token it has stolen no way to read anyway, nor
 //! ride on anything ambient.
 
+mod operations;
 mod socket;
 pub mod sockets;
 
@@ -86,6 +87,10 @@ pub fn upgrade(
     let upgrade = upgrade
         .protocols([PROTOCOL])
         .max_message_size(MAX_MESSAGE_BYTES)
+        // Idle sockets are the common case: small buffers (tungstenite's default is 128 KiB
+        // each way), grown only by a message that needs more.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(8 * 1024)
         // Backpressure instead of a growing buffer: a send waits once this much is unsent.
         .max_write_buffer_size(1024 * 1024);
     let offered = upgrade.selected_protocol().is_some();
