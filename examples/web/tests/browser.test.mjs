@@ -256,6 +256,17 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
       const shown = async (list) => JSON.stringify((await list.locator("li .title").allTextContents()).map((t) => t.trim()));
       await eventually(async () => (await shown(otherList())) === expected, "the second page's list after the last delete");
       await eventually(async () => (await shown(todoList())) === expected, "the first page's list after the last delete");
+      // The pages' sockets outlive their access token (10 s): the server closes them with 4403,
+      // the client refreshes (one refresh for both tabs) and reconnects from the last revision.
+      const socketsBefore = localSockets.length;
+      await other.waitForTimeout((TOKEN_TTL + 2) * 1000);
+      await eventually(async () => localSockets.length >= socketsBefore + 2, "both pages to reconnect after 4403");
+      await page.getByLabel("New todo").fill("After the token expired");
+      await page.getByRole("button", { name: "Add", exact: true }).click();
+      await otherList().getByText("After the token expired", { exact: true }).waitFor();
+      await other.getByRole("button", { name: "Delete After the token expired" }).click();
+      await eventually(async () => (await shown(todoList())) === expected, "the first page's list after the other's delete");
+      await eventually(async () => (await shown(otherList())) === expected, "the second page's list after its delete");
       assert.equal(await other.evaluate(() => window.__noReload), true);
       assert.equal(navigations, 0);
     } finally {
