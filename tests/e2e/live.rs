@@ -177,14 +177,26 @@ async fn since_resumes_on_a_restarted_server_and_shutdown_closes_with_1012() {
 }
 
 #[tokio::test]
-async fn purged_history_is_resync_required_and_the_purge_itself_is_replayed() {
+async fn the_purge_arrives_live_and_purged_history_is_resync_required() {
     let app = spawn_app().await;
     let ada = todo_user(&app, "ada@example.com").await;
     let id = todo_id(&app, &ada, "old").await;
     by_id(&app, &ada, "deleteTodo", &id).await;
     let ada = later(&app, &ada, Days::days(31)).await;
-    // Trash purge (PURGED, revision 3) and the log's retention (revisions 1 and 2 go).
+    // Subscribed live (a first change, revision 3, shows the subscription runs) when the trash
+    // purge runs: its PURGED (revision 4) arrives as it commits. The same pass purges the log's
+    // revisions 1 and 2 (older than the retention).
+    let mut live = LiveSocket::subscribed(&app.base_url, &ada.access_token, None).await;
+    live.expect_silence(QUIET).await;
+    todo_id(&app, &ada, "probe").await;
+    assert_eq!(live.next_change().await["revision"], 3);
     todoql_domain::maintenance::purge(&app.state).await.unwrap();
+    let purged_live = live.next_change().await;
+    assert_eq!(kinds(std::slice::from_ref(&purged_live)), [(4, "PURGED")]);
+    assert_eq!(purged_live["todoId"], id.as_str());
+    assert_eq!(purged_live["todo"], Value::Null);
+    assert_eq!(purged_live["deletedTodo"], Value::Null);
+    live.expect_silence(QUIET).await;
 
     let mut stale = LiveSocket::subscribed(&app.base_url, &ada.access_token, Some(0)).await;
     // The subscription's one answer is the error, then it completes (the socket stays open).
@@ -203,9 +215,9 @@ async fn purged_history_is_resync_required_and_the_purge_itself_is_replayed() {
         other => panic!("expected complete, got {other:?}"),
     }
     let mut fresh = LiveSocket::subscribed(&app.base_url, &ada.access_token, Some(2)).await;
-    let purged = fresh.next_change().await;
-    assert_eq!(kinds(std::slice::from_ref(&purged)), [(3, "PURGED")]);
-    assert_eq!(purged["originSessionId"], Value::Null);
+    let replayed = fresh.changes(2).await;
+    assert_eq!(kinds(&replayed), [(3, "CREATED"), (4, "PURGED")]);
+    assert_eq!(replayed[1]["originSessionId"], Value::Null);
 }
 
 #[tokio::test]
@@ -413,7 +425,9 @@ async fn a_change_made_on_another_instance_is_delivered() {
     }
     let b = a.spawn_beside(&[]).await;
     let ada = todo_user(&a, "ada@example.com").await;
-    let mut live = LiveSocket::subscribed(&a.base_url, &ada.access_token, None).await;
+    // From revision 0, so that a change made before A has processed the subscribe is replayed
+    // rather than missed by the test.
+    let mut live = LiveSocket::subscribed(&a.base_url, &ada.access_token, Some(0)).await;
     let id = todo_id(&b, &ada, "from b").await;
     rename(&b, &ada, &id, "still from b").await;
     let changes = live.changes(2).await;
