@@ -4,6 +4,7 @@
 //! on another site cannot open a socket with a token it has stolen no way to read anyway, nor
 //! ride on anything ambient.
 
+mod operations;
 mod socket;
 pub mod sockets;
 
@@ -24,12 +25,6 @@ use tokio::sync::watch;
 const PROTOCOL: &str = "graphql-transport-ws";
 /// Largest message a client may send (a subscribe with its document and variables).
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-/// Each socket's read buffer. tungstenite fills its whole capacity with zeros before every
-/// read (default 128 KiB), so the capacity is resident memory of every idle socket: 157 KB per
-/// socket at 1,000 sockets with the default, against a 30 KB budget (bench scenario 8). Client
-/// messages are small (a subscribe, a pong); a larger one (up to MAX_MESSAGE_BYTES) grows the
-/// buffer for the frame it needs.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 /// What every subscription socket shares.
 #[derive(Clone)]
@@ -92,7 +87,10 @@ pub fn upgrade(
     let upgrade = upgrade
         .protocols([PROTOCOL])
         .max_message_size(MAX_MESSAGE_BYTES)
-        .read_buffer_size(READ_BUFFER_BYTES)
+        // Idle sockets are the common case: small buffers (tungstenite's default is 128 KiB
+        // each way), grown only by a message that needs more.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(8 * 1024)
         // Backpressure instead of a growing buffer: a send waits once this much is unsent.
         .max_write_buffer_size(1024 * 1024);
     let offered = upgrade.selected_protocol().is_some();

@@ -115,12 +115,18 @@ impl Sockets {
                 end: Some(end),
             },
         );
-        self.open.send_replace(registry.sockets.len());
+        self.counted(registry.sockets.len());
         Ok(Registration {
             sockets: Arc::clone(self),
             id,
             ended,
         })
+    }
+
+    /// Publishes the number of open sockets (shutdown waits on it; the gauge shows it).
+    fn counted(&self, open: usize) {
+        self.open.send_replace(open);
+        metrics::gauge!(crate::metrics::catalog::SUBSCRIPTION_SOCKETS).set(open as f64);
     }
 
     /// How many sockets are open.
@@ -202,7 +208,7 @@ impl Drop for Registration {
                 registry.per_user.remove(&socket.user);
             }
         }
-        self.sockets.open.send_replace(registry.sockets.len());
+        self.sockets.counted(registry.sockets.len());
     }
 }
 
