@@ -88,8 +88,11 @@ pub fn upgrade(
         .protocols([PROTOCOL])
         .max_message_size(MAX_MESSAGE_BYTES)
         // Idle sockets are the common case: small buffers (tungstenite's default is 128 KiB
-        // each way), grown only by a message that needs more.
-        .read_buffer_size(4 * 1024)
+        // each way), grown only by a message that needs more. tungstenite zero-fills the read
+        // buffer before each read, so all of it is resident in every socket. 1 KiB holds the
+        // usual connection_init, subscribe or pong in one read (a larger message takes a few
+        // more): bench scenario 8 measured about 3 KB per idle socket less than with 4 KiB.
+        .read_buffer_size(1024)
         .write_buffer_size(8 * 1024)
         // Backpressure instead of a growing buffer: a send waits once this much is unsent.
         .max_write_buffer_size(1024 * 1024);
