@@ -6,8 +6,8 @@
 //! loop owns the socket around it, so that it can close with the codes the contract promises
 //! rather than the engine's (its failed connection_init is 1002).
 
-use super::Live;
 use super::operations::Operations;
+use super::shared::Live;
 use super::sockets::Registration;
 use crate::http::client::bearer;
 use async_graphql::http::{WebSocket as GraphQLSocket, WsMessage};
