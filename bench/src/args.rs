@@ -40,8 +40,9 @@ pub struct Args {
     #[arg(long)]
     pub smoke: bool,
     /// Scenarios to run (1 layer, 2 list, 3 writes, 4 isolation, 5 depth, 7 todoql against
-    /// its floors, PostgreSQL only; 6 memory is read during the others).
-    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,7")]
+    /// its floors, PostgreSQL only, 8 live changes: idle subscribers and delivery delay; 6
+    /// memory is read during the others).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,7,8")]
     pub scenarios: Vec<u8>,
     /// Server under test on one core, load generator on another (needs two cores).
     #[arg(long)]
@@ -76,6 +77,16 @@ pub struct Args {
     /// Server starts timed on the migrated database (default 5; 1 with --smoke).
     #[arg(long)]
     pub cold_starts: Option<usize>,
+    /// Scenario 8: idle WebSocket subscribers on one instance (default 1,000; 20 with --smoke).
+    #[arg(long)]
+    pub subscribers: Option<usize>,
+    /// Scenario 8: sockets of each user (the server allows 20 by default; above that the
+    /// bench raises TODOQL_WS_MAX_PER_USER).
+    #[arg(long, default_value_t = 10)]
+    pub sockets_per_user: usize,
+    /// Scenario 8: timed changes, one at a time (default 300; 20 with --smoke).
+    #[arg(long)]
+    pub changes: Option<usize>,
     /// Extra server environment, e.g. `--server-env TODOQL_DB_MAX_CONNECTIONS=8` (repeatable).
     #[arg(long, value_parser = parse_env)]
     pub server_env: Vec<(String, String)>,
@@ -121,6 +132,9 @@ impl Args {
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect(),
             rounds: self.rounds.unwrap_or(if smoke { 1 } else { 3 }).max(1),
+            subscribers: self.subscribers.unwrap_or(if smoke { 20 } else { 1000 }),
+            sockets_per_user: self.sockets_per_user,
+            changes: self.changes.unwrap_or(if smoke { 20 } else { 300 }),
             pin: self.pin,
         }
     }
@@ -171,6 +185,9 @@ impl Args {
 pub fn check(settings: &Settings) -> anyhow::Result<()> {
     if settings.users == 0 || settings.connections == 0 {
         bail!("--users and --connections must be positive");
+    }
+    if settings.subscribers == 0 || settings.sockets_per_user == 0 {
+        bail!("--subscribers and --sockets-per-user must be positive");
     }
     if settings.page == 0 || settings.depth_todos < settings.page * PAGE_SIZE {
         bail!(

@@ -14,20 +14,25 @@
 //! 6. memory and start: idle RSS, peak RSS per scenario, cold start to /readyz;
 //! 7. (PostgreSQL) todoql against two floors in the same run, in rounds: a tiny axum + sqlx
 //!    server and a bare async-graphql one over the same SQL, neither authenticating (see
-//!    `compare` and `floor`), at N connections and at one.
+//!    `compare` and `floor`), at N connections and at one;
+//! 8. live changes: N idle graphql-transport-ws subscribers on one instance (memory per
+//!    socket) and the delay from a change's commit, made on a second instance on PostgreSQL,
+//!    to its arrival on every socket of its user (see `live`).
 //!
 //! `--pin` runs every server under test on one core and the load generator on another, as in
 //! the table of issue 19 (PostgreSQL stays free to use both).
 //!
 //! It prints a table and the budgets, and writes JSON under `bench/results/`. `--smoke` runs
 //! everything for about a second on small data (CI): it asserts nothing but that every
-//! request succeeded; the exit status is 1 when any request failed.
+//! request succeeded and every change reached its subscribers; the exit status is 1 when any
+//! request failed or a change was not delivered.
 
 mod args;
 mod client;
 mod compare;
 mod comparison;
 mod floor;
+mod live;
 mod load;
 mod one_database;
 mod pin;

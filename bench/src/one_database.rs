@@ -61,14 +61,30 @@ struct SignedIn {
 impl Run<'_> {
     /// Runs everything on this database and gives its part of the report.
     pub async fn measure(&self) -> anyhow::Result<DatabaseReport> {
-        let (database, settings) = (self.database, self.settings);
-        let mut out = DatabaseReport::new(database);
-
+        let mut out = DatabaseReport::new(self.database);
         // First start: applies the migrations.
-        let mut target = self.first_start(&mut out).await?;
-        let users = self.seed(&mut out).await?;
+        let target = self.first_start(&mut out).await?;
+        if [1, 2, 3, 4, 5, 7].iter().any(|&s| self.runs(s)) {
+            self.load_scenarios(target, &mut out).await?;
+        } else if let Some(server) = target.server {
+            server.stop().await?;
+        }
+        if self.runs(8) {
+            self.live(&mut out).await?;
+        }
+        Ok(out)
+    }
+
+    /// Seeding, cold starts and scenarios 1 to 7 (those asked for), on the first server.
+    async fn load_scenarios(
+        &self,
+        mut target: Target,
+        out: &mut DatabaseReport,
+    ) -> anyhow::Result<()> {
+        let settings = self.settings;
+        let users = self.seed(out).await?;
         if let Some(server) = target.server.take() {
-            target = self.cold_starts(server, &mut out).await?;
+            target = self.cold_starts(server, out).await?;
         }
         if let Some(pid) = target.pid {
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -89,7 +105,7 @@ impl Run<'_> {
             },
             connections: settings.connections,
         };
-        self.scenarios(&stage, &signed_in, &mut out).await?;
+        self.scenarios(&stage, &signed_in, out).await?;
 
         if let Some(pid) = target.pid {
             tokio::time::sleep(Duration::from_secs(2)).await;
@@ -99,9 +115,29 @@ impl Run<'_> {
             server.stop().await?;
         }
         if self.runs(7) {
-            self.compare(&users, timing, &mut out).await?;
+            self.compare(&users, timing, out).await?;
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// Scenario 8: idle subscribers and the delay of live changes, with servers of its own.
+    async fn live(&self, out: &mut DatabaseReport) -> anyhow::Result<()> {
+        let Some(launch) = self.launch else {
+            eprintln!("[8] skipped: it starts its own servers (not with --url)");
+            return Ok(());
+        };
+        out.live = Some(
+            crate::live::run(crate::live::Setup {
+                database: self.database,
+                launch,
+                database_url: self.database_url,
+                subscribers: self.settings.subscribers,
+                per_user: self.settings.sockets_per_user,
+                changes: self.settings.changes,
+            })
+            .await?,
+        );
+        Ok(())
     }
 
     fn runs(&self, scenario: u8) -> bool {

@@ -25,6 +25,10 @@ pub struct Settings {
     pub rounds: usize,
     /// Servers on one core, the load on another.
     pub pin: bool,
+    /// Scenario 8: idle subscribers, sockets per user, timed changes.
+    pub subscribers: usize,
+    pub sockets_per_user: usize,
+    pub changes: usize,
 }
 
 /// One measured run of a scenario.
@@ -84,6 +88,8 @@ pub struct DatabaseReport {
     pub phases: Vec<Phase>,
     /// Scenario 7: todoql against its floors.
     pub comparison: Option<crate::comparison::Comparison>,
+    /// Scenario 8: idle subscribers and the delay of live changes.
+    pub live: Option<crate::live::LiveReport>,
 }
 
 impl DatabaseReport {
@@ -97,6 +103,7 @@ impl DatabaseReport {
             seed_s: 0.0,
             phases: Vec::new(),
             comparison: None,
+            live: None,
         }
     }
 
@@ -171,7 +178,13 @@ impl Report {
             .filter_map(|d| d.comparison.as_ref())
             .map(crate::comparison::Comparison::errors)
             .sum();
-        phases + comparisons
+        let live: u64 = self
+            .databases
+            .iter()
+            .filter_map(|d| d.live.as_ref())
+            .map(crate::live::LiveReport::errors)
+            .sum();
+        phases + comparisons + live
     }
 
     /// Closes the run: load average, budgets.
@@ -290,6 +303,16 @@ impl Report {
                     budgets.push(budget(scenario, &target, measured, met.and_then(verdict)));
                 }
             }
+            if let Some(live) = &db.live {
+                for (target, measured, met) in live_budgets(live) {
+                    budgets.push(budget(
+                        "8 live changes",
+                        &target,
+                        measured,
+                        met.and_then(verdict),
+                    ));
+                }
+            }
             if let Some(median) = db.cold_start_median() {
                 budgets.push(budget(
                     "6 start",
@@ -353,6 +376,47 @@ fn comparison_budgets(
             Some(rss <= 30.0),
         ));
     }
+    out
+}
+
+/// The budgets of issue 17: memory per idle socket, and the delivery delay's p99, judged at
+/// 1,000 subscribers or more.
+fn live_budgets(live: &crate::live::LiveReport) -> Vec<(String, String, Option<bool>)> {
+    let judged = live.subscribers >= 1000;
+    let at = if judged {
+        String::new()
+    } else {
+        format!(" (only {} subscribers: not judged)", live.subscribers)
+    };
+    let mut out = Vec::new();
+    if let Some(kb) = live.kb_per_socket {
+        out.push((
+            "server memory per idle subscribed socket < 30 KB".to_owned(),
+            format!(
+                "{kb:.1} KB × {} sockets ({:.1} → {:.1} MB){at}",
+                live.subscribers,
+                live.rss_before_mb.unwrap_or(f64::NAN),
+                live.rss_subscribed_mb.unwrap_or(f64::NAN)
+            ),
+            judged.then_some(kb < 30.0),
+        ));
+    }
+    let delay = &live.outcome.from_response;
+    out.push((
+        format!(
+            "delivery p99 < 50 ms at 1,000 subscribers ({})",
+            if live.across_instances {
+                "change on another instance"
+            } else {
+                "one instance"
+            }
+        ),
+        format!(
+            "p99 {:.2} ms, p50 {:.2} ms over {} deliveries of {} changes{at}",
+            delay.p99_ms, delay.p50_ms, live.outcome.deliveries, live.outcome.changes
+        ),
+        (judged && live.outcome.deliveries > 0).then_some(delay.p99_ms < 50.0),
+    ));
     out
 }
 
@@ -481,6 +545,12 @@ pub fn render(report: &Report) -> String {
             render_comparison(&mut out, db.database, c);
         }
     }
+    for db in &report.databases {
+        if let Some(live) = &db.live {
+            let _ = writeln!(out);
+            let _ = writeln!(out, "{}", crate::live::summary(db.database, live));
+        }
+    }
     let _ = writeln!(out);
     let _ = writeln!(out, "| budget | database | target | measured | met |");
     let _ = writeln!(out, "|---|---|---|---|---|");
@@ -495,7 +565,8 @@ pub fn render(report: &Report) -> String {
             match b.met {
                 Some(true) => "met",
                 Some(false) => "NOT met",
-                None => "not judged (smoke)",
+                None if s.smoke => "not judged (smoke)",
+                None => "not judged",
             }
         );
     }

@@ -29,51 +29,72 @@ export function encryptionKeyArgs() {
 /** Starts `todoql serve` with extra flags; resolves once it listens. */
 export async function startTodoql({ args = [], env = {}, timeoutMs = 60000 } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "todoql-test-"));
-  const child = spawn(
-    todoqlBin(),
-    [
-      "serve",
-      "--listen", "127.0.0.1:0",
-      "--database-url", `sqlite://${dir}/todoql.db?mode=rwc`,
-      "--jwt-secret", randomBytes(32).toString("hex"),
-      "--log-format", "json",
-      "--purge-interval", "0",
-      ...args,
-    ],
-    { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const databaseUrl = `sqlite://${dir}/todoql.db?mode=rwc`;
+  // Kept across restart(): the same database and key, so tokens and data survive it.
+  const jwtSecret = randomBytes(32).toString("hex");
   let log = "";
-  child.stdout.setEncoding("utf8").on("data", (c) => (log += c));
-  child.stderr.setEncoding("utf8").on("data", (c) => (log += c));
+  let child;
 
-  const baseUrl = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`todoql did not start within ${timeoutMs} ms:\n${log}`)), timeoutMs);
-    const onData = () => {
-      const found = /listening on (http:\/\/[0-9.]+:\d+)/.exec(log);
-      if (found) {
+  /** Spawns the server on `listen`; resolves to its base URL once it listens. */
+  const spawnServer = (listen) => {
+    child = spawn(
+      todoqlBin(),
+      [
+        "serve",
+        "--listen", listen,
+        "--database-url", databaseUrl,
+        "--jwt-secret", jwtSecret,
+        "--log-format", "json",
+        "--purge-interval", "0",
+        ...args,
+      ],
+      { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const started = log.length;
+    child.stdout.setEncoding("utf8").on("data", (c) => (log += c));
+    child.stderr.setEncoding("utf8").on("data", (c) => (log += c));
+    const current = child;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`todoql did not start within ${timeoutMs} ms:\n${log}`)), timeoutMs);
+      const onData = () => {
+        const found = /listening on (http:\/\/[0-9.]+:\d+)/.exec(log.slice(started));
+        if (found) {
+          clearTimeout(timer);
+          resolve(found[1]);
+        }
+      };
+      current.stdout.on("data", onData);
+      current.stderr.on("data", onData);
+      current.once("exit", (code) => {
         clearTimeout(timer);
-        resolve(found[1]);
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`todoql exited with ${code} before listening:\n${log}`));
+        reject(new Error(`todoql exited with ${code} before listening:\n${log}`));
+      });
     });
-  });
+  };
+
+  const stopServer = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    }
+  };
+
+  const baseUrl = await spawnServer("127.0.0.1:0");
 
   return {
     baseUrl,
     graphqlUrl: `${baseUrl}/graphql`,
-    /** Everything the server printed so far. */
+    databaseUrl,
+    /** Everything the server printed so far (across restarts). */
     log: () => log,
+    /** Stops the server (SIGTERM: a graceful shutdown) and starts it again on the same port and database. */
+    async restart() {
+      await stopServer();
+      await spawnServer(new URL(baseUrl).host);
+    },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        await exited;
-      }
+      await stopServer();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -56,7 +56,8 @@ fn revisions(page: &Value) -> Vec<i64> {
         .collect()
 }
 
-async fn op(app: &TestApp, user: &TestUser, query: &str, variables: Value) -> Value {
+/// The data of `query` run by `user` (also the live tests' helper).
+pub async fn op(app: &TestApp, user: &TestUser, query: &str, variables: Value) -> Value {
     app.graphql_as(&user.access_token, query, variables)
         .await
         .data()

@@ -78,8 +78,8 @@ async fn graphiql_opens_with_the_tour_and_the_authorization_header_to_fill_in() 
     let end = start + html[start..].find("</script>").unwrap();
     let config: serde_json::Value = serde_json::from_str(&html[start..end]).unwrap();
     assert_eq!(config["endpoint"], "graphql");
-    // No Subscription type yet, so no websocket client.
-    assert!(config["subscriptionEndpoint"].is_null(), "{config}");
+    // Subscriptions go over a WebSocket to /graphql itself, with GraphiQL's own graphql-ws.
+    assert_eq!(config["subscriptionEndpoint"], "graphql", "{config}");
     assert!(!html.contains("graphql-ws.min.js"));
     let tour = config["defaultQuery"].as_str().unwrap();
     for operation in [

@@ -4,6 +4,7 @@
 //! session revoked on another instance; 1012 at shutdown; the per-user limit; the Origin check;
 //! keep-alive; on PostgreSQL, delivery across instances and through a killed listener.
 
+use crate::changes::op;
 use crate::support::live::{FRAME_WAIT, Frame, LiveSocket};
 use crate::support::*;
 use crate::todos::*;
@@ -15,13 +16,6 @@ use std::time::Duration;
 const QUIET: Duration = Duration::from_millis(500);
 /// The sweep runs every second: an ended session closes its sockets within this.
 const CLOSE_WAIT: Duration = Duration::from_secs(4);
-
-async fn op(app: &TestApp, user: &TestUser, query: &str, variables: Value) -> Value {
-    app.graphql_as(&user.access_token, query, variables)
-        .await
-        .data()
-        .clone()
-}
 
 async fn todo_id(app: &TestApp, user: &TestUser, title: &str) -> String {
     new_todo(app, user, title).await["id"]
@@ -183,14 +177,26 @@ async fn since_resumes_on_a_restarted_server_and_shutdown_closes_with_1012() {
 }
 
 #[tokio::test]
-async fn purged_history_is_resync_required_and_the_purge_itself_is_replayed() {
+async fn the_purge_arrives_live_and_purged_history_is_resync_required() {
     let app = spawn_app().await;
     let ada = todo_user(&app, "ada@example.com").await;
     let id = todo_id(&app, &ada, "old").await;
     by_id(&app, &ada, "deleteTodo", &id).await;
     let ada = later(&app, &ada, Days::days(31)).await;
-    // Trash purge (PURGED, revision 3) and the log's retention (revisions 1 and 2 go).
+    // Subscribed live (a first change, revision 3, shows the subscription runs) when the trash
+    // purge runs: its PURGED (revision 4) arrives as it commits. The same pass purges the log's
+    // revisions 1 and 2 (older than the retention).
+    let mut live = LiveSocket::subscribed(&app.base_url, &ada.access_token, None).await;
+    live.expect_silence(QUIET).await;
+    todo_id(&app, &ada, "probe").await;
+    assert_eq!(live.next_change().await["revision"], 3);
     todoql_domain::maintenance::purge(&app.state).await.unwrap();
+    let purged_live = live.next_change().await;
+    assert_eq!(kinds(std::slice::from_ref(&purged_live)), [(4, "PURGED")]);
+    assert_eq!(purged_live["todoId"], id.as_str());
+    assert_eq!(purged_live["todo"], Value::Null);
+    assert_eq!(purged_live["deletedTodo"], Value::Null);
+    live.expect_silence(QUIET).await;
 
     let mut stale = LiveSocket::subscribed(&app.base_url, &ada.access_token, Some(0)).await;
     // The subscription's one answer is the error, then it completes (the socket stays open).
@@ -209,9 +215,9 @@ async fn purged_history_is_resync_required_and_the_purge_itself_is_replayed() {
         other => panic!("expected complete, got {other:?}"),
     }
     let mut fresh = LiveSocket::subscribed(&app.base_url, &ada.access_token, Some(2)).await;
-    let purged = fresh.next_change().await;
-    assert_eq!(kinds(std::slice::from_ref(&purged)), [(3, "PURGED")]);
-    assert_eq!(purged["originSessionId"], Value::Null);
+    let replayed = fresh.changes(2).await;
+    assert_eq!(kinds(&replayed), [(3, "CREATED"), (4, "PURGED")]);
+    assert_eq!(replayed[1]["originSessionId"], Value::Null);
 }
 
 #[tokio::test]
@@ -288,6 +294,30 @@ async fn the_token_expiring_closes_the_socket_with_4403_on_the_real_clock() {
         "closed after {lived:?}"
     );
     assert!(lived < Duration::from_secs(5), "closed after {lived:?}");
+    // Operators see it: the close by reason, and (once the closing handshake is over) no
+    // socket left open.
+    let metrics = || async {
+        reqwest::get(format!("{}/metrics", server.base_url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let text = metrics().await;
+    assert_eq!(
+        metric_value(
+            &text,
+            r#"todoql_subscription_closes_total{reason="forbidden"}"#
+        ),
+        1.0
+    );
+    assert!(text.contains("# HELP todoql_change_listener_reconnects_total"));
+    drop(live);
+    wait_until("the socket is no longer counted", || async {
+        metric_value(&metrics().await, "todoql_subscription_sockets") == 0.0
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -395,7 +425,9 @@ async fn a_change_made_on_another_instance_is_delivered() {
     }
     let b = a.spawn_beside(&[]).await;
     let ada = todo_user(&a, "ada@example.com").await;
-    let mut live = LiveSocket::subscribed(&a.base_url, &ada.access_token, None).await;
+    // From revision 0, so that a change made before A has processed the subscribe is replayed
+    // rather than missed by the test.
+    let mut live = LiveSocket::subscribed(&a.base_url, &ada.access_token, Some(0)).await;
     let id = todo_id(&b, &ada, "from b").await;
     rename(&b, &ada, &id, "still from b").await;
     let changes = live.changes(2).await;
@@ -504,8 +536,18 @@ async fn a_subscriber_that_stops_reading_is_closed_rather_than_buffered_for() {
     // (On PostgreSQL the inserts' trigger told the listener; on SQLite the writer does this.)
     app.state.change_feed().nudge(user);
 
-    // We read nothing for a while: the server's sends wait, and it gives up on us.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // We read nothing: once the buffers between us are full, the server's send waits, and
+    // after a second it gives up on us. (Only this test makes a socket too slow; the metrics
+    // are the test process's.)
+    let too_slow = r#"todoql_subscription_closes_total{reason="too_slow"}"#;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    while metric_value(&app.metrics_text().await, too_slow) < 1.0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server never gave up on the subscriber"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let mut delivered = 0;
     let end = loop {
         match live.next_frame(FRAME_WAIT).await {
@@ -529,4 +571,93 @@ async fn a_subscriber_that_stops_reading_is_closed_rather_than_buffered_for() {
         resumed.next_change().await["revision"].as_i64().unwrap(),
         2 + delivered
     );
+}
+
+/// The answer of a one-shot operation sent over `socket` as `id`: its `next` payload (then
+/// `complete`).
+async fn over_socket(socket: &mut LiveSocket, id: &str, query: &str) -> Value {
+    socket.subscribe(id, query, json!({})).await;
+    let payload = match socket.next_frame(FRAME_WAIT).await {
+        Frame::Json(message) if message["type"] == "next" && message["id"] == id => {
+            message["payload"].clone()
+        }
+        other => panic!("expected the answer to {id}, got {other:?}"),
+    };
+    match socket.next_frame(FRAME_WAIT).await {
+        Frame::Json(message) if message["type"] == "complete" && message["id"] == id => {}
+        other => panic!("expected {id} to complete, got {other:?}"),
+    }
+    payload
+}
+
+#[tokio::test]
+async fn queries_over_the_socket_check_the_session_and_the_cost_like_http() {
+    let app = spawn_app().await;
+    let ada = todo_user(&app, "ada@example.com").await;
+    todo_id(&app, &ada, "one").await;
+    let mut socket = LiveSocket::init(&app.base_url, Some(&ada.access_token)).await;
+    socket.expect_ack().await;
+    let answer = over_socket(&mut socket, "q1", "{ todos(first: 5) { totalCount } }").await;
+    assert_eq!(answer["data"]["todos"]["totalCount"], 1);
+
+    // A document over the cost limit is refused as over HTTP.
+    let costly = format!(
+        "{{ {} }}",
+        (0..2100)
+            .map(|i| format!("a{i}: __typename"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let over_http = app.graphql_as(&ada.access_token, &costly, json!({})).await;
+    let refused = over_socket(&mut socket, "q2", &costly).await;
+    assert_eq!(refused["errors"][0]["extensions"]["code"], over_http.code());
+    assert!(refused.get("data").is_none_or(Value::is_null));
+
+    // Signed out: the next operation on the socket is UNAUTHENTICATED at once (or the sweep has
+    // closed the socket already), never answered for the ended session.
+    let signed_out = app
+        .graphql_as(&ada.access_token, "mutation { signOut }", json!({}))
+        .await;
+    assert_eq!(signed_out.data()["signOut"], true);
+    socket
+        .subscribe("q3", "{ todos(first: 5) { totalCount } }", json!({}))
+        .await;
+    match socket.next_frame(FRAME_WAIT).await {
+        Frame::Json(message) if message["type"] == "next" => {
+            assert_eq!(
+                message["payload"]["errors"][0]["extensions"]["code"],
+                "UNAUTHENTICATED"
+            );
+            assert!(message["payload"]["data"].is_null(), "{message}");
+        }
+        Frame::Closed(code, _) => assert_eq!(code, 4403),
+        other => panic!("expected UNAUTHENTICATED, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_socket_may_run_a_bounded_number_of_operations_at_once() {
+    let app = spawn_app().await;
+    let ada = todo_user(&app, "ada@example.com").await;
+    let mut socket = LiveSocket::init(&app.base_url, Some(&ada.access_token)).await;
+    socket.expect_ack().await;
+    // 25 live subscriptions are fine; finished operations do not count.
+    over_socket(&mut socket, "q", "{ __typename }").await;
+    for id in 0..25 {
+        socket
+            .subscribe(
+                &id.to_string(),
+                crate::support::live::TODO_CHANGES,
+                json!({}),
+            )
+            .await;
+    }
+    socket.expect_silence(QUIET).await;
+    // The 26th closes the socket, as a socket over the per-user limit is closed.
+    socket
+        .subscribe("25", crate::support::live::TODO_CHANGES, json!({}))
+        .await;
+    let (code, reason) = socket.expect_close(FRAME_WAIT).await;
+    assert_eq!(code, 4429);
+    assert!(reason.contains("operations"), "{reason}");
 }

@@ -1,10 +1,12 @@
 // The built client (dist/) against a real server, with nothing but Node itself: no test runner,
-// no dev dependency. run-tests.sh runs it on the lowest Node that package.json's `engines`
-// claims, to keep that claim true: fetch, BroadcastChannel, graphql's print and the ES2022
-// output all have to work there.
+// no dev dependency but `ws` (Node 20 has no global WebSocket: an app on Node passes one, as
+// here). run-tests.sh runs it on the lowest Node that package.json's `engines` claims, to keep
+// that claim true: fetch, BroadcastChannel, graphql's print, graphql-ws and the ES2022 output all
+// have to work there.
 //
 //   node scripts/runtime-smoke.mjs          (after `npm run build` and `cargo build -p todoql-server`)
 import assert from "node:assert/strict";
+import { WebSocket } from "ws";
 import { startTodoql } from "../../test-support/server.mjs";
 import {
   AuthConfigDocument,
@@ -41,6 +43,8 @@ function sharedStorage() {
 }
 
 const server = await startTodoql();
+// Live changes need a todo list, so an account that may have one without verifying its address.
+const liveServer = await startTodoql({ args: ["--require-verified-email", "false"] });
 const storage = sharedStorage();
 const store = () => localStorageTokenStore(`smoke-${process.pid}`, storage, { sharedByTabs: true });
 const tab = new TodoqlClient({ url: server.graphqlUrl, tokenStore: store() });
@@ -77,10 +81,31 @@ try {
     assert.deepEqual(heard.slice(2), ["other:SIGNED_OUT"]);
     assert.equal(otherTab.isSignedIn, false);
   });
+  await check("live changes over graphql-ws: another client's change arrives", async () => {
+    const phone = new TodoqlClient({ url: liveServer.graphqlUrl, webSocketImpl: WebSocket });
+    const laptop = new TodoqlClient({ url: liveServer.graphqlUrl });
+    await phone.signUp({ email: `live-${email}`, password: PASSWORD });
+    await laptop.signIn({ email: `live-${email}`, password: PASSWORD });
+    const since = (await phone.todos()).revision;
+    const change = await new Promise((resolve, reject) => {
+      const live = phone.subscribeToTodoChanges({ since }, (event) => {
+        if (event.type === "CONNECTED") laptop.createTodo({ title: "from the laptop" }).catch(reject);
+        if (event.type === "CHANGE") {
+          live.unsubscribe();
+          resolve(event.change);
+        }
+        if (event.type === "ERROR" || event.type === "RESYNC_REQUIRED") reject(event.error);
+      });
+      setTimeout(() => reject(new Error("no change within 10 s")), 10_000).unref();
+    });
+    assert.equal(change.kind, "CREATED");
+    assert.equal(change.revision, since + 1);
+    assert.equal(change.todo.title, "from the laptop");
+  });
 } finally {
   tab.close();
   otherTab.close();
-  await server.stop();
+  await Promise.all([server.stop(), liveServer.stop()]);
 }
 
 console.log(`runtime smoke on Node ${process.version}: ${passed} passed, ${failed} failed`);

@@ -10,6 +10,12 @@ import {
   type RegisterPasskeyOptions,
   type SignInWithPasskeyOptions,
 } from "./passkeys.js";
+import {
+  subscribeToTodoChanges,
+  type SubscribeToTodoChangesOptions,
+  type TodoChangeListener,
+  type TodoChangesSubscription,
+} from "./live.js";
 import { defaultVerifierStorage, keepVerifier, newVerifierPair, takeVerifier } from "./oauth-verifier.js";
 import { memoryTokenStore, type StorageLike, type TokenStore, type Tokens } from "./storage.js";
 import { defaultTabLock, type TabLock } from "./tab-lock.js";
@@ -58,6 +64,16 @@ export interface TodoqlClientOptions {
    * other's tokens. `false`: no channel.
    */
   broadcastChannel?: string | false;
+  /**
+   * The WebSocket URL of live changes (`subscribeToTodoChanges`). Default: `url` with http(s)
+   * turned into ws(s): the server serves graphql-transport-ws on its GraphQL URL.
+   */
+  webSocketUrl?: string;
+  /**
+   * The WebSocket class for live changes. Default: the global `WebSocket` (browsers, Node >= 22).
+   * On Node 20, pass the `ws` package's: `import WebSocket from "ws"`.
+   */
+  webSocketImpl?: unknown;
   /**
    * How tabs take turns to refresh (default: the Web Locks API, `navigator.locks`, where there
    * is one; else a lock within this JavaScript realm). Only used with a broadcast channel.
@@ -128,6 +144,8 @@ export class TodoqlClient {
   /** The name of the lock around refreshes (with a channel only). */
   private readonly refreshLockName: string | undefined;
   private readonly lock: TabLock;
+  private readonly webSocketUrl: string | undefined;
+  private readonly webSocketImpl: unknown;
   private refreshing: Promise<Tokens | null> | null = null;
 
   constructor(options: TodoqlClientOptions) {
@@ -153,6 +171,8 @@ export class TodoqlClient {
       this.refreshLockName = `todoql-refresh:${channelName}`;
     }
     this.lock = options.lock ?? defaultTabLock();
+    this.webSocketUrl = options.webSocketUrl;
+    this.webSocketImpl = options.webSocketImpl;
   }
 
   /** Stops listening to other tabs (a client with a broadcast channel holds one open). */
@@ -309,6 +329,47 @@ export class TodoqlClient {
       return null;
     }
     throw error;
+  }
+
+  /** The access token to send now: refreshed first when it expires soon; null when signed out. */
+  private async currentAccessToken(): Promise<string | null> {
+    const tokens = this.store.get();
+    if (!tokens) return null;
+    return (this.expiresSoon(tokens) ? await this.refresh() : tokens)?.accessToken ?? null;
+  }
+
+  /**
+   * A token to use instead of `refused` (the server said it is expired or unknown): the stored
+   * one when another call refreshed meanwhile, else a refresh. Null when the session ended.
+   */
+  private async replacementFor(refused: string): Promise<string | null> {
+    const latest = this.store.get();
+    if (latest && latest.accessToken !== refused) return latest.accessToken;
+    return (await this.refresh())?.accessToken ?? null;
+  }
+
+  // --- live changes --------------------------------------------------------------------------
+
+  /**
+   * Live changes to the caller's todos and trash over a WebSocket (graphql-ws), in revision
+   * order, from every device. Starts with the changes after `since` (the `revision` of the
+   * `todos()` page the app shows), then goes live. Reconnects by itself, each time with `since`
+   * = the last revision delivered, so the app sees no gap and no duplicate: after the server
+   * closes with 4403 (token expired: refreshes first), 1012 (restart) or a network drop.
+   * `listener` gets CHANGE, CONNECTED and DISCONNECTED events, and at most one final
+   * RESYNC_REQUIRED (reload the list, subscribe again) or ERROR (e.g. the session ended).
+   */
+  subscribeToTodoChanges(options: SubscribeToTodoChangesOptions, listener: TodoChangeListener): TodoChangesSubscription {
+    return subscribeToTodoChanges(
+      {
+        url: this.webSocketUrl ?? webSocketUrlOf(this.url),
+        webSocketImpl: this.webSocketImpl,
+        accessToken: () => this.currentAccessToken(),
+        replaceAccessToken: (refused) => this.replacementFor(refused),
+      },
+      options,
+      listener,
+    );
   }
 
   // --- requests ----------------------------------------------------------------------------
@@ -611,6 +672,15 @@ export class TodoqlClient {
   async todos(variables: ops.TodosQueryVariables = {}) {
     return (await this.request(ops.TodosDocument, variables)).todos;
   }
+  /**
+   * The change log after revision `since`, oldest first, `first` at a time (default 50): offline
+   * sync. Pass the answer's `revision` as the next `since` while `hasMore`. (Not the server's
+   * default of 100: with the full todo and trash entry, 25 fields a change, 100 changes cost more
+   * than the server's default complexity limit of 2000.)
+   */
+  async todoChanges(since: number, first = 50) {
+    return (await this.request(ops.TodoChangesDocument, { since, first })).todoChanges;
+  }
   async deletedTodos(variables: ops.DeletedTodosQueryVariables = {}) {
     return (await this.request(ops.DeletedTodosDocument, variables)).deletedTodos;
   }
@@ -629,6 +699,14 @@ export class TodoqlClient {
   async restoreTodo(id: string) {
     return (await this.request(ops.RestoreTodoDocument, { id })).restoreTodo;
   }
+}
+
+/** ws(s):// for http(s):// (a relative URL resolves against the page, in a browser). */
+function webSocketUrlOf(url: string): string {
+  const base = typeof location === "undefined" ? undefined : location.href;
+  const ws = new URL(url, base);
+  ws.protocol = ws.protocol === "https:" ? "wss:" : ws.protocol === "http:" ? "ws:" : ws.protocol;
+  return ws.href;
 }
 
 function isUnauthenticated(response: GraphQLResponse<unknown>): boolean {

@@ -10,6 +10,13 @@ export { mfaRequiredFrom } from "./mfa.js";
 export type { MfaMethod, MfaRequired, SignedIn, SignInResult, VerifyMfaArgs } from "./mfa.js";
 export { PasskeysUnsupportedError, passkeysSupported } from "./passkeys.js";
 export type { CredentialJSON, RegisterPasskeyOptions, SignInWithPasskeyOptions } from "./passkeys.js";
+export type {
+  SubscribeToTodoChangesOptions,
+  TodoChange,
+  TodoChangeEvent,
+  TodoChangeListener,
+  TodoChangesSubscription,
+} from "./live.js";
 export { memoryTokenStore, localStorageTokenStore } from "./storage.js";
 export type { Tokens, TokenStore, StorageLike } from "./storage.js";
 export { realmLock } from "./tab-lock.js";

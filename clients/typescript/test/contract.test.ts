@@ -12,6 +12,7 @@ import {
   PASSWORD,
   codeAndLink,
   recordingFetch,
+  recordingWebSocket,
   signedIn,
   startSmtpSink,
   startTodoql,
@@ -64,7 +65,11 @@ describe("the whole contract through the client", () => {
   });
 
   it("accounts, email flows, todos and sessions", async () => {
-    const client = new TodoqlClient({ url: server.graphqlUrl, fetch: recorder.fetch });
+    const client = new TodoqlClient({
+      url: server.graphqlUrl,
+      fetch: recorder.fetch,
+      webSocketImpl: recordingWebSocket(recorder.operations),
+    });
     const email = uniqueEmail("contract");
 
     // Sign-up, verification by code, profile.
@@ -107,6 +112,34 @@ describe("the whole contract through the client", () => {
     assert.equal(restored.id, report.id);
     assert.equal((await client.deletedTodos()).totalCount, 0);
     await rejectsWith(client.todo("not-a-uuid"), ["BAD_USER_INPUT"]);
+
+    // The change log, page by page (offline sync) and live over the WebSocket.
+    const changeLog = await client.todoChanges(0);
+    assert.deepEqual(
+      changeLog.nodes.map((change) => [change.revision, change.kind]),
+      [[1, "CREATED"], [2, "CREATED"], [3, "UPDATED"], [4, "UPDATED"], [5, "DELETED"], [6, "RESTORED"]],
+    );
+    assert.equal(changeLog.revision, 6);
+    assert.equal(changeLog.hasMore, false);
+    assert.equal((await client.todos()).revision, 6);
+    const stretch = await client.todoChanges(4, 1);
+    assert.deepEqual([stretch.nodes.map((c) => c.kind), stretch.revision, stretch.hasMore], [["DELETED"], 5, true]);
+    await rejectsWith(client.todoChanges(-1), ["BAD_USER_INPUT"]);
+    const replayed = await new Promise<api.TodoChange[]>((resolve, reject) => {
+      const changes: api.TodoChange[] = [];
+      const live = client.subscribeToTodoChanges({ since: 4 }, (event) => {
+        if (event.type === "CHANGE") changes.push(event.change);
+        if (changes.length === 2) {
+          live.unsubscribe();
+          resolve(changes);
+        }
+        if (event.type === "ERROR" || event.type === "RESYNC_REQUIRED") reject(event.error);
+      });
+    });
+    assert.deepEqual(replayed.map((c) => [c.revision, c.kind, c.todoId]), [
+      [5, "DELETED", report.id],
+      [6, "RESTORED", report.id],
+    ]);
 
     // Sessions: a second device, revoked one by one and all at once.
     const phone = new TodoqlClient({ url: server.graphqlUrl, fetch: recorder.fetch });

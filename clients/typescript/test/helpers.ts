@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import WebSocket from "ws";
 import { TodoqlClient, type SignedIn, type SignInResult, type TodoqlClientOptions } from "../dist/index.js";
 
 export { encryptionKeyArgs, startTodoql, type TodoqlServer } from "../../test-support/server.mjs";
@@ -26,6 +27,22 @@ export function recordingFetch(): { fetch: typeof fetch; operations: string[]; c
     return fetch(input, init);
   };
   return { fetch: recording, operations, count: (name) => operations.filter((o) => o === name).length };
+}
+
+/**
+ * The `ws` package's WebSocket (Node 20 has no global one), recording the operationName of every
+ * graphql-transport-ws `subscribe` message it sends into `operations`.
+ */
+export function recordingWebSocket(operations: string[]): typeof WebSocket {
+  return class RecordingWebSocket extends WebSocket {
+    override send(data: unknown, ...rest: unknown[]): void {
+      if (typeof data === "string") {
+        const message = JSON.parse(data) as { type?: string; payload?: { operationName?: string } };
+        if (message.type === "subscribe") operations.push(message.payload?.operationName ?? "(anonymous)");
+      }
+      (super.send as (...args: unknown[]) => void)(data, ...rest);
+    }
+  };
 }
 
 /** A client for `url` that records its requests. */

@@ -35,22 +35,6 @@ impl RequestContext {
             viewer: OnceCell::new(),
         }
     }
-
-    /// Context for a connection whose caller was checked when it opened (a WebSocket's
-    /// connection_init): its operations do not check the token again. The connection itself
-    /// ends when the token expires or the session is revoked.
-    pub fn signed_in(
-        viewer: Viewer,
-        client_ip: Option<String>,
-        user_agent: Option<String>,
-    ) -> Self {
-        Self {
-            bearer_token: None,
-            client_ip,
-            user_agent,
-            viewer: OnceCell::new_with(Some(Some(viewer))),
-        }
-    }
 }
 
 /// The domain's state from a resolver's context. The schema is always built with it, so its

@@ -14,6 +14,8 @@ import {
   type SecurityEventType,
   type SessionFieldsFragment,
   type SignInResult,
+  type TodoChange,
+  type TodoChangesSubscription,
   type TodoFieldsFragment,
   type UserFieldsFragment,
 } from "@todoql/client";
@@ -85,7 +87,15 @@ function h(tag: string, attrs: Attrs = {}, ...children: Child[]): HTMLElement {
 const app = document.getElementById("app")!;
 const nav = document.getElementById("nav")!;
 
+/** What the current page must stop when another one replaces it (e.g. its live subscription). */
+let leaving: Array<() => void> = [];
+
+function onLeave(stop: () => void): void {
+  leaving.push(stop);
+}
+
 function render(...children: Child[]): void {
+  for (const stop of leaving.splice(0)) stop();
   app.replaceChildren();
   if (flash) {
     app.append(h("p", { class: "notice", role: "status" }, flash));
@@ -523,6 +533,14 @@ async function confirmEmailPage(): Promise<void> {
   navigate(client.isSignedIn ? "/todos" : MAIL_PAGE.signIn, `Your address is now ${changed.email}.`);
 }
 
+/** Todos per page of the list ("Load more" shows this many more). */
+const TODOS_PAGE_SIZE = 20;
+
+/**
+ * The todo list, live: loaded once (`todos` and the trash), then kept current by the changes of
+ * every device (`subscribeToTodoChanges` from the list's revision), this tab's own included, so
+ * a change shows the same way wherever it was made. Nothing here reloads after an action.
+ */
 async function todosPage(): Promise<void> {
   if (!(await currentUser())) return navigate(MAIL_PAGE.signIn, "Sign in to see your todos.");
 
@@ -531,17 +549,32 @@ async function todosPage(): Promise<void> {
   const count = h("p", { class: "muted" });
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
   const alert = h("p", { class: "alert", role: "alert", hidden: true });
-  let after: string | null = null;
+  const liveStatus = h("p", { class: "muted live", role: "status", "data-live": "connecting" }, "Connecting…");
+  const trashHeading = h("h2", { hidden: true }, "Recently deleted");
+
+  // What the page shows: the first `shown` todos (oldest first) and the trash, at `revision`.
+  let shown = TODOS_PAGE_SIZE;
+  const todos = new Map<string, TodoFieldsFragment>();
+  const deleted = new Map<string, DeletedTodoFieldsFragment>();
+  let total = 0;
+  let hasMore = false;
+  /** Todos whose row is an open editor: a change updates `todos` but not the row. */
+  const editing = new Set<string>();
+  let live: TodoChangesSubscription | null = null;
 
   const act = async (action: () => Promise<unknown>) => {
     alert.hidden = true;
     try {
       await action();
-      await reload();
     } catch (error) {
       alert.textContent = describe(error);
       alert.hidden = false;
     }
+  };
+
+  const setLive = (state: string, words: string) => {
+    liveStatus.dataset.live = state;
+    liveStatus.textContent = words;
   };
 
   const todoItem = (todo: TodoFieldsFragment): HTMLElement => {
@@ -560,15 +593,21 @@ async function todosPage(): Promise<void> {
       h("button", { type: "button", class: "danger", "aria-label": `Delete ${todo.title}`, onclick: () => void act(() => client.deleteTodo(todo.id)) }, "Delete"),
     );
     const edit = () => {
+      editing.add(todo.id);
+      const close = () => {
+        editing.delete(todo.id);
+        showTodos();
+      };
       const editor = form(
         "inline grow",
         async (data) => {
           await client.updateTodo(todo.id, { title: text(data, "title") });
-          await reload();
+          // The row shows the new title when its change arrives (at once, from this tab too).
+          close();
         },
         h("input", { name: "title", value: todo.title, "aria-label": `New title for ${todo.title}`, required: true }),
         h("button", { type: "submit" }, "Save"),
-        h("button", { type: "button", class: "secondary", onclick: () => void reload() }, "Cancel"),
+        h("button", { type: "button", class: "secondary", onclick: close }, "Cancel"),
       );
       item.replaceChildren(editor);
       editor.querySelector("input")?.focus();
@@ -584,32 +623,96 @@ async function todosPage(): Promise<void> {
       h("button", { type: "button", class: "secondary", "aria-label": `Restore ${todo.title}`, onclick: () => void act(() => client.restoreTodo(todo.id)) }, "Restore"),
     );
 
-  const reload = async (append = false) => {
-    const [page, deleted] = await Promise.all([
-      client.todos({ first: 20, after: append ? after : null, orderBy: { field: "CREATED_AT", direction: "ASC" } }),
-      client.deletedTodos({ first: 20 }),
-    ]);
-    if (!append) list.replaceChildren();
-    list.append(...page.edges.map((edge) => todoItem(edge.node)));
-    after = page.pageInfo.endCursor;
-    more.hidden = !page.pageInfo.hasNextPage;
-    const done = page.edges.filter((e) => e.node.isCompleted).length;
-    count.textContent = `${page.totalCount} todos${append ? "" : `, ${done} done on this page`}`;
-    trash.replaceChildren(...deleted.edges.map((edge) => deletedItem(edge.node)));
-    trashHeading.hidden = deleted.totalCount === 0;
+  /** The list in the server's order (oldest first), keeping the rows that are being edited. */
+  const showTodos = () => {
+    const rows = new Map([...list.children].map((row) => [(row as HTMLElement).dataset.todoId, row]));
+    const sorted = [...todos.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+    list.replaceChildren(...sorted.map((todo) => (editing.has(todo.id) && rows.get(todo.id)) || todoItem(todo)));
+    const done = sorted.filter((todo) => todo.isCompleted).length;
+    count.textContent = `${total} todos, ${done} done on this page`;
+    more.hidden = !hasMore;
+    const entries = [...deleted.values()].sort((a, b) => b.deletedAt.localeCompare(a.deletedAt));
+    trash.replaceChildren(...entries.map(deletedItem));
+    trashHeading.hidden = entries.length === 0;
   };
-  more.addEventListener("click", () => void act(() => reload(true)));
 
-  const trashHeading = h("h2", { hidden: true }, "Recently deleted");
+  /** Whether a todo falls within the loaded stretch of the list (the rest comes with "Load more"). */
+  const withinLoaded = (todo: TodoFieldsFragment) => {
+    if (!hasMore || todos.has(todo.id)) return true;
+    const last = [...todos.values()].reduce<string | null>((max, t) => (max === null || t.createdAt > max ? t.createdAt : max), null);
+    return last !== null && todo.createdAt <= last;
+  };
+
+  /** One change, applied as the API says: in revision order, each kind its own way. */
+  const apply = (change: TodoChange) => {
+    if (change.kind === "CREATED" || change.kind === "RESTORED") total += 1;
+    if (change.kind === "DELETED") total -= 1;
+    if (change.kind === "DELETED") {
+      todos.delete(change.todoId);
+      editing.delete(change.todoId);
+      if (change.deletedTodo) deleted.set(change.todoId, change.deletedTodo);
+    } else if (change.kind === "PURGED") {
+      deleted.delete(change.todoId);
+    } else if (change.todo) {
+      // CREATED, UPDATED, RESTORED: the todo as it is now (null: a later change says where it went).
+      deleted.delete(change.todoId);
+      if (withinLoaded(change.todo)) todos.set(change.todoId, change.todo);
+    }
+    showTodos();
+  };
+
+  const subscribe = (since: number) => {
+    live?.unsubscribe();
+    live = client.subscribeToTodoChanges({ since }, (event) => {
+      switch (event.type) {
+        case "CHANGE":
+          return apply(event.change);
+        case "CONNECTED":
+          return setLive("connected", "Live: changes from your other devices show up here.");
+        case "DISCONNECTED":
+          return setLive("reconnecting", "Reconnecting…");
+        case "RESYNC_REQUIRED":
+          // Away longer than the server keeps its history: load the list afresh.
+          return void act(() => load());
+        case "ERROR":
+          // A session that ended sends this tab to the sign-in page (SESSION_ENDED).
+          return setLive("stopped", `Live updates stopped: ${describe(event.error)} Reload the page to try again.`);
+      }
+    });
+    onLeave(() => live?.unsubscribe());
+  };
+
+  /** The list and the trash as they are now, then the changes after them. */
+  const load = async () => {
+    // The list first, the trash after: the trash is then read at the list's revision or later,
+    // and replaying the changes after the list's revision re-applies those (each sets a state,
+    // so applying it twice changes nothing).
+    const page = await client.todos({ first: shown, orderBy: { field: "CREATED_AT", direction: "ASC" } });
+    const trashPage = await client.deletedTodos({ first: 20 });
+    todos.clear();
+    for (const edge of page.edges) todos.set(edge.node.id, edge.node);
+    deleted.clear();
+    for (const edge of trashPage.edges) deleted.set(edge.node.id, edge.node);
+    total = page.totalCount;
+    hasMore = page.pageInfo.hasNextPage;
+    editing.clear();
+    showTodos();
+    subscribe(page.revision);
+  };
+  more.addEventListener("click", () => {
+    shown += TODOS_PAGE_SIZE;
+    void act(() => load());
+  });
+
   render(
     h("h1", {}, "Your todos"),
+    liveStatus,
     alert,
     form(
       "inline",
       async (data) => {
         await client.createTodo({ title: text(data, "title") });
         (app.querySelector('input[name="title"]') as HTMLInputElement).value = "";
-        await reload();
       },
       h("input", { name: "title", placeholder: "What needs doing?", "aria-label": "New todo", required: true, maxlength: "255" }),
       h("button", { type: "submit" }, "Add"),
@@ -620,7 +723,7 @@ async function todosPage(): Promise<void> {
     trashHeading,
     trash,
   );
-  await reload();
+  await load();
 }
 
 async function sessionsPage(): Promise<void> {

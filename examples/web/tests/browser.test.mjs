@@ -53,6 +53,8 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
   let profile;
   /** Requests the pages tried to send off this machine (all refused). */
   const offHost = [];
+  /** The WebSockets the pages opened to this machine (let through). */
+  const localSockets = [];
   const email = `ada-${Date.now()}@example.com`;
 
   const shot = (name) => page.screenshot({ path: path.join(results, `${name}.png`), fullPage: true });
@@ -118,12 +120,23 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
         "--disable-sync",
       ],
     });
-    // No network but this machine: anything else is refused and remembered.
+    // No network but this machine: anything else is refused and remembered. context.route()
+    // sees HTTP only; WebSockets have their own rule: those to this machine (the todo list's
+    // live changes, ws://127.0.0.1:PORT/graphql) go through to the server, others are closed.
     await context.route("**/*", (route) => {
       const url = route.request().url();
       if (isLocal(url)) return route.continue();
       offHost.push(url);
       return route.abort("internetdisconnected");
+    });
+    await context.routeWebSocket(/.*/, (ws) => {
+      const { hostname } = new URL(ws.url());
+      if (hostname === "127.0.0.1" || hostname === "localhost") {
+        localSockets.push(ws.url());
+        return ws.connectToServer();
+      }
+      offHost.push(ws.url());
+      return ws.close({ code: 1008, reason: "off this machine" });
     });
     context.setDefaultTimeout(20_000);
     page = context.pages()[0] ?? (await context.newPage());
@@ -195,6 +208,70 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
     );
     assert.equal((await api.deletedTodos()).totalCount, 0);
     await api.signOut();
+  });
+
+  it("a second page of the same user shows changes live: create, complete, delete, without a reload", async () => {
+    // `page` shows the list (previous test). The second page opens it too, then only watches.
+    const other = await context.newPage();
+    const otherList = () => other.getByRole("list", { name: "Todos" });
+    const otherTrash = () => other.getByRole("list", { name: "Recently deleted" });
+    try {
+      await other.goto(`${origin}/todos`);
+      await otherList().getByText("Call Grace on Sunday", { exact: true }).waitFor();
+      // Reloads would clear this mark, and a navigation would be counted.
+      await other.evaluate(() => (window.__noReload = true));
+      let navigations = 0;
+      other.on("framenavigated", (frame) => {
+        if (frame === other.mainFrame()) navigations += 1;
+      });
+      await other.locator('[data-live="connected"]').waitFor();
+      await page.goto(`${origin}/todos`);
+      await page.locator('[data-live="connected"]').waitFor();
+
+      await page.getByLabel("New todo").fill("Water the plants");
+      await page.getByRole("button", { name: "Add", exact: true }).click();
+      await otherList().getByText("Water the plants", { exact: true }).waitFor();
+      await other.getByText("4 todos").waitFor();
+
+      await page.getByLabel("Complete Water the plants").check();
+      await otherList().locator("li.done", { hasText: "Water the plants" }).waitFor();
+      await other.screenshot({ path: path.join(results, "30-live-completed-in-other-page.png"), fullPage: true });
+
+      await page.getByRole("button", { name: "Delete Water the plants" }).click();
+      await otherTrash().getByText("Water the plants").waitFor();
+      await eventually(
+        async () => !(await otherList().locator("li .title").allTextContents()).some((t) => t.trim() === "Water the plants"),
+        "the deleted todo to leave the other page's list",
+      );
+      await other.getByText("3 todos").waitFor();
+
+      // And the other way round: restored in the second page, back in the first.
+      await other.getByRole("button", { name: "Restore Water the plants" }).click();
+      await todoList().getByText("Water the plants", { exact: true }).waitFor();
+      await page.getByRole("button", { name: "Delete Water the plants" }).click();
+      await otherTrash().getByText("Water the plants").waitFor();
+
+      // Both pages end with what the server holds (the trash entry may show before the row goes).
+      const expected = JSON.stringify(["Buy milk", "Write the report", "Call Grace on Sunday"]);
+      const shown = async (list) => JSON.stringify((await list.locator("li .title").allTextContents()).map((t) => t.trim()));
+      await eventually(async () => (await shown(otherList())) === expected, "the second page's list after the last delete");
+      await eventually(async () => (await shown(todoList())) === expected, "the first page's list after the last delete");
+      // The pages' sockets outlive their access token (10 s): the server closes them with 4403,
+      // the client refreshes (one refresh for both tabs) and reconnects from the last revision.
+      const socketsBefore = localSockets.length;
+      await other.waitForTimeout((TOKEN_TTL + 2) * 1000);
+      await eventually(async () => localSockets.length >= socketsBefore + 2, "both pages to reconnect after 4403");
+      await page.getByLabel("New todo").fill("After the token expired");
+      await page.getByRole("button", { name: "Add", exact: true }).click();
+      await otherList().getByText("After the token expired", { exact: true }).waitFor();
+      await other.getByRole("button", { name: "Delete After the token expired" }).click();
+      await eventually(async () => (await shown(todoList())) === expected, "the first page's list after the other's delete");
+      await eventually(async () => (await shown(otherList())) === expected, "the second page's list after its delete");
+      assert.equal(await other.evaluate(() => window.__noReload), true);
+      assert.equal(navigations, 0);
+    } finally {
+      await other.close();
+    }
   });
 
   it("sessions are listed and another device's is revoked", async () => {
@@ -668,6 +745,54 @@ describe("in a real browser", { timeout: TIMEOUT }, () => {
     const response = await graphiql.locator(".graphiql-response").innerText();
     assert.match(response, /"authConfig"/);
     assert.deepEqual(failed, []);
+    await graphiql.close();
+  });
+
+  it("GraphiQL runs a subscription over the WebSocket, with the token of its Headers tab", async () => {
+    // An account with a verified address, made through the API; its token goes into GraphiQL.
+    const owner = `linus-${Date.now()}@example.com`;
+    const api = new TodoqlClient({ url: server.graphqlUrl });
+    await api.signUp({ email: owner, password: PASSWORD });
+    const mail = await sink.waitForMail(owner, { match: (m) => /verify your email/i.test(m.subject) });
+    await api.verifyEmail({ email: owner, code: codeAndLink(mail).code });
+    const { accessToken } = await api.refresh(); // a fresh 10-second token for the test below
+
+    const graphiql = await context.newPage();
+    const socketsBefore = localSockets.length;
+    // As http://localhost:PORT: GraphiQL keeps the last test's one-operation editor in the
+    // localStorage of 127.0.0.1:PORT. Starting from the tour (several operations) makes the wait
+    // for the run button to lose its menu below mean that GraphiQL has parsed the subscription
+    // (else it would run the new text as the old query, by POST).
+    const graphiqlUrl = `${server.baseUrl.replace("127.0.0.1", "localhost")}/graphql`;
+    await graphiql.goto(graphiqlUrl);
+    const editor = graphiql.locator(".graphiql-query-editor .CodeMirror-code");
+    await editor.waitFor();
+    await graphiql.getByText("query Tour").waitFor();
+    // The Headers tab: the Authorization header with the token (GraphiQL sends it as the
+    // socket's connection_init payload).
+    await graphiql.locator(".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror-code").click();
+    await graphiql.keyboard.press("Control+A");
+    await graphiql.keyboard.press("Delete");
+    await graphiql.keyboard.type(`{"Authorization": "Bearer ${accessToken}"}`);
+    await editor.click();
+    await graphiql.keyboard.press("Control+A");
+    await graphiql.keyboard.press("Delete");
+    await graphiql.keyboard.type("subscription { todoChanges { revision kind } }");
+    await graphiql.keyboard.press("Escape");
+    await graphiql.waitForFunction(() => !document.querySelector(".graphiql-execute-button")?.hasAttribute("aria-haspopup"));
+    await graphiql.click(".graphiql-execute-button");
+    await eventually(() => localSockets.length > socketsBefore, "GraphiQL to open its WebSocket");
+    // The socket is authenticated and subscribed before the change is made: a subscription
+    // without `since` starts at the current revision. (No ack is visible on the page; the
+    // server's count of live sockets would be, but a short wait is simpler.)
+    await graphiql.waitForTimeout(1000);
+
+    await api.createTodo({ title: "seen in GraphiQL" }); // a POST from the test
+    await graphiql.waitForFunction(() => /"kind":\s*"CREATED"/.test(document.querySelector(".graphiql-response")?.innerText ?? ""));
+    await graphiql.screenshot({ path: path.join(results, "31-graphiql-subscription.png") });
+    const response = await graphiql.locator(".graphiql-response").innerText();
+    assert.match(response, /"revision":\s*1\b/);
+    assert.deepEqual(localSockets.slice(socketsBefore), [graphiqlUrl.replace(/^http/, "ws")]);
     await graphiql.close();
   });
 

@@ -6,13 +6,14 @@
   var config = JSON.parse(document.getElementById("todoql-graphiql-config").textContent);
   var endpoint = new URL(config.endpoint, window.location.href).href;
   var options = { url: endpoint };
-  if (config.subscriptionEndpoint && window.graphqlWs) {
+  if (config.subscriptionEndpoint) {
     var ws = new URL(config.subscriptionEndpoint, window.location.href);
     ws.protocol = ws.protocol === "https:" ? "wss:" : "ws:";
-    // Wired only when the schema has a Subscription type (the server then serves graphql-ws
-    // at this endpoint). A websocket carries no Authorization header: a subscription that needs
-    // a user would read it from the connection_init payload.
-    options.wsClient = window.graphqlWs.createClient({ url: ws.href, lazy: true });
+    // Subscriptions go over graphql-ws (bundled in GraphiQL) to this URL. For each one GraphiQL
+    // opens a socket whose connection_init payload is the Headers tab's JSON, so the
+    // {"Authorization": "Bearer …"} typed there signs the socket in: a browser's WebSocket
+    // carries no Authorization header, and the server reads the token from that payload.
+    options.subscriptionUrl = ws.href;
   }
   var fetcher = window.GraphiQL.createFetcher(options);
   var root = ReactDOM.createRoot(document.getElementById("graphiql"));

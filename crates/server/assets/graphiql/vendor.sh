@@ -4,14 +4,14 @@
 #   bash crates/server/assets/graphiql/vendor.sh
 # Then rebuild the server; the asset URLs carry a content hash, so browsers pick up the change.
 set -euo pipefail
-GRAPHIQL=4.1.2     # the last GraphiQL with a self-contained UMD build (5.x needs a bundler + workers)
+GRAPHIQL=4.1.2     # the last GraphiQL with a self-contained UMD build (5.x needs a bundler + workers);
+                   # it bundles the graphql-ws client that its subscriptions use
 REACT=18.3.1       # the last React with UMD builds
-GRAPHQL_WS=6.0.6   # websocket client, used only when the schema has a Subscription type
 here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-npm pack --silent "graphiql@$GRAPHIQL" "react@$REACT" "react-dom@$REACT" "graphql-ws@$GRAPHQL_WS" >/dev/null
+npm pack --silent "graphiql@$GRAPHIQL" "react@$REACT" "react-dom@$REACT" >/dev/null
 for tgz in *.tgz; do mkdir "${tgz%.tgz}" && tar xzf "$tgz" -C "${tgz%.tgz}"; done
 # Source-map comments would make browsers ask for files we do not ship.
 strip_map() { sed -e 's|//# sourceMappingURL=.*$||' -e 's|/\*# sourceMappingURL=.*\*/||' "$1"; }
@@ -19,16 +19,13 @@ strip_map "graphiql-$GRAPHIQL/package/dist/index.umd.js" > "$here/graphiql.min.j
 strip_map "graphiql-$GRAPHIQL/package/dist/style.css" > "$here/graphiql.min.css"
 strip_map "react-$REACT/package/umd/react.production.min.js" > "$here/react.production.min.js"
 strip_map "react-dom-$REACT/package/umd/react-dom.production.min.js" > "$here/react-dom.production.min.js"
-strip_map "graphql-ws-$GRAPHQL_WS/package/umd/graphql-ws.min.js" > "$here/graphql-ws.min.js"
 cp "graphiql-$GRAPHIQL/package/LICENSE" "$here/LICENSE.graphiql"
 cp "react-$REACT/package/LICENSE" "$here/LICENSE.react"
 cp "react-dom-$REACT/package/LICENSE" "$here/LICENSE.react-dom"
-cp "graphql-ws-$GRAPHQL_WS/package/LICENSE.md" "$here/LICENSE.graphql-ws"
 cat > "$here/VERSIONS" <<VERSIONS
 graphiql $GRAPHIQL (dist/index.umd.js, dist/style.css)
 react $REACT (umd/react.production.min.js)
 react-dom $REACT (umd/react-dom.production.min.js)
-graphql-ws $GRAPHQL_WS (umd/graphql-ws.min.js)
 VERSIONS
 echo "vendored into $here:"
 ls -l "$here"

@@ -48,6 +48,7 @@ pub async fn change_listener_loop(app: AppState, url: String, mut stopped: watch
                     () = stop_requested(&mut stopped) => return,
                 }
                 tracing::warn!("change listener: connection lost; reconnecting");
+                metrics::counter!(crate::metrics::catalog::CHANGE_LISTENER_RECONNECTS).increment(1);
             }
             Err(err) => {
                 tracing::error!(error = %err, "change listener: cannot listen; retrying");

@@ -34,7 +34,6 @@ static ASSETS: &[Asset] = &[
     asset!("graphiql.min.css", CSS),
     asset!("react.production.min.js", JS),
     asset!("react-dom.production.min.js", JS),
-    asset!("graphql-ws.min.js", JS),
     asset!("graphiql.min.js", JS),
     asset!("todoql-graphiql.js", JS),
 ];
@@ -133,8 +132,9 @@ fn asset_url(name: &str) -> String {
     format!("{ASSET_DIR}/{name}?v={}", versions()[index])
 }
 
-/// The HTML of GraphiQL, pointed at /graphql; subscriptions go to /graphql/ws when the schema
-/// has a Subscription type.
+/// The HTML of GraphiQL, pointed at /graphql; when the schema has a Subscription type,
+/// subscriptions go over a WebSocket to the same /graphql (graphql-transport-ws, signed in by the
+/// Headers tab's Authorization sent as the connection_init payload).
 pub fn page(subscriptions: bool) -> &'static str {
     static PAGES: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
     PAGES[usize::from(subscriptions)].get_or_init(|| render(subscriptions))
@@ -143,7 +143,7 @@ pub fn page(subscriptions: bool) -> &'static str {
 fn render(subscriptions: bool) -> String {
     let config = serde_json::json!({
         "endpoint": "graphql",
-        "subscriptionEndpoint": subscriptions.then_some("graphql/ws"),
+        "subscriptionEndpoint": subscriptions.then_some("graphql"),
         "defaultQuery": TOUR,
         "defaultHeaders": HEADERS,
     });
@@ -158,7 +158,6 @@ fn render(subscriptions: bool) -> String {
     let scripts = ASSETS
         .iter()
         .filter(|a| a.content_type == JS)
-        .filter(|a| subscriptions || a.name != "graphql-ws.min.js")
         .map(|a| format!(r#"  <script src="{}"></script>"#, asset_url(a.name)))
         .collect::<Vec<_>>()
         .join("\n");

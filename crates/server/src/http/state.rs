@@ -2,7 +2,7 @@
 //! document cache.
 
 use super::documents::Documents;
-use super::live::Live;
+use super::live::shared::Live;
 use crate::config::{HttpConfig, OperationLimits};
 use axum::extract::FromRef;
 use todoql_domain::AppState;

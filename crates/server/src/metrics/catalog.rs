@@ -21,6 +21,23 @@ pub const GRAPHQL_ERRORS: &str = "todoql_graphql_errors_total";
 /// GraphQL operation latency by name.
 pub const GRAPHQL_DURATION: &str = "todoql_graphql_request_duration_seconds";
 
+/// Open subscription sockets on this instance.
+pub const SUBSCRIPTION_SOCKETS: &str = "todoql_subscription_sockets";
+/// Subscription sockets closed by the server, by reason.
+pub const SUBSCRIPTION_CLOSES: &str = "todoql_subscription_closes_total";
+/// The reasons of [`SUBSCRIPTION_CLOSES`] (bounded: one per close code the server sends).
+pub const SUBSCRIPTION_CLOSE_REASONS: [&str; 7] = [
+    "forbidden",
+    "too_many",
+    "too_slow",
+    "no_answer",
+    "shutdown",
+    "protocol",
+    "internal",
+];
+/// Reconnections of the PostgreSQL change listener.
+pub const CHANGE_LISTENER_RECONNECTS: &str = "todoql_change_listener_reconnects_total";
+
 /// Gives every family its HELP text (and unit). Once per recorder.
 pub fn describe() {
     describe_histogram!(
@@ -83,6 +100,18 @@ pub fn describe() {
         "Mails given up on (deleted after a permanent error or the last attempt), by kind"
     );
     describe_gauge!(
+        SUBSCRIPTION_SOCKETS,
+        "Subscription sockets open on this instance (authenticated, after connection_init)"
+    );
+    describe_counter!(
+        SUBSCRIPTION_CLOSES,
+        "Subscription sockets closed by the server, by reason: forbidden (4403: bad token, expired token, session ended), too_many (4429), too_slow (1008), no_answer (1001), shutdown (1012), protocol (4400, 4401, 4406, 4408), internal (1011)"
+    );
+    describe_counter!(
+        CHANGE_LISTENER_RECONNECTS,
+        "Times the PostgreSQL change listener lost its connection and listened again (subscribers then catch up from the log)"
+    );
+    describe_gauge!(
         "todoql_build_info",
         "Always 1; the labels say which build runs (version, git_sha)"
     );
@@ -96,9 +125,14 @@ pub fn register_known_series(oauth_providers: &[String]) {
         "todoql_failed_sign_ins_total",
         "todoql_rate_limited_total",
         "todoql_refresh_token_reuse_total",
+        CHANGE_LISTENER_RECONNECTS,
     ] {
         metrics::counter!(name).increment(0);
     }
+    for reason in SUBSCRIPTION_CLOSE_REASONS {
+        metrics::counter!(SUBSCRIPTION_CLOSES, "reason" => reason).increment(0);
+    }
+    metrics::gauge!(SUBSCRIPTION_SOCKETS).set(0.0);
     for code in ErrorCode::items() {
         metrics::counter!(GRAPHQL_ERRORS, "code" => code.name).increment(0);
     }

@@ -6,14 +6,17 @@
 //! loop owns the socket around it, so that it can close with the codes the contract promises
 //! rather than the engine's (its failed connection_init is 1002).
 
-use super::Live;
+use super::operations::Operations;
+use super::shared::Live;
 use super::sockets::Registration;
 use crate::http::client::bearer;
-use async_graphql::Data;
 use async_graphql::http::{WebSocket as GraphQLSocket, WsMessage};
+use async_graphql::{Data, Executor};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::stream::BoxStream;
 use futures_util::stream::{SplitSink, StreamExt as _};
 use futures_util::{SinkExt as _, Stream};
+use secrecy::ExposeSecret as _;
 use secrecy::SecretString;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -34,6 +37,49 @@ pub struct Client {
     pub user_agent: Option<String>,
 }
 
+/// The schema as one socket's operations see it: each operation gets a request context of its
+/// own with the socket's token, so each checks the session as an HTTP request does (a query or
+/// mutation sent after a revocation is UNAUTHENTICATED at once, not at the next sweep; a
+/// subscription checks when it starts, and the sweep ends the socket after that).
+#[derive(Clone)]
+struct SocketExecutor {
+    schema: AppSchema,
+    token: SecretString,
+    client: Arc<Client>,
+}
+
+impl SocketExecutor {
+    fn with_context(&self, request: async_graphql::Request) -> async_graphql::Request {
+        request.data(RequestContext::new(
+            Some(self.token.expose_secret().to_owned()),
+            self.client.ip.clone(),
+            self.client.user_agent.clone(),
+        ))
+    }
+}
+
+impl Executor for SocketExecutor {
+    fn execute(
+        &self,
+        request: async_graphql::Request,
+    ) -> impl Future<Output = async_graphql::Response> + Send {
+        let request = self.with_context(request);
+        let schema = self.schema.clone();
+        async move { schema.execute(request).await }
+    }
+
+    fn execute_stream(
+        &self,
+        request: async_graphql::Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, async_graphql::Response> {
+        self.schema.execute_stream_with_session_data(
+            self.with_context(request),
+            session_data.unwrap_or_default(),
+        )
+    }
+}
+
 /// Serves one upgraded socket until it closes.
 pub async fn serve(socket: WebSocket, schema: AppSchema, live: Live, client: Client) {
     let (mut sink, mut source) = socket.split();
@@ -43,18 +89,19 @@ pub async fn serve(socket: WebSocket, schema: AppSchema, live: Live, client: Cli
         Ok(Some(init)) => init,
     };
     let token = match connection_init_token(&init) {
-        Ok(token) => token,
+        Ok(Some(token)) => token,
+        Ok(None) => return close(&mut sink, 4403, "Forbidden").await,
         Err((code, reason)) => return close(&mut sink, code, reason).await,
     };
-    let (viewer, token_expires) =
-        match socket_sessions::viewer_until(&live.app, token.as_ref()).await {
-            Ok(Some(found)) => found,
-            Ok(None) => return close(&mut sink, 4403, "Forbidden").await,
-            Err(err) => {
-                tracing::error!(error = ?err, "subscription socket: the session check failed");
-                return close(&mut sink, 1011, "Internal error").await;
-            }
-        };
+    let (viewer, token_expires) = match socket_sessions::viewer_until(&live.app, Some(&token)).await
+    {
+        Ok(Some(found)) => found,
+        Ok(None) => return close(&mut sink, 4403, "Forbidden").await,
+        Err(err) => {
+            tracing::error!(error = ?err, "subscription socket: the session check failed");
+            return close(&mut sink, 1011, "Internal error").await;
+        }
+    };
     let Ok(registration) = live
         .sockets
         .open(viewer.user.id, viewer.session.id, token_expires)
@@ -65,32 +112,33 @@ pub async fn serve(socket: WebSocket, schema: AppSchema, live: Live, client: Cli
     // Every frame from the client counts as a sign of life (pongs included).
     let heard_at = Arc::new(Mutex::new(Instant::now()));
     let heard = Arc::clone(&heard_at);
+    let operations = Arc::new(Operations::default());
+    let counted = Arc::clone(&operations);
     let incoming = source
         .take_while(|frame| {
             std::future::ready(matches!(frame, Ok(frame) if !matches!(frame, Message::Close(_))))
         })
         .filter_map(move |frame| {
             *heard.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
-            std::future::ready(match frame {
+            let message = match frame {
                 Ok(Message::Text(text)) => Some(text.as_str().as_bytes().to_vec()),
                 Ok(Message::Binary(bytes)) => Some(bytes.to_vec()),
                 _ => None,
-            })
+            };
+            std::future::ready(message.filter(|message| counted.admit_client_message(message)))
         });
-    let mut data = Data::default();
-    data.insert(RequestContext::signed_in(
-        viewer,
-        client.ip,
-        client.user_agent,
-    ));
+    let executor = SocketExecutor {
+        schema,
+        token,
+        client: Arc::new(client),
+    };
     // The connection_init already read goes first; the engine acks it.
     let engine = GraphQLSocket::new(
-        schema,
+        executor,
         futures_util::stream::once(std::future::ready(init.into_bytes())).chain(incoming),
         async_graphql::http::WebSocketProtocols::GraphQLWS,
-    )
-    .connection_data(data);
-    run(sink, engine, registration, &live, heard_at).await;
+    );
+    run(sink, engine, registration, &live, heard_at, &operations).await;
 }
 
 /// The socket's life after its connection_init.
@@ -100,6 +148,7 @@ async fn run(
     mut registration: Registration,
     live: &Live,
     heard_at: Arc<Mutex<Instant>>,
+    operations: &Operations,
 ) {
     let mut engine = std::pin::pin!(engine);
     let (code, reason) = serve_until_closing(
@@ -108,6 +157,7 @@ async fn run(
         &mut registration,
         live,
         &heard_at,
+        operations,
     )
     .await;
     if let Some(code) = code {
@@ -130,6 +180,7 @@ async fn serve_until_closing(
     registration: &mut Registration,
     live: &Live,
     heard_at: &Mutex<Instant>,
+    operations: &Operations,
 ) -> (Option<u16>, String) {
     let mut stopped = live.stopped.clone();
     let mut pings =
@@ -139,6 +190,7 @@ async fn serve_until_closing(
         tokio::select! {
             message = engine.next() => match message {
                 Some(WsMessage::Text(text)) => {
+                    operations.note_server_message(&text);
                     match timeout(live.send_timeout, sink.send(Message::Text(text.into()))).await {
                         Ok(Ok(())) => {}
                         Ok(Err(_)) => return (None, String::new()),
@@ -151,6 +203,9 @@ async fn serve_until_closing(
             },
             ended = &mut registration.ended => {
                 return closing(4403, ended.map_or("Forbidden", |why| why.reason()));
+            }
+            () = operations.overflowed.notified() => {
+                return closing(4429, "Too many operations on this socket");
             }
             () = crate::shutdown::stop_requested(&mut stopped) => {
                 return closing(1012, "Service restart");
@@ -214,8 +269,26 @@ fn connection_init_token(message: &str) -> Result<Option<SecretString>, (u16, &'
     Ok(token)
 }
 
+/// The reason label of a close code the server sends (`todoql_subscription_closes_total`).
+fn close_reason(code: u16) -> Option<&'static str> {
+    Some(match code {
+        4403 => "forbidden",
+        4429 => "too_many",
+        1008 => "too_slow",
+        1001 => "no_answer",
+        1012 => "shutdown",
+        1011 => "internal",
+        4400 | 4401 | 4406 | 4408 | 4409 | 1002 => "protocol",
+        _ => return None,
+    })
+}
+
 /// Sends a close frame (bounded in time) and lets the socket go.
 async fn close(sink: &mut Sink, code: u16, reason: &str) {
+    if let Some(label) = close_reason(code) {
+        metrics::counter!(crate::metrics::catalog::SUBSCRIPTION_CLOSES, "reason" => label)
+            .increment(1);
+    }
     let frame = CloseFrame {
         code,
         reason: Utf8Bytes::from(reason),

@@ -7,7 +7,7 @@
 //! from the sessions table, as every request's check reads it).
 
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use todoql_domain::AppState;
@@ -115,12 +115,18 @@ impl Sockets {
                 end: Some(end),
             },
         );
-        self.open.send_replace(registry.sockets.len());
+        self.counted(registry.sockets.len());
         Ok(Registration {
             sockets: Arc::clone(self),
             id,
             ended,
         })
+    }
+
+    /// Publishes the number of open sockets (shutdown waits on it; the gauge shows it).
+    fn counted(&self, open: usize) {
+        self.open.send_replace(open);
+        metrics::gauge!(crate::metrics::catalog::SUBSCRIPTION_SOCKETS).set(open as f64);
     }
 
     /// How many sockets are open.
@@ -143,35 +149,45 @@ impl Sockets {
     /// One sweep: ends the sockets whose token has expired (by the domain's clock) and those
     /// whose session is no longer live.
     pub async fn sweep(&self, app: &AppState) -> Result<(), todoql_domain::AppError> {
-        let now = app.now();
-        let sessions: Vec<Uuid> = {
-            let mut registry = self.registry();
-            for socket in registry.sockets.values_mut() {
-                if socket.token_expires <= now {
-                    end(socket, Ended::TokenExpired);
-                }
-            }
-            let mut sessions: Vec<Uuid> = registry
-                .sockets
-                .values()
-                .filter(|s| s.end.is_some())
-                .map(|s| s.session)
-                .collect();
-            sessions.sort_unstable();
-            sessions.dedup();
-            sessions
-        };
+        let sessions = self.expire_and_list_sessions(app.now());
         if sessions.is_empty() {
             return Ok(());
         }
         let live = socket_sessions::still_live(app, &sessions).await?;
+        self.end_sessions_not_live(&sessions, &live);
+        Ok(())
+    }
+
+    /// Ends the sockets whose token has expired at `now`; the sessions of the others, sorted.
+    fn expire_and_list_sessions(&self, now: DateTime<Utc>) -> Vec<Uuid> {
         let mut registry = self.registry();
         for socket in registry.sockets.values_mut() {
-            if !live.contains(&socket.session) {
+            if socket.token_expires <= now {
+                end(socket, Ended::TokenExpired);
+            }
+        }
+        let mut sessions: Vec<Uuid> = registry
+            .sockets
+            .values()
+            .filter(|s| s.end.is_some())
+            .map(|s| s.session)
+            .collect();
+        sessions.sort_unstable();
+        sessions.dedup();
+        sessions
+    }
+
+    /// Ends the sockets on a session that was `asked` about (sorted) and is not `live`. Only
+    /// those: a socket that opened while the sessions were being read is on a session nobody
+    /// asked about, and its absence from `live` says nothing (ending it closed freshly opened
+    /// sockets with 4403 in the benchmark, whenever a sweep overlapped their opening).
+    fn end_sessions_not_live(&self, asked: &[Uuid], live: &HashSet<Uuid>) {
+        let mut registry = self.registry();
+        for socket in registry.sockets.values_mut() {
+            if asked.binary_search(&socket.session).is_ok() && !live.contains(&socket.session) {
                 end(socket, Ended::SessionEnded);
             }
         }
-        Ok(())
     }
 }
 
@@ -192,7 +208,7 @@ impl Drop for Registration {
                 registry.per_user.remove(&socket.user);
             }
         }
-        self.sockets.open.send_replace(registry.sockets.len());
+        self.sockets.counted(registry.sockets.len());
     }
 }
 
@@ -232,5 +248,26 @@ mod tests {
         assert_eq!(sockets.len(), 3);
         drop(first);
         assert!(sockets.open(user, Uuid::new_v4(), expires).is_ok());
+    }
+
+    #[test]
+    fn a_sweep_ends_only_sockets_on_the_sessions_it_asked_about() {
+        let sockets = Sockets::new(20);
+        let user = Uuid::new_v4();
+        let expires = Utc::now() + chrono::Duration::minutes(15);
+        let (kept, revoked) = (Uuid::new_v4(), Uuid::new_v4());
+        let mut on_kept = sockets.open(user, kept, expires).unwrap();
+        let mut on_revoked = sockets.open(user, revoked, expires).unwrap();
+        let asked = sockets.expire_and_list_sessions(Utc::now());
+        // Opened while the sweep reads the sessions table: not asked about, not in `live`.
+        let later = Uuid::new_v4();
+        let mut on_later = sockets.open(user, later, expires).unwrap();
+        sockets.end_sessions_not_live(&asked, &HashSet::from([kept]));
+        assert!(matches!(
+            on_revoked.ended.try_recv(),
+            Ok(Ended::SessionEnded)
+        ));
+        assert!(on_kept.ended.try_recv().is_err());
+        assert!(on_later.ended.try_recv().is_err());
     }
 }
