@@ -187,16 +187,3 @@ impl LiveSocket {
         }
     }
 }
-
-/// `(revision, kind)` of each change.
-pub fn revisions_and_kinds(changes: &[Value]) -> Vec<(i64, String)> {
-    changes
-        .iter()
-        .map(|c| {
-            (
-                c["revision"].as_i64().unwrap(),
-                c["kind"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
