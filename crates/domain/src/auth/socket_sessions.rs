@@ -2,14 +2,14 @@
 //! until when its token holds, at the start; and, every second or so, which of the sessions
 //! of the open sockets are still live, so that a revocation on any instance ends them.
 
-use crate::auth::sessions::{live, load_live_session};
+use crate::auth::sessions::{access_claims, live, load_live_session};
 use crate::auth::viewer::Viewer;
 use crate::error::AppResult;
 use crate::state::AppState;
 use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use std::collections::HashSet;
 use todoql_entity::{session, user};
 use uuid::Uuid;
@@ -23,8 +23,7 @@ pub async fn viewer_until(
     app: &AppState,
     token: Option<&SecretString>,
 ) -> AppResult<Option<(Viewer, DateTime<Utc>)>> {
-    let Some(token) = token else { return Ok(None) };
-    let Some(claims) = app.access_tokens().verify(token.expose_secret(), app.now()) else {
+    let Some(claims) = access_claims(app, token) else {
         return Ok(None);
     };
     let Some(expires) = Utc.timestamp_opt(claims.exp, 0).single() else {

@@ -116,28 +116,25 @@ pub async fn follow(
     since: Option<i64>,
 ) -> AppResult<impl Stream<Item = AppResult<Change>> + Send + 'static> {
     let nudges = app.change_feed().subscribe(owner);
-    let following = match since {
+    let (last, pending, more) = match since {
         Some(since) => {
             let page = after(&app, owner, since, MAX_CHANGES_PAGE).await?;
-            Following {
-                last: page.revision,
-                pending: page.changes.into(),
-                more: page.has_more,
-                app,
-                owner,
-                nudges,
-                ended: false,
-            }
+            (page.revision, page.changes.into(), page.has_more)
         }
-        None => Following {
-            last: current_revision(app.db(), owner).await?,
-            pending: VecDeque::new(),
-            more: false,
-            app,
-            owner,
-            nudges,
-            ended: false,
-        },
+        None => (
+            current_revision(app.db(), owner).await?,
+            VecDeque::new(),
+            false,
+        ),
+    };
+    let following = Following {
+        app,
+        owner,
+        last,
+        pending,
+        more,
+        nudges,
+        ended: false,
     };
     Ok(futures_util::stream::unfold(following, Following::next))
 }
