@@ -223,6 +223,76 @@ async fn each_request_writes_one_access_log_line_with_numeric_latency() {
     assert!(access.iter().all(|l| l["path"] != "/readyz"), "{access:?}");
 }
 
+/// The log is written by a thread of its own (issue 19's tail stall: a request used to write
+/// its access line itself, and waited whenever stderr did). A server whose stderr nobody reads
+/// — a stuck log collector — fills its pipe (64 KiB) within ~260 requests; it keeps answering
+/// while its queue has room, and no line is lost once the pipe is read again.
+#[tokio::test]
+async fn a_server_whose_stderr_is_not_read_keeps_answering_and_loses_no_log_line() {
+    use std::io::BufRead as _;
+    const REQUESTS: usize = 1_000; // ~250 KB of access lines, four pipes' worth
+    let db = TestDb::create().await;
+    let port = free_port();
+    let mut child = todoql_bin()
+        .env(SECRET.0, SECRET.1)
+        .env("TODOQL_LISTEN", format!("127.0.0.1:{port}"))
+        .env("DATABASE_URL", &db.url)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start todoql");
+    let base_url = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    wait_until("the server is ready", || async {
+        client
+            .get(format!("{base_url}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+
+    for i in 0..REQUESTS {
+        let response = client
+            .post(format!("{base_url}/graphql"))
+            .header("x-request-id", format!("unread-stderr-{i}"))
+            .json(&json!({ "query": "{ __typename }" }))
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+            .await
+            .unwrap_or_else(|err| {
+                panic!("request {i} was not answered while stderr was not read: {err}")
+            });
+        assert_eq!(response.status(), 200, "request {i}");
+    }
+
+    // Read the pipe again: every request's line arrives, the last ones after SIGTERM at the
+    // latest (the writer drains its queue on the way out).
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<String>>()
+    });
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    let lines = reader.join().unwrap();
+    assert!(status.success(), "{status}");
+    let logged: std::collections::HashSet<&str> = lines
+        .iter()
+        .filter_map(|line| line.split("request_id=unread-stderr-").nth(1))
+        .collect();
+    assert_eq!(
+        logged.len(),
+        REQUESTS,
+        "access lines of the {REQUESTS} requests"
+    );
+}
+
 /// A span as the receiver got it, with its resource's service names.
 type Received = (Vec<String>, Span);
 

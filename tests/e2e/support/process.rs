@@ -71,9 +71,21 @@ impl ServerProcess {
         panic!("server did not become ready; log:\n{}", process.log());
     }
 
-    /// Everything the process wrote to stderr so far.
+    /// Everything the process wrote to stderr so far. The server writes its log from a
+    /// thread of its own, so a line reaches the file shortly after the request that logged it
+    /// was answered: this reads the file once it has stopped growing for 100 ms (or after 5 s).
     pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+        let read = || std::fs::read_to_string(&self.stderr_path).unwrap_or_default();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut log = read();
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let now = read();
+            if now.len() == log.len() || std::time::Instant::now() > deadline {
+                return now;
+            }
+            log = now;
+        }
     }
 
     /// Sends SIGTERM and waits for the exit status.
