@@ -10,11 +10,12 @@
 use crate::auth::access_token::Claims;
 use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult};
+use crate::paging::page::Gate;
 use crate::secrets::{constant_time_eq, hmac_token, random_token, sha256_hex};
 use crate::security_log::{self, Event, EventType};
 use crate::state::{AppState, Ctx, Services};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, InsertStatement, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, Query, Value};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityName,
     EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QueryResult, Set,
@@ -67,62 +68,32 @@ pub async fn load_live_session(
     let statement = Statement::from_sql_and_values(
         backend,
         live_session_sql(backend),
-        [session_id.into(), user_id.into(), app.now().into()],
+        live_session_values(user_id, session_id, app.now()),
     );
     let Some(row) = app.db().query_one_raw(statement).await? else {
         return Ok(None);
     };
-    let columns = session::Column::iter().count();
-    Ok(Some(Viewer {
-        session: session_from_row(&row, 0)?,
-        user: user_from_row(&row, columns)?,
-    }))
+    Ok(Some(viewer_from_row(&row, 0)?))
 }
 
-/// The session check as a statement to fold into another (the todo list's page reads it in
-/// its own statement, `todos::list_for_token`): one row of the session `session_id` of
-/// `user_id` and its user, both live, or none. Built on [`live`] itself, so the rule is the
-/// one `live_session_sql` restates. Its columns are the session's and then the user's
-/// (`session::Column::iter()`, `user::Column::iter()`), each aliased after its table so that
-/// the two `id` columns stay apart; [`viewer_from_row`] reads them.
-pub(crate) fn live_viewer_select(
-    user_id: Uuid,
-    session_id: Uuid,
-    now: DateTime<Utc>,
-) -> SelectStatement {
-    let mut select = Query::select();
-    for column in session::Column::iter() {
-        select.expr_as(
-            Expr::col((session::Entity, column)),
-            Alias::new(format!("session_{}", column.as_str())),
-        );
+/// The session check as a gate to read another statement behind (the todo list reads its page
+/// behind it, in one statement: `todos::list_for_token`): the same text as the session check
+/// above ([`live_session_text`]) and its values. One row of the session `session_id` of
+/// `user_id` and its user, both live, or none; [`viewer_from_row`] reads it.
+pub(crate) fn live_viewer_gate(user_id: Uuid, session_id: Uuid, now: DateTime<Utc>) -> Gate {
+    Gate {
+        columns: VIEWER_COLUMNS,
+        text: live_session_text,
+        values: live_session_values(user_id, session_id, now),
     }
-    for column in user::Column::iter() {
-        select.expr_as(
-            Expr::col((user::Entity, column)),
-            Alias::new(format!("user_{}", column.as_str())),
-        );
-    }
-    select
-        .from(session::Entity)
-        .inner_join(
-            user::Entity,
-            Expr::col((user::Entity, user::Column::Id))
-                .equals((session::Entity, session::Column::UserId)),
-        )
-        .and_where(Expr::col((session::Entity, session::Column::Id)).eq(session_id))
-        .and_where(Expr::col((session::Entity, session::Column::UserId)).eq(user_id))
-        .cond_where(live(now))
-        .and_where(Expr::col((user::Entity, user::Column::DeletedAt)).is_null());
-    select
 }
 
-/// How many columns [`live_viewer_select`] has.
+/// How many columns the session check has: the session's, then the user's.
 pub(crate) const VIEWER_COLUMNS: usize = SESSION_COLUMNS + USER_COLUMNS;
 const SESSION_COLUMNS: usize = 13;
 const USER_COLUMNS: usize = 10;
 
-/// The viewer in `row` from column `at` on: the columns of [`live_viewer_select`].
+/// The viewer in `row` from column `at` on: the columns of the session check.
 pub(crate) fn viewer_from_row(row: &QueryResult, at: usize) -> Result<Viewer, DbErr> {
     Ok(Viewer {
         session: session_from_row(row, at)?,
@@ -136,31 +107,53 @@ pub(crate) fn access_claims(app: &AppState, token: Option<&SecretString>) -> Opt
         .verify(token?.expose_secret(), app.now())
 }
 
-/// `SELECT <session columns>, <user columns> … WHERE id, user_id` and the session [`live`]
-/// and its user not deleted, with the placeholders of `backend`.
+/// The values of the session check's placeholders, in their order: session, user, time.
+fn live_session_values(user_id: Uuid, session_id: Uuid, now: DateTime<Utc>) -> Vec<Value> {
+    vec![session_id.into(), user_id.into(), now.into()]
+}
+
+/// [`live_session_text`] with its placeholders from `$1`, written once per backend.
 fn live_session_sql(backend: DatabaseBackend) -> &'static str {
     static POSTGRES: OnceLock<String> = OnceLock::new();
     static OTHER: OnceLock<String> = OnceLock::new();
-    let (cell, placeholders) = match backend {
-        DatabaseBackend::Postgres => (&POSTGRES, ["$1", "$2", "$3"]),
-        _ => (&OTHER, ["?", "?", "?"]),
+    let cell = match backend {
+        DatabaseBackend::Postgres => &POSTGRES,
+        _ => &OTHER,
     };
-    cell.get_or_init(|| {
+    cell.get_or_init(|| live_session_text(backend, 1))
+}
+
+/// The session check, written out (building it with sea-query cost more than the rest of a
+/// `me { id }` request): `SELECT <session columns>, <user columns> … WHERE id, user_id` and the
+/// session [`live`] and its user not deleted. Its placeholders are numbered from `first` on
+/// PostgreSQL (`$first`, …) and `?` elsewhere, bound by [`live_session_values`]. Each column
+/// is aliased after its table (`session_id`, …, `user_id`, …), so that the two `id` columns
+/// stay apart when the text is a common table expression.
+pub(crate) fn live_session_text(backend: DatabaseBackend, first: usize) -> String {
+    static HEAD: OnceLock<String> = OnceLock::new();
+    let head = HEAD.get_or_init(|| {
         let columns: Vec<String> = session::Column::iter()
-            .map(|c| format!("s.\"{}\"", c.as_str()))
-            .chain(user::Column::iter().map(|c| format!("u.\"{}\"", c.as_str())))
+            .map(|c| format!("s.\"{0}\" AS \"session_{0}\"", c.as_str()))
+            .chain(user::Column::iter().map(|c| format!("u.\"{0}\" AS \"user_{0}\"", c.as_str())))
             .collect();
-        let [session_id, user_id, now] = placeholders;
         format!(
-            "SELECT {} FROM \"{}\" AS s JOIN \"{}\" AS u ON u.\"id\" = s.\"user_id\" \
-             WHERE s.\"id\" = {session_id} AND s.\"user_id\" = {user_id} \
-             AND s.\"revoked_at\" IS NULL AND s.\"expires_at\" > {now} \
-             AND u.\"deleted_at\" IS NULL",
+            "SELECT {} FROM \"{}\" AS s JOIN \"{}\" AS u ON u.\"id\" = s.\"user_id\"",
             columns.join(", "),
             session::Entity.table_name(),
             user::Entity.table_name(),
         )
-    })
+    });
+    let placeholder = |offset: usize| match backend {
+        DatabaseBackend::Postgres => format!("${}", first + offset),
+        _ => "?".to_owned(),
+    };
+    format!(
+        "{head} WHERE s.\"id\" = {} AND s.\"user_id\" = {} \
+         AND s.\"revoked_at\" IS NULL AND s.\"expires_at\" > {} AND u.\"deleted_at\" IS NULL",
+        placeholder(0),
+        placeholder(1),
+        placeholder(2),
+    )
 }
 
 /// A session from `row`, its columns in `session::Column::iter()` order from `at`.
@@ -444,9 +437,8 @@ fn invalid_refresh_token() -> AppError {
 }
 
 /// A live session: not revoked and not yet expired at `now`. This is the one definition; the
-/// session check folded into the todo list's statement ([`live_viewer_select`]) is built on
-/// it, and the in-memory check below and the session check's SQL (`live_session_sql`, written
-/// out for speed and held to these two conditions by a test) say the same.
+/// in-memory check below and the session check's SQL ([`live_session_text`], written out for
+/// speed and held to these conditions by a test; the todo list's gate too) say the same.
 pub fn live(now: DateTime<Utc>) -> Condition {
     Condition::all()
         .add(session::Column::RevokedAt.is_null())
@@ -675,26 +667,41 @@ mod tests {
         assert_eq!(sqlite.matches('?').count(), 3, "{sqlite}");
     }
 
-    /// The session check folded into the todo list's statement is built on [`live`]; the
-    /// hand-written one must say the same (session and user bound, not revoked, not expired,
-    /// the user not deleted).
+    /// The written session check says what [`live`] says (not revoked, not expired), with
+    /// the session and user bound and the user not deleted; as the todo list's gate, its
+    /// placeholders follow the page's and its columns keep apart.
     #[test]
-    fn the_folded_session_check_says_what_the_written_one_says() {
-        let (id, user_id) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        let folded = live_viewer_select(user_id, id, Utc::now()).to_string(PostgresQueryBuilder);
+    fn the_written_session_check_says_what_live_says() {
+        let rule = Query::select()
+            .column(session::Column::Id)
+            .from(session::Entity)
+            .cond_where(live(Utc::now()))
+            .to_string(PostgresQueryBuilder);
+        assert!(
+            rule.contains(r#"."revoked_at" IS NULL AND "sessions"."expires_at" > '"#),
+            "{rule}"
+        );
+        let gate = live_session_text(DatabaseBackend::Postgres, 7);
         for condition in [
-            format!(r#""sessions"."id" = '{id}'"#),
-            format!(r#""sessions"."user_id" = '{user_id}'"#),
-            r#""sessions"."revoked_at" IS NULL"#.to_owned(),
-            r#""sessions"."expires_at" > '"#.to_owned(),
-            r#""users"."deleted_at" IS NULL"#.to_owned(),
-            r#"INNER JOIN "users" ON "users"."id" = "sessions"."user_id""#.to_owned(),
+            r#"s."id" = $7"#,
+            r#"s."user_id" = $8"#,
+            r#"s."revoked_at" IS NULL"#,
+            r#"s."expires_at" > $9"#,
+            r#"u."deleted_at" IS NULL"#,
+            r#"JOIN "users" AS u ON u."id" = s."user_id""#,
         ] {
-            assert!(folded.contains(&condition), "{condition} in {folded}");
+            assert!(gate.contains(condition), "{condition} in {gate}");
         }
-        assert_eq!(folded.matches(" AND ").count(), 4, "{folded}");
-        assert_eq!(folded.matches(" AS ").count(), VIEWER_COLUMNS, "{folded}");
-        let written = live_session_sql(DatabaseBackend::Postgres);
-        assert_eq!(written.matches(" AND ").count(), 4, "{written}");
+        assert_eq!(gate.matches(" AND ").count(), 4, "{gate}");
+        let aliases: std::collections::HashSet<&str> = gate
+            .split(" AS \"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert_eq!(aliases.len(), VIEWER_COLUMNS, "{gate}");
+        assert_eq!(
+            live_session_sql(DatabaseBackend::Postgres),
+            live_session_text(DatabaseBackend::Postgres, 1)
+        );
     }
 }

@@ -13,10 +13,13 @@
 use crate::error::{AppError, AppResult};
 use crate::paging::cursor::{Cursor, Direction, KeyValue, Ordering};
 use sea_orm::sea_query::{
-    Alias, Asterisk, CommonTableExpression, Condition, Expr, ExprTrait, JoinType, NullOrdering,
-    Order, Query, SelectStatement, UnionType, Value, WithClause,
+    Asterisk, Condition, Expr, ExprTrait, JoinType, NullOrdering, Order, Query, SelectStatement,
+    UnionType, Value,
 };
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult,
+    Statement,
+};
 use uuid::Uuid;
 
 /// Largest `first`.
@@ -87,6 +90,41 @@ impl<M> Page<M> {
     /// The cursor of the last row.
     pub fn end_cursor(&self) -> Option<String> {
         self.rows.last().map(|row| self.cursor(row))
+    }
+}
+
+/// A statement of one row or none that a page is read behind ([`Keyset::fetch_gated`]; the
+/// todo list's gate is the session check): its text is written, not built, and becomes the
+/// statement's common table expression `gate`.
+pub(crate) struct Gate {
+    /// How many columns its row has.
+    pub columns: usize,
+    /// Its text for a backend, with PostgreSQL's placeholders numbered from the given one on.
+    pub text: fn(DatabaseBackend, usize) -> String,
+    /// The values of its placeholders, in their order.
+    pub values: Vec<Value>,
+}
+
+impl Gate {
+    /// `WITH "gate" AS (<the gate>) <statement>`, with the values of both. On PostgreSQL the
+    /// gate's placeholders follow the statement's (`$n + 1`, …), so that the statement's text
+    /// is printed as it is; elsewhere placeholders are positional, and the gate's come first.
+    fn before(self, statement: Statement) -> Statement {
+        let backend = statement.db_backend;
+        let mut values = statement.values.map(|values| values.0).unwrap_or_default();
+        let gate = match backend {
+            DatabaseBackend::Postgres => {
+                let text = (self.text)(backend, values.len() + 1);
+                values.extend(self.values);
+                text
+            }
+            _ => {
+                values.splice(0..0, self.values);
+                (self.text)(backend, 1)
+            }
+        };
+        let sql = format!("WITH \"gate\" AS ({gate}) {}", statement.sql);
+        Statement::from_sql_and_values(backend, sql, values)
     }
 }
 
@@ -198,27 +236,27 @@ impl<E: EntityTrait> Keyset<E> {
             .to_owned();
         let mut union = Query::select()
             .columns(E::Column::iter())
-            .from_subquery(with_key, Alias::new("with_key"))
+            .from_subquery(with_key, "with_key")
             .to_owned();
         union.union(
             UnionType::All,
             Query::select()
                 .columns(E::Column::iter())
-                .from_subquery(without_key(None), Alias::new("without_key"))
+                .from_subquery(without_key(None), "without_key")
                 .to_owned(),
         );
         let mut page = Query::select()
             .columns(E::Column::iter())
-            .from_subquery(union, Alias::new("keyed"))
+            .from_subquery(union, "keyed")
             .limit(limit)
             .to_owned();
         self.order(&mut page, ordering, None);
         page
     }
 
-    fn order(&self, select: &mut SelectStatement, ordering: Ordering, table: Option<&Alias>) {
+    fn order(&self, select: &mut SelectStatement, ordering: Ordering, table: Option<&'static str>) {
         let column = |c: E::Column| match table {
-            Some(table) => Expr::col((table.clone(), c)),
+            Some(table) => Expr::col((table, c)),
             None => Expr::col(c),
         };
         let order = match ordering.direction {
@@ -236,7 +274,7 @@ impl<E: EntityTrait> Keyset<E> {
     /// The rows matching the filter (no cursor, no limit): for counting.
     pub(crate) fn count_statement(&self) -> SelectStatement {
         Query::select()
-            .expr_as(Expr::col(Asterisk).count(), Alias::new("total_count"))
+            .expr_as(Expr::col(Asterisk).count(), "total_count")
             .from(E::default())
             .cond_where(self.filter.clone())
             .to_owned()
@@ -309,28 +347,28 @@ impl<E: EntityTrait> Keyset<E> {
         if let Some(revision) = &self.revision {
             header.expr_as(
                 Expr::SubQuery(None, Box::new(revision.clone().into())),
-                Alias::new("revision"),
+                "revision",
             );
         }
-        let counted = Alias::new("counted");
-        let rows = Alias::new("page_rows");
+        let counted = "counted";
+        let rows = "page_rows";
         let mut outer = Query::select();
         for column in E::Column::iter() {
-            outer.column((rows.clone(), column));
+            outer.column((rows, column));
         }
         if with_count {
-            outer.column((counted.clone(), Alias::new("total_count")));
+            outer.column((counted, "total_count"));
         }
         if self.revision.is_some() {
-            outer.column((counted.clone(), Alias::new("revision")));
+            outer.column((counted, "revision"));
         }
         outer.from_subquery(header, counted).join_subquery(
             JoinType::LeftJoin,
             page,
-            rows.clone(),
+            rows,
             Expr::cust("1 = 1"),
         );
-        self.order(&mut outer, request.ordering, Some(&rows));
+        self.order(&mut outer, request.ordering, Some(rows));
         outer
     }
 
@@ -369,9 +407,9 @@ impl<E: EntityTrait> Keyset<E> {
         Ok(self.page_of(models, request, total_count, revision))
     }
 
-    /// The page statement behind a gate: `gate` is a statement of one row or none, with
-    /// `gate_columns` columns (the todo list's gate is the session check), and the page is
-    /// read only when the gate has its row. One statement, a `UNION ALL` of
+    /// The page statement behind a gate (a [`Gate`], with `gate_columns` columns, named `gate`
+    /// by [`Gate::before`]): the page is read only when the gate has its row. One statement, a
+    /// `UNION ALL` of
     /// - the page's rows (one more than asked, for hasNextPage), each with NULLs in the
     ///   places of the header, and
     /// - one header row: NULLs in the places of the model's columns, then the total count
@@ -383,15 +421,14 @@ impl<E: EntityTrait> Keyset<E> {
         &self,
         request: &PageRequest,
         with_count: bool,
-        gate: SelectStatement,
         gate_columns: usize,
     ) -> SelectStatement {
-        let gate_name = Alias::new("gate");
-        let listed = Alias::new("listed");
+        let gate_name = "gate";
+        let listed = "listed";
         let null = || Expr::cust("NULL");
         let mut rows = Query::select();
         for column in E::Column::iter() {
-            rows.expr_as(Expr::col((listed.clone(), column)), column);
+            rows.expr_as(Expr::col((listed, column)), column);
         }
         rows.expr(null()).expr(null());
         for _ in 0..gate_columns {
@@ -401,7 +438,7 @@ impl<E: EntityTrait> Keyset<E> {
             .and_where(Expr::exists(
                 Query::select()
                     .expr(Expr::cust("1"))
-                    .from(gate_name.clone())
+                    .from(gate_name)
                     .to_owned(),
             ));
         let mut header = Query::select();
@@ -420,18 +457,9 @@ impl<E: EntityTrait> Keyset<E> {
             Some(revision) => header.expr(Expr::SubQuery(None, Box::new(revision.clone().into()))),
             None => header.expr(null()),
         };
-        header
-            .column((gate_name.clone(), Asterisk))
-            .from(gate_name.clone());
+        header.column((gate_name, Asterisk)).from(gate_name);
         rows.union(UnionType::All, header);
         self.order(&mut rows, request.ordering, None);
-        // Built in place: `SelectStatement::with` and `to_owned` clone the whole tree (about
-        // 100 k instructions per request, callgrind).
-        let mut cte = CommonTableExpression::new();
-        cte.query(gate).table_name(gate_name);
-        let mut with = WithClause::new();
-        with.cte(cte);
-        rows.with_cte(with);
         rows
     }
 
@@ -442,15 +470,14 @@ impl<E: EntityTrait> Keyset<E> {
         db: &C,
         request: &PageRequest,
         with_count: bool,
-        gate: SelectStatement,
-        gate_columns: usize,
+        gate: Gate,
     ) -> AppResult<Option<Gated<E::Model>>> {
         let statement = db.get_database_backend().build(&self.gated_statement(
             request,
             with_count,
-            gate,
-            gate_columns,
+            gate.columns,
         ));
+        let statement = gate.before(statement);
         let columns = E::Column::iter().count();
         let id_index = self.id_index();
         let mut header = None;
@@ -556,15 +583,19 @@ mod tests {
 
     #[test]
     fn a_gated_page_is_read_only_behind_its_gate_with_the_header_once() {
-        let gate = Query::select()
-            .expr_as(Expr::val(1), Alias::new("one"))
-            .to_owned();
-        let statement = keyset().gated_statement(&request(None), true, gate, 1);
-        let sqlite = statement.to_string(SqliteQueryBuilder);
+        let statement =
+            DatabaseBackend::Sqlite.build(&keyset().gated_statement(&request(None), true, 1));
+        let page_values = statement.values.clone().map_or(0, |v| v.0.len());
+        let statement = one_gate().before(statement);
+        let sqlite = &statement.sql;
         assert!(
-            sqlite.starts_with(r#"WITH "gate" AS (SELECT 1 AS "one") SELECT"#),
+            sqlite.starts_with(r#"WITH "gate" AS (SELECT ? AS "one") SELECT"#),
             "{sqlite}"
         );
+        // Positional placeholders: the gate's value comes first.
+        let values = statement.values.unwrap().0;
+        assert_eq!(values.len(), page_values + 1);
+        assert_eq!(values[0], Value::Int(Some(7)));
         // The page's rows only when the gate has its row; the header (count, gate) once.
         assert!(
             sqlite.contains(r#"WHERE EXISTS(SELECT 1 FROM "gate") UNION ALL SELECT NULL"#),
@@ -579,6 +610,40 @@ mod tests {
             sqlite.ends_with(r#"ORDER BY "due_date" DESC NULLS LAST, "id" DESC"#),
             "{sqlite}"
         );
+    }
+
+    /// On PostgreSQL the page's text is printed as it is ($1 …) and the gate's placeholders
+    /// follow its own.
+    #[test]
+    fn a_gate_on_postgres_takes_the_placeholders_after_the_pages() {
+        let statement =
+            DatabaseBackend::Postgres.build(&keyset().gated_statement(&request(None), false, 1));
+        let page_sql = statement.sql.clone();
+        let page_values = statement.values.clone().map_or(0, |v| v.0.len());
+        assert!(page_values >= 2, "{page_sql}");
+        let statement = one_gate().before(statement);
+        assert_eq!(
+            statement.sql,
+            format!(
+                r#"WITH "gate" AS (SELECT ${} AS "one") {page_sql}"#,
+                page_values + 1
+            )
+        );
+        let values = statement.values.unwrap().0;
+        assert_eq!(values.len(), page_values + 1);
+        assert_eq!(values.last(), Some(&Value::Int(Some(7))));
+    }
+
+    /// A gate of one column and one value, 7.
+    fn one_gate() -> Gate {
+        Gate {
+            columns: 1,
+            text: |backend, first| match backend {
+                DatabaseBackend::Postgres => format!(r#"SELECT ${first} AS "one""#),
+                _ => r#"SELECT ? AS "one""#.to_owned(),
+            },
+            values: vec![Value::Int(Some(7))],
+        }
     }
 
     #[test]

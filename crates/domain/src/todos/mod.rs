@@ -426,7 +426,7 @@ fn list_keyset(
 }
 
 /// [`list`] for the bearer of an access token, whose session is checked by the page's own
-/// statement: the session check ([`sessions::live_viewer_select`]) gates the page, so one
+/// statement: the session check ([`sessions::live_viewer_gate`]) gates the page, so one
 /// statement on one connection answers both who calls and their page (issue 19: at most two
 /// round trips per list request, the pool's return ping included). Revocation stays
 /// immediate: the session is read by that statement. `None` when the token is invalid or
@@ -443,15 +443,9 @@ pub async fn list_for_token(
     let Some(claims) = sessions::access_claims(app, token) else {
         return Ok(None);
     };
-    let gate = sessions::live_viewer_select(claims.sub, claims.sid, app.now());
+    let gate = sessions::live_viewer_gate(claims.sub, claims.sid, app.now());
     let Some(gated) = list_keyset(app, claims.sub, filter, request, with_revision)
-        .fetch_gated(
-            app.db(),
-            request,
-            with_count,
-            gate,
-            sessions::VIEWER_COLUMNS,
-        )
+        .fetch_gated(app.db(), request, with_count, gate)
         .await?
     else {
         return Ok(None);
