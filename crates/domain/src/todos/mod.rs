@@ -426,11 +426,9 @@ fn list_keyset(
 }
 
 /// [`list`] for the bearer of an access token, whose session is checked by the page's own
-/// statement: the session check ([`sessions::live_viewer_gate`]) gates the page, so one
-/// statement on one connection answers both who calls and their page (issue 19: at most two
-/// round trips per list request, the pool's return ping included). Revocation stays
-/// immediate: the session is read by that statement. `None` when the token is invalid or
-/// expired, or its session or user is no longer live; no statement runs for a bad token.
+/// statement ([`page_for_token`]; issue 19: at most two round trips per list request, the
+/// pool's return ping included). `None` when the token is invalid or expired, or its session
+/// or user is no longer live.
 pub async fn list_for_token(
     app: &AppState,
     token: Option<&SecretString>,
@@ -440,11 +438,29 @@ pub async fn list_for_token(
     with_revision: bool,
 ) -> AppResult<Option<(Viewer, Page<todo::Model>)>> {
     check_list(filter, request)?;
+    page_for_token(app, token, request, with_count, |owner| {
+        list_keyset(app, owner, filter, request, with_revision)
+    })
+    .await
+}
+
+/// A page of the token bearer's own list (`keyset_of` their id), read behind the session
+/// check ([`sessions::live_viewer_gate`]): one statement on one connection answers both who
+/// calls and their page. Revocation stays immediate: the session is read by that statement.
+/// `None` when the token is invalid or expired, or its session or user is no longer live; no
+/// statement runs for a bad token.
+pub(crate) async fn page_for_token<E: EntityTrait>(
+    app: &AppState,
+    token: Option<&SecretString>,
+    request: &PageRequest,
+    with_count: bool,
+    keyset_of: impl FnOnce(Uuid) -> Keyset<E>,
+) -> AppResult<Option<(Viewer, Page<E::Model>)>> {
     let Some(claims) = sessions::access_claims(app, token) else {
         return Ok(None);
     };
     let gate = sessions::live_viewer_gate(claims.sub, claims.sid, app.now());
-    let Some(gated) = list_keyset(app, claims.sub, filter, request, with_revision)
+    let Some(gated) = keyset_of(claims.sub)
         .fetch_gated(app.db(), request, with_count, gate)
         .await?
     else {

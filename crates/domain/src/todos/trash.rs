@@ -2,6 +2,7 @@
 //! its original id and fields, each in one transaction. Entries older than 30 days are neither
 //! listed nor restorable, and the purge removes them (see [`crate::maintenance`]).
 
+use crate::auth::viewer::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::paging::cursor::{Cursor, KeyValue, Ordering, SortKey};
 use crate::paging::page::{Keyset, Page, PageRequest};
@@ -12,6 +13,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, ModelTrait, QueryFilter, QueryResult,
     QuerySelect, Set,
 };
+use secrecy::SecretString;
 use todoql_entity::deleted_todo_log::{self, Column};
 use todoql_entity::todo;
 use todoql_entity::todo_change::TodoChangeKind;
@@ -181,6 +183,18 @@ pub async fn list(
     keyset(app, owner)
         .fetch(app.db(), request, with_count)
         .await
+}
+
+/// [`list`] for the bearer of an access token, the session checked by the page's own
+/// statement (as the todo list: `todos::page_for_token`). `None` when the token is invalid or
+/// expired, or its session or user is no longer live.
+pub async fn list_for_token(
+    app: &AppState,
+    token: Option<&SecretString>,
+    request: &PageRequest,
+    with_count: bool,
+) -> AppResult<Option<(Viewer, Page<deleted_todo_log::Model>)>> {
+    crate::todos::page_for_token(app, token, request, with_count, |owner| keyset(app, owner)).await
 }
 
 /// How many entries `owner`'s trash lists.
