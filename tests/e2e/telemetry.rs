@@ -232,30 +232,13 @@ async fn a_server_whose_stderr_is_not_read_keeps_answering_and_loses_no_log_line
     use std::io::BufRead as _;
     const REQUESTS: usize = 1_000; // ~250 KB of access lines, four pipes' worth
     let db = TestDb::create().await;
-    let port = free_port();
-    let mut child = todoql_bin()
-        .env(SECRET.0, SECRET.1)
-        .env("TODOQL_LISTEN", format!("127.0.0.1:{port}"))
-        .env("DATABASE_URL", &db.url)
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start todoql");
-    let base_url = format!("http://127.0.0.1:{port}");
+    let mut server =
+        ServerProcess::start_with_stderr_piped(&db.url, &[SECRET, ("NO_COLOR", "1")]).await;
     let client = reqwest::Client::new();
-    wait_until("the server is ready", || async {
-        client
-            .get(format!("{base_url}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-    })
-    .await;
 
     for i in 0..REQUESTS {
         let response = client
-            .post(format!("{base_url}/graphql"))
+            .post(format!("{}/graphql", server.base_url))
             .header("x-request-id", format!("unread-stderr-{i}"))
             .json(&json!({ "query": "{ __typename }" }))
             .timeout(std::time::Duration::from_secs(10))
@@ -269,17 +252,14 @@ async fn a_server_whose_stderr_is_not_read_keeps_answering_and_loses_no_log_line
 
     // Read the pipe again: every request's line arrives, the last ones after SIGTERM at the
     // latest (the writer drains its queue on the way out).
-    let stderr = child.stderr.take().unwrap();
+    let stderr = server.child.stderr.take().unwrap();
     let reader = std::thread::spawn(move || {
         std::io::BufReader::new(stderr)
             .lines()
             .map_while(Result::ok)
             .collect::<Vec<String>>()
     });
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let status = child.wait().unwrap();
+    let status = server.terminate();
     let lines = reader.join().unwrap();
     assert!(status.success(), "{status}");
     let logged: std::collections::HashSet<&str> = lines

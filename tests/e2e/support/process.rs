@@ -35,17 +35,47 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts the binary with `envs` and waits until /readyz answers 200.
+    /// Starts the binary with `envs` and waits until /readyz answers 200; its stderr goes to
+    /// a file that [`ServerProcess::log`] reads.
     pub async fn start(database_url: &str, envs: &[(&str, &str)]) -> ServerProcess {
         let dir = tempfile::tempdir().unwrap();
         let stderr_path = dir.path().join("stderr.log");
+        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        Self::start_with_stderr(database_url, envs, stderr.into(), dir, stderr_path).await
+    }
+
+    /// [`ServerProcess::start`] with stderr a pipe that the test reads, or leaves unread, from
+    /// `child.stderr` ([`ServerProcess::log`] then has nothing).
+    pub async fn start_with_stderr_piped(
+        database_url: &str,
+        envs: &[(&str, &str)],
+    ) -> ServerProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let no_file = dir.path().join("stderr is piped");
+        Self::start_with_stderr(
+            database_url,
+            envs,
+            std::process::Stdio::piped(),
+            dir,
+            no_file,
+        )
+        .await
+    }
+
+    async fn start_with_stderr(
+        database_url: &str,
+        envs: &[(&str, &str)],
+        stderr: std::process::Stdio,
+        dir: tempfile::TempDir,
+        stderr_path: std::path::PathBuf,
+    ) -> ServerProcess {
         let port = free_port();
         let mut command = todoql_bin();
         command
             .env("TODOQL_LISTEN", format!("127.0.0.1:{port}"))
             .env("DATABASE_URL", database_url)
             .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&stderr_path).unwrap());
+            .stderr(stderr);
         for (key, value) in envs {
             command.env(key, value);
         }
