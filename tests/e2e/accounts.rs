@@ -1192,6 +1192,7 @@ async fn no_password_token_or_hash_reaches_the_logs() {
         .to_owned();
     server.graphql(Some(&access), ME, json!({})).await;
 
+    server.log_when(|log| log.contains("request_id")).await;
     let log = server.log();
     assert!(
         log.contains("request_id"),

@@ -925,7 +925,9 @@ async fn todoql_audit_prints_an_accounts_events_as_json_lines_while_the_server_r
 
     // Every event is also a log line on target todoql::audit (JSON logs carry its fields at
     // the top level); the unknown address only there.
-    let log = server.log();
+    let log = server
+        .log_when(|log| log.matches("todoql::audit").count() >= 4)
+        .await;
     let audit_lines: Vec<Value> = log
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())

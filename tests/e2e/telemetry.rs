@@ -192,7 +192,9 @@ async fn each_request_writes_one_access_log_line_with_numeric_latency() {
     )
     .await;
 
-    let log = server.log();
+    let log = server
+        .log_when(|log| log.contains("access-log-probe"))
+        .await;
     let access: Vec<Value> = log
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())

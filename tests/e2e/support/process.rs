@@ -41,7 +41,18 @@ impl ServerProcess {
         let dir = tempfile::tempdir().unwrap();
         let stderr_path = dir.path().join("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).unwrap();
-        Self::start_with_stderr(database_url, envs, stderr.into(), dir, stderr_path).await
+        let process =
+            Self::start_with_stderr(database_url, envs, stderr.into(), dir, stderr_path).await;
+        // The log is written by a thread of its own, in order: once the start's last line is
+        // in the file, every line before it (migrations, listeners, the mail transport) is too.
+        let log = process
+            .log_when(|log| log.contains("todoql listening on"))
+            .await;
+        assert!(
+            log.contains("todoql listening on"),
+            "no start line; log:\n{log}"
+        );
+        process
     }
 
     /// [`ServerProcess::start`] with stderr a pipe that the test reads, or leaves unread, from
@@ -99,6 +110,21 @@ impl ServerProcess {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         panic!("server did not become ready; log:\n{}", process.log());
+    }
+
+    /// The log once `done` holds for it, polling for up to 10 s (the log as it is then, if
+    /// never): for a line that a request or a background task logs, which the server's log
+    /// thread writes a moment after.
+    pub async fn log_when(&self, done: impl Fn(&str) -> bool) -> String {
+        let read = || std::fs::read_to_string(&self.stderr_path).unwrap_or_default();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let log = read();
+            if done(&log) || tokio::time::Instant::now() > deadline {
+                return log;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// Everything the process wrote to stderr so far. The server writes its log from a
