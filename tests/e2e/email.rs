@@ -1342,13 +1342,7 @@ async fn the_log_transport_prints_each_mail_with_its_code_and_link_and_says_so_a
         .await;
     assert_eq!(requested.data()["requestSignInCode"], true);
     let printed = |log: &str| log.contains("Subject: Your todoql sign-in code");
-    for _ in 0..400 {
-        if printed(&server.log()) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    let log = server.log();
+    let log = server.log_when(printed).await;
     assert!(printed(&log), "{log}");
     assert!(log.contains("To: dev@example.com"), "{log}");
     assert!(
@@ -1455,13 +1449,7 @@ async fn smtp_to_a_named_host_without_starttls_sends_nothing_logs_an_error_and_r
             .filter(|l| l.contains("ERROR") && l.contains(refusal))
             .count()
     };
-    for _ in 0..400 {
-        if refusals(&server.log()) >= 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let log = server.log();
+    let log = server.log_when(|log| refusals(log) >= 2).await;
     assert!(refusals(&log) >= 2, "{log}");
     assert!(log.contains("did not offer STARTTLS"), "{log}");
     assert!(!log.contains("hunter2"), "{log}");

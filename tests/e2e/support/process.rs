@@ -112,12 +112,12 @@ impl ServerProcess {
         panic!("server did not become ready; log:\n{}", process.log());
     }
 
-    /// The log once `done` holds for it, polling for up to 10 s (the log as it is then, if
+    /// The log once `done` holds for it, polling for up to 20 s (the log as it is then, if
     /// never): for a line that a request or a background task logs, which the server's log
     /// thread writes a moment after.
     pub async fn log_when(&self, done: impl Fn(&str) -> bool) -> String {
         let read = || std::fs::read_to_string(&self.stderr_path).unwrap_or_default();
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
             let log = read();
             if done(&log) || tokio::time::Instant::now() > deadline {
