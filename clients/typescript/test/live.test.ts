@@ -300,6 +300,11 @@ describe("live changes", () => {
     const events = recorder();
     const live = phone.subscribeToTodoChanges({ since: 0 }, events.listener);
     await events.waitFor("CONNECTED", is("CONNECTED"));
+    // CONNECTED is the socket's acknowledgement; the subscription itself is running once a
+    // change arrives. Revoked before that, the server refuses the subscribe message instead
+    // (UNAUTHENTICATED, no close code): the sweep's 4403 is what this test is about.
+    await laptop.createTodo({ title: "subscribed" });
+    await changesUpTo(events, 1);
 
     await laptop.revokeSession(signedIn.kind === "SIGNED_IN" ? signedIn.session.id : "");
     const error = await events.waitFor("ERROR", is("ERROR"));
