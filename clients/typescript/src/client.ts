@@ -20,6 +20,9 @@ import { defaultVerifierStorage, keepVerifier, newVerifierPair, takeVerifier } f
 import { memoryTokenStore, type StorageLike, type TokenStore, type Tokens } from "./storage.js";
 import { defaultTabLock, type TabLock } from "./tab-lock.js";
 
+/** How long news from another tab waits for this tab's view of a shared store to show it. */
+const STORE_CATCH_UP_MS = 1000;
+
 /** Variables as a rest parameter: optional when every variable of the operation is. */
 export type VariablesOf<TVariables> = Record<string, never> extends TVariables
   ? [variables?: TVariables]
@@ -221,10 +224,32 @@ export class TodoqlClient {
 
   /** Another tab's client signed in, refreshed or out: follow it. */
   private changedInOtherTab(event: AuthEvent, tokens: Tokens | null): void {
-    // A store every tab reads already holds the other tab's tokens (and perhaps newer ones than
-    // this message's): only a private store copies them.
-    if (!this.store.sharedAs) this.store.set(tokens);
-    this.emit(event, tokens, true);
+    if (!this.store.sharedAs) {
+      this.store.set(tokens);
+      this.emit(event, tokens, true);
+      return;
+    }
+    // A store every tab reads holds the other tab's tokens (perhaps newer ones than this
+    // message's), so it is never written here. But a browser may pass that write between tab
+    // processes after the message (Chromium does): listeners that act on the news (load the
+    // list, open a socket) would still read the old tokens. So the news is told once this tab's
+    // store shows the announced tokens or has changed since, or after a second at the latest.
+    const announced = tokens?.refreshToken ?? null;
+    const atMessage = this.store.get()?.refreshToken ?? null;
+    const caughtUp = () => {
+      const now = this.store.get()?.refreshToken ?? null;
+      return now === announced || now !== atMessage;
+    };
+    if (caughtUp()) {
+      this.emit(event, tokens, true);
+      return;
+    }
+    const deadline = Date.now() + STORE_CATCH_UP_MS;
+    const wait = () => {
+      if (caughtUp() || Date.now() >= deadline) this.emit(event, tokens, true);
+      else setTimeout(wait, 10);
+    };
+    setTimeout(wait, 10);
   }
 
   // --- tokens ------------------------------------------------------------------------------
